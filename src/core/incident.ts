@@ -1,0 +1,220 @@
+import type { CheckResult, HypothesisCategory } from './check.js';
+import type { IncidentId, Severity, Status } from './incident-model.js';
+import type { TimelineEntry } from './timeline.js';
+
+/** A hypothesis the team is weighing, with the time it was raised and settled. */
+export interface Hypothesis {
+  id: string;
+  text: string;
+  category: HypothesisCategory;
+  state: 'suspected' | 'ruled-out' | 'confirmed';
+  suspectedAt: string;
+  suspectedBy?: string;
+  settledAt?: string;
+  evidence?: string;
+}
+
+/** One alert's latest known state within the incident. */
+export interface AlertState {
+  alertGroupId: string;
+  fingerprint: string;
+  name: string;
+  status: 'firing' | 'resolved';
+  startsAt: string;
+  endsAt?: string;
+  labels: Record<string, string>;
+}
+
+/** An incident's state: a fold over its timeline entries. Times are ISO 8601 UTC strings. */
+export interface Incident {
+  id: IncidentId;
+  title: string;
+  severity: Severity;
+  status: Status;
+  summary?: string;
+  declaredAt: string;
+  declaredBy?: string;
+  alertGroupId?: string;
+  relatedIncidentId?: IncidentId;
+  channelId?: string;
+  channelName?: string;
+  summaryTs?: string;
+  commander?: string;
+  comms?: string;
+  /** First human action after declaration (time to acknowledge). */
+  acknowledgedAt?: string;
+  identifiedAt?: string;
+  /** First move to monitoring (fix in place) — time to mitigate. */
+  mitigatedAt?: string;
+  resolvedAt?: string;
+  closedAt?: string;
+  resolution?: string;
+  impact?: string;
+  rootCause?: string;
+  lastStatusUpdateAt: string;
+  hypotheses: Hypothesis[];
+  alerts: AlertState[];
+  /** Latest result per `checkId/target`. */
+  checks: CheckResult[];
+  checklist: Record<string, boolean>;
+  followups: { id: string; text: string; owner?: string }[];
+  postmortemPath?: string;
+  entryCount: number;
+}
+
+const HUMAN_SOURCES = new Set(['slash', 'modal', 'shortcut', 'reaction', 'button']);
+
+/** Folds timeline entries (in `seq` order, starting with `declared`) into the incident's state; throws if the first entry is not `declared`. */
+export function foldTimeline(entries: readonly TimelineEntry[]): Incident {
+  const first = entries[0];
+  if (!first || first.kind !== 'declared') {
+    throw new Error(`timeline must start with a declared entry, got ${first?.kind ?? 'nothing'}`);
+  }
+  const inc: Incident = {
+    id: first.incidentId,
+    title: first.title,
+    severity: first.severity,
+    status: 'investigating',
+    summary: first.summary,
+    declaredAt: first.at,
+    declaredBy: first.actor.type === 'user' ? first.actor.id : undefined,
+    alertGroupId: first.alertGroupId,
+    relatedIncidentId: first.relatedIncidentId,
+    lastStatusUpdateAt: first.at,
+    hypotheses: [],
+    alerts: [],
+    checks: [],
+    checklist: {},
+    followups: [],
+    entryCount: 0,
+  };
+  for (const e of entries) applyEntry(inc, e);
+  return inc;
+}
+
+/** Applies one entry to the state in place (the fold's step). */
+export function applyEntry(inc: Incident, e: TimelineEntry): void {
+  inc.entryCount++;
+  if (e.kind !== 'declared' && e.actor.type === 'user' && HUMAN_SOURCES.has(e.source) && !inc.acknowledgedAt) {
+    inc.acknowledgedAt = e.at;
+  }
+  switch (e.kind) {
+    case 'declared':
+      if (e.actor.type === 'user' && !inc.acknowledgedAt) inc.acknowledgedAt = e.at;
+      break;
+    case 'channel_created':
+      inc.channelId = e.channelId;
+      inc.channelName = e.channelName;
+      break;
+    case 'summary_posted':
+      inc.summaryTs = e.ts;
+      break;
+    case 'status_changed':
+      inc.status = e.to;
+      inc.lastStatusUpdateAt = e.at;
+      if (e.to === 'identified' && !inc.identifiedAt) inc.identifiedAt = e.at;
+      if (e.to === 'monitoring' && !inc.mitigatedAt) inc.mitigatedAt = e.at;
+      if (e.to === 'resolved') {
+        inc.resolvedAt = e.at;
+        if (!inc.mitigatedAt) inc.mitigatedAt = e.at;
+        if (!inc.identifiedAt) inc.identifiedAt = e.at;
+      }
+      break;
+    case 'severity_changed':
+      inc.severity = e.to;
+      break;
+    case 'role_assigned':
+      inc[e.role] = e.userId;
+      break;
+    case 'note':
+    case 'message_recorded':
+    case 'reminder_sent':
+    case 'escalated':
+      break;
+    case 'alert_fired': {
+      const a = inc.alerts.find((x) => x.alertGroupId === e.alertGroupId && x.fingerprint === e.fingerprint);
+      if (a) {
+        a.status = 'firing';
+        a.startsAt = e.startsAt;
+        a.endsAt = undefined;
+      } else {
+        inc.alerts.push({
+          alertGroupId: e.alertGroupId,
+          fingerprint: e.fingerprint,
+          name: e.name,
+          status: 'firing',
+          startsAt: e.startsAt,
+          labels: e.labels,
+        });
+      }
+      break;
+    }
+    case 'alert_resolved': {
+      const a = inc.alerts.find((x) => x.alertGroupId === e.alertGroupId && x.fingerprint === e.fingerprint);
+      if (a) {
+        a.status = 'resolved';
+        a.endsAt = e.endsAt;
+      }
+      break;
+    }
+    case 'check_result': {
+      const key = `${e.result.checkId}/${e.result.target}`;
+      const i = inc.checks.findIndex((c) => `${c.checkId}/${c.target}` === key);
+      if (i >= 0) inc.checks[i] = e.result;
+      else inc.checks.push(e.result);
+      break;
+    }
+    case 'checklist_item':
+      inc.checklist[e.itemId] = e.checked;
+      break;
+    case 'hypothesis_suspected':
+      inc.hypotheses.push({
+        id: e.hypothesisId,
+        text: e.text,
+        category: e.category,
+        state: 'suspected',
+        suspectedAt: e.at,
+        suspectedBy: e.actor.type === 'user' ? e.actor.id : undefined,
+      });
+      break;
+    case 'hypothesis_ruled_out':
+    case 'hypothesis_confirmed': {
+      const h = inc.hypotheses.find((x) => x.id === e.hypothesisId);
+      if (h) {
+        h.state = e.kind === 'hypothesis_confirmed' ? 'confirmed' : 'ruled-out';
+        h.settledAt = e.at;
+        h.evidence = e.evidence;
+      }
+      if (e.kind === 'hypothesis_confirmed' && !inc.identifiedAt) inc.identifiedAt = e.at;
+      break;
+    }
+    case 'impact_set':
+      inc.impact = e.text;
+      break;
+    case 'root_cause_set':
+      inc.rootCause = e.text;
+      break;
+    case 'followup_added':
+      inc.followups.push({ id: e.followupId, text: e.text, owner: e.owner });
+      break;
+    case 'closed':
+      inc.status = 'closed';
+      inc.closedAt = e.at;
+      inc.resolution = e.resolution;
+      if (!inc.resolvedAt) inc.resolvedAt = e.at;
+      if (!inc.mitigatedAt) inc.mitigatedAt = e.at;
+      break;
+    case 'postmortem_drafted':
+      inc.postmortemPath = e.path;
+      break;
+    default: {
+      const never: never = e;
+      throw new Error(`unknown timeline entry ${(never as { kind: string }).kind}`);
+    }
+  }
+}
+
+/** True while the incident is open (not closed). */
+export function isOpen(inc: Incident): boolean {
+  return inc.status !== 'closed';
+}
