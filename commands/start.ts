@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { declareIncident } from '../src/flows/declare.js';
+import { FreeText, parseArgs, SeverityArg } from './parse.js';
+import type { Command } from './types.js';
+
+const usage = '/incident start [sev1|sev2|sev3|sev4] <title>  (no text opens a form)';
+
+/** Parses `start` text: an optional leading severity, then the title. */
+export const StartArgs = z
+  .string()
+  .trim()
+  .transform((t) => {
+    const m = /^(sev[1-4])\b\s*([\s\S]*)$/i.exec(t);
+    return m ? { severity: m[1], title: m[2] } : { severity: 'SEV3', title: t };
+  })
+  .pipe(z.object({ severity: SeverityArg, title: FreeText.max(150, 'keep the title under 150 characters') }));
+
+export const start: Command = {
+  name: 'start',
+  aliases: ['declare', 'new'],
+  usage,
+  summary: 'Declare an incident: opens its channel, invites responders, pins a live summary.',
+  async run(ctx, text) {
+    if (!text.trim()) return { text: '', openModal: 'start-incident' };
+    const args = parseArgs(StartArgs, text, usage);
+    const res = await declareIncident(ctx.deps, {
+      title: args.title,
+      severity: args.severity,
+      actor: { type: 'user', id: ctx.userId },
+      source: 'slash',
+      claimKey: ctx.claimKey ? `declare-${ctx.claimKey}` : undefined,
+    });
+    if (!res.created) return { text: '', duplicate: true, incidentId: res.id };
+    return {
+      text: `:rotating_light: ${res.id} (${args.severity}) declared. Its channel is being created and you will be invited.`,
+      responseType: 'ephemeral',
+      incidentId: res.id,
+    };
+  },
+};

@@ -1,0 +1,3 @@
+// Modules that plug commands, routes, job processors and Slack listeners into the core wiring.
+// Imported once by src/process.ts; each import registers itself.
+export {};

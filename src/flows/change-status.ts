@@ -1,0 +1,93 @@
+import { DomainError } from '../core/errors.js';
+import type { Actor, EntrySource, IncidentId, Role, Severity, Status } from '../core/incident-model.js';
+import { canTransition, nextStatuses } from '../core/status.js';
+import type { Deps } from './deps.js';
+import { mutate, type Recorded } from './record.js';
+
+/** Who asked, how, and the idempotency key of the request. */
+export interface Origin {
+  actor: Actor;
+  source: EntrySource;
+  claimKey?: string;
+}
+
+/** Moves the incident to `to`; throws INVALID_TRANSITION (with the allowed statuses) or NO_CHANGE. */
+export async function changeStatus(deps: Deps, id: IncidentId, to: Status, o: Origin): Promise<Recorded> {
+  return mutate(
+    deps,
+    id,
+    (inc) => {
+      if (inc.status === to) throw new DomainError('NO_CHANGE', `${id} is already ${to}`);
+      if (!canTransition(inc.status, to)) {
+        throw new DomainError(
+          'INVALID_TRANSITION',
+          `${id} cannot go from ${inc.status} to ${to}`,
+          `Allowed from ${inc.status}: ${nextStatuses(inc.status).join(', ') || 'nothing (it is final)'}.`,
+        );
+      }
+      return [{ kind: 'status_changed', incidentId: id, at: deps.now().toISOString(), ...pick(o), from: inc.status, to }];
+    },
+    { claimKey: o.claimKey },
+  );
+}
+
+/** Changes the severity; throws NO_CHANGE when it already is `to`. */
+export async function changeSeverity(deps: Deps, id: IncidentId, to: Severity, o: Origin): Promise<Recorded> {
+  return mutate(
+    deps,
+    id,
+    (inc) => {
+      if (inc.severity === to) throw new DomainError('NO_CHANGE', `${id} is already ${to}`);
+      return [{ kind: 'severity_changed', incidentId: id, at: deps.now().toISOString(), ...pick(o), from: inc.severity, to }];
+    },
+    { claimKey: o.claimKey },
+  );
+}
+
+/** Assigns the incident commander or communications lead; throws NO_CHANGE when that person already holds it. */
+export async function assignRole(deps: Deps, id: IncidentId, role: Role, userId: string, o: Origin): Promise<Recorded> {
+  return mutate(
+    deps,
+    id,
+    (inc) => {
+      if (inc[role] === userId) throw new DomainError('NO_CHANGE', `<@${userId}> already is the ${roleName(role)} of ${id}`);
+      return [{ kind: 'role_assigned', incidentId: id, at: deps.now().toISOString(), ...pick(o), role, userId }];
+    },
+    { claimKey: o.claimKey },
+  );
+}
+
+/**
+ * Closes the incident (any open status → closed, final), releases its alert group, stops its
+ * reminders and queues the postmortem draft.
+ */
+export async function closeIncident(deps: Deps, id: IncidentId, resolution: string | undefined, o: Origin): Promise<Recorded> {
+  const rec = await mutate(
+    deps,
+    id,
+    (inc) => {
+      if (!canTransition(inc.status, 'closed')) {
+        throw new DomainError('INVALID_TRANSITION', `${id} cannot go from ${inc.status} to closed`);
+      }
+      return [{ kind: 'closed', incidentId: id, at: deps.now().toISOString(), ...pick(o), resolution }];
+    },
+    { claimKey: o.claimKey },
+  );
+  if (!rec.duplicate) await afterClose(deps, id, rec.incident.alertGroupId);
+  return rec;
+}
+
+/** Side effects of a close that are safe to repeat: index cleanup and the postmortem job. */
+export async function afterClose(deps: Deps, id: IncidentId, alertGroupId?: string): Promise<void> {
+  await deps.store.markClosed(id, alertGroupId);
+  await deps.jobs.enqueue('draft-postmortem', { incidentId: id }, { jobId: `postmortem-${id}-close` });
+}
+
+/** People-facing name of a role. */
+export function roleName(role: Role): string {
+  return role === 'commander' ? 'incident commander' : 'communications lead';
+}
+
+function pick(o: Origin) {
+  return { actor: o.actor, source: o.source };
+}

@@ -1,0 +1,40 @@
+import type { Actor, EntrySource, IncidentId, Severity } from '../core/incident-model.js';
+import type { Deps } from './deps.js';
+
+/** What it takes to declare an incident. */
+export interface Declaration {
+  title: string;
+  severity: Severity;
+  summary?: string;
+  actor: Actor;
+  source: EntrySource;
+  /** Idempotency key: the Slack trigger id or view id, so a retried request declares once. */
+  claimKey?: string;
+  alertGroupId?: string;
+  relatedIncidentId?: IncidentId;
+}
+
+/**
+ * Declares an incident: one atomic Redis step creates `INC-<n>` and its declared entry (once per
+ * claim key or alert group), then the channel setup is queued for the worker.
+ */
+export async function declareIncident(deps: Deps, d: Declaration): Promise<{ id: IncidentId; created: boolean }> {
+  const at = deps.now().toISOString();
+  const res = await deps.store.declare(
+    {
+      kind: 'declared',
+      at,
+      actor: d.actor,
+      source: d.source,
+      title: d.title,
+      severity: d.severity,
+      summary: d.summary,
+      alertGroupId: d.alertGroupId,
+      relatedIncidentId: d.relatedIncidentId,
+    },
+    { claimKey: d.claimKey, alertGroupId: d.alertGroupId },
+  );
+  // Enqueued even when not created: a crash between declare and enqueue must not strand the incident.
+  await deps.jobs.enqueue('setup-channel', { incidentId: res.id }, { jobId: `setup-${res.id}` });
+  return res;
+}

@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { foldTimeline } from '../core/incident.js';
+import type { IncidentId } from '../core/incident-model.js';
+import type { TimelineEntry } from '../core/timeline.js';
+import { confirmationFor, summaryMessage } from '../slack/render.js';
+import { type Deps, type SlackMessage, slackOf } from './deps.js';
+
+/** Thrown when another worker is delivering this incident's messages; the job retries shortly. */
+export class DeliveryBusy extends Error {}
+
+type ExtraRenderer = (e: TimelineEntry) => SlackMessage | null;
+const extraRenderers: ExtraRenderer[] = [];
+
+/** Registers a renderer for entry kinds owned by another module (alerts, diagnostics). */
+export function addEntryRenderer(r: ExtraRenderer): void {
+  extraRenderers.push(r);
+}
+
+/**
+ * Posts the incident's undelivered timeline entries to its channel in seq order, then refreshes
+ * the pinned summary. One worker at a time per incident (a Redis lock) keeps the channel in
+ * order; a cursor in Redis makes a retried job continue where the last one stopped.
+ */
+export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: number }> {
+  const slack = slackOf(deps);
+  const { redis, k } = deps.store;
+  const token = randomUUID();
+  if (!(await redis.set(k.deliveryLock(id), token, 'PX', 60_000, 'NX'))) throw new DeliveryBusy(`${id}: delivery in progress`);
+  try {
+    const entries = await deps.store.entries(id);
+    if (entries.length === 0) return { posted: 0 };
+    const inc = foldTimeline(entries);
+    if (!inc.channelId || !inc.summaryTs) return { posted: 0 }; // setup-channel delivers once the channel exists
+    const cursor = Number((await redis.get(k.delivered(id))) ?? 0);
+    let posted = 0;
+    for (const e of entries.slice(cursor)) {
+      const msg = confirmationFor(e) ?? extraRenderers.map((r) => r(e)).find((m) => m !== null) ?? null;
+      if (msg) {
+        await slack.post(inc.channelId, msg);
+        posted++;
+      }
+      await redis.set(k.delivered(id), String(e.seq));
+    }
+    if (cursor < entries.length) await slack.update(inc.channelId, inc.summaryTs, summaryMessage(inc, deps.now()));
+    return { posted };
+  } finally {
+    await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, k.deliveryLock(id), token);
+  }
+}

@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { JobName, JobPayload } from '../jobs/queues.js';
+import type { IncidentStore } from '../redis/store.js';
+
+/** The job queue as flows see it. */
+export interface JobQueuePort {
+  enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayload<N>,
+    opts?: { jobId?: string; delay?: number; priority?: number },
+  ): Promise<void>;
+}
+
+/** A Block Kit message as flows hand it to Slack: fallback text plus optional blocks. */
+export interface SlackMessage {
+  text: string;
+  blocks?: unknown[];
+}
+
+/** The Slack Web API calls flows make (implemented by src/slack/notifier.ts over @slack/web-api). */
+export interface SlackPort {
+  /** Creates a public channel; `name_taken` is reported, not thrown. */
+  createChannel(name: string): Promise<{ ok: true; id: string; name: string } | { ok: false; error: 'name_taken' }>;
+  /** Finds a channel by exact name (for recovering a channel created before a crash). */
+  findChannel(name: string): Promise<string | undefined>;
+  invite(channelId: string, userIds: string[]): Promise<void>;
+  post(channelId: string, msg: SlackMessage): Promise<string>;
+  update(channelId: string, ts: string, msg: SlackMessage): Promise<void>;
+  pin(channelId: string, ts: string): Promise<void>;
+  setTopic(channelId: string, topic: string): Promise<void>;
+  uploadFile(channelId: string, file: { filename: string; title: string; content: string; comment: string }): Promise<void>;
+  /** Text and author of one message (for reactions and shortcuts). */
+  message(channelId: string, ts: string): Promise<{ user: string; text: string } | undefined>;
+}
+
+/** Everything a flow may touch. Worker-only ports are optional so the web process cannot call Slack by mistake. */
+export interface Deps {
+  config: Config;
+  store: IncidentStore;
+  jobs: JobQueuePort;
+  log: Logger;
+  /** Current time; flows never call Date.now() themselves so tests can pin it. */
+  now: () => Date;
+  slack?: SlackPort;
+}
+
+/** Returns the Slack port or throws: only worker-side flows call Slack. */
+export function slackOf(deps: Deps): SlackPort {
+  if (!deps.slack) throw new Error('this flow talks to Slack and must run in the worker');
+  return deps.slack;
+}

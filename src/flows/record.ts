@@ -1,0 +1,70 @@
+import { DomainError } from '../core/errors.js';
+import { foldTimeline, type Incident, isOpen } from '../core/incident.js';
+import type { IncidentId } from '../core/incident-model.js';
+import type { NewEntry, TimelineEntry } from '../core/timeline.js';
+import type { Deps } from './deps.js';
+
+/** Result of a recorded change: the incident after it, and the new entries' seqs (empty when a duplicate was ignored). */
+export interface Recorded {
+  incident: Incident;
+  seqs: number[];
+  duplicate: boolean;
+}
+
+const MAX_ATTEMPTS = 8;
+
+/**
+ * Reads the incident, lets `decide` turn its state into new entries (or throw a DomainError), and
+ * appends them only if nobody changed the timeline meanwhile (retrying on conflict). With
+ * `claimKey` the change happens at most once (Slack retries, double clicks). Then enqueues
+ * delivery of the confirmations to the channel.
+ */
+export async function mutate(
+  deps: Deps,
+  id: IncidentId,
+  decide: (inc: Incident, entries: TimelineEntry[]) => NewEntry[],
+  opts: { claimKey?: string; allowClosed?: boolean } = {},
+): Promise<Recorded> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const loaded = await deps.store.load(id);
+    if (!loaded) throw new DomainError('INCIDENT_NOT_FOUND', `${id} does not exist`, 'Check the incident id.');
+    const { incident, entries } = loaded;
+    if (!isOpen(incident) && !opts.allowClosed) {
+      throw new DomainError(
+        'INCIDENT_CLOSED',
+        `${id} is closed`,
+        'Start a new incident with `/incident start <title>`, or use `/incident postmortem` to re-render its draft.',
+      );
+    }
+    const fresh = decide(incident, entries);
+    const res = await deps.store.append(id, fresh, { expectedLength: entries.length, claimKey: opts.claimKey });
+    if (res.ok) {
+      const all = [...entries];
+      fresh.forEach((e, i) => all.push({ ...e, seq: res.seqs[i]! } as TimelineEntry));
+      if (fresh.length > 0) await enqueueDelivery(deps, id, res.seqs.at(-1)!);
+      return { incident: foldTimeline(all), seqs: res.seqs, duplicate: false };
+    }
+    if (res.reason === 'duplicate') return { incident, seqs: [], duplicate: true };
+    if (res.reason === 'not-found') throw new DomainError('INCIDENT_NOT_FOUND', `${id} does not exist`);
+    deps.log.debug({ id, attempt }, 'timeline changed meanwhile; retrying');
+  }
+  throw new Error(`${id}: too much concurrent change, gave up after ${MAX_ATTEMPTS} attempts`);
+}
+
+/** Enqueues posting of the incident's undelivered entries; one job per new seq, so retries of the same append collapse. */
+export async function enqueueDelivery(deps: Deps, id: IncidentId, seq: number): Promise<void> {
+  await deps.jobs.enqueue('deliver', { incidentId: id }, { jobId: `deliver-${id}-${seq}` });
+}
+
+/** Finds the incident of a channel, or throws NOT_AN_INCIDENT_CHANNEL with what to do instead. */
+export async function incidentOfChannel(deps: Deps, channelId: string): Promise<IncidentId> {
+  const id = await deps.store.incidentByChannel(channelId);
+  if (!id) {
+    throw new DomainError(
+      'NOT_AN_INCIDENT_CHANNEL',
+      'This channel is not an incident channel.',
+      'Run this in the incident’s channel, or start one with `/incident start <title>`.',
+    );
+  }
+  return id;
+}

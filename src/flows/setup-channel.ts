@@ -1,0 +1,86 @@
+import { channelName } from '../core/channel-name.js';
+import { incidentNumber, type IncidentId } from '../core/incident-model.js';
+import { escapeText } from '../slack/escape.js';
+import { summaryMessage } from '../slack/render.js';
+import { type Deps, slackOf } from './deps.js';
+import { enqueueDelivery } from './record.js';
+
+const MAX_NAME_ATTEMPTS = 20;
+
+/**
+ * Worker step after a declaration: creates the channel (a clash gets `-2`, `-3`…), invites the
+ * declarer, the commander and INCIDENT_RESPONDERS, posts and pins the summary, announces the
+ * incident. Each step checks the timeline first, so a retried or crashed job finishes the job
+ * instead of doing it twice.
+ */
+export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
+  const slack = slackOf(deps);
+  const k = deps.store.k;
+  let loaded = await deps.store.load(id);
+  if (!loaded) throw new Error(`${id} does not exist`);
+  let inc = loaded.incident;
+
+  if (!inc.channelId) {
+    let created: { id: string; name: string } | undefined;
+    for (let attempt = 1; attempt <= MAX_NAME_ATTEMPTS && !created; attempt++) {
+      const name = channelName(incidentNumber(id), inc.title, inc.declaredAt, attempt);
+      const pending = await deps.store.redis.hget(k.slackMeta(id), `pending-channel-${attempt}`);
+      const res = await slack.createChannel(name);
+      if (res.ok) created = res;
+      else if (pending === name) {
+        // We created it before a crash, after Slack answered and before the timeline knew.
+        const found = await slack.findChannel(name);
+        if (found) created = { id: found, name };
+      }
+      if (!created) await deps.store.redis.hset(k.slackMeta(id), `pending-channel-${attempt + 1}`, channelName(incidentNumber(id), inc.title, inc.declaredAt, attempt + 1));
+      else await deps.store.redis.hset(k.slackMeta(id), `pending-channel-${attempt}`, name);
+    }
+    if (!created) throw new Error(`${id}: no free channel name after ${MAX_NAME_ATTEMPTS} attempts`);
+    await deps.store.indexChannel(created.id, id);
+    await deps.store.append(
+      id,
+      [{ kind: 'channel_created', incidentId: id, at: deps.now().toISOString(), actor: { type: 'bot' }, source: 'bot', channelId: created.id, channelName: created.name }],
+      { claimKey: `channel-${id}` },
+    );
+    loaded = (await deps.store.load(id))!;
+    inc = loaded.incident;
+  }
+  const channelId = inc.channelId!;
+
+  const invitees = new Set<string>(deps.config.INCIDENT_RESPONDERS);
+  if (inc.declaredBy) invitees.add(inc.declaredBy);
+  if (inc.commander) invitees.add(inc.commander);
+  if (inc.comms) invitees.add(inc.comms);
+  await slack.invite(channelId, [...invitees]);
+
+  if (!inc.summaryTs) {
+    const ts = await slack.post(channelId, summaryMessage(inc, deps.now()));
+    await slack.pin(channelId, ts);
+    await deps.store.append(
+      id,
+      [{ kind: 'summary_posted', incidentId: id, at: deps.now().toISOString(), actor: { type: 'bot' }, source: 'bot', channelId, ts }],
+      { claimKey: `summary-${id}` },
+    );
+    await slack.setTopic(channelId, `${inc.severity} · ${inc.status} · ${inc.title}`);
+  }
+
+  const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
+  if (announce && !(await deps.store.redis.hget(k.slackMeta(id), 'announced'))) {
+    await slack.post(announce, {
+      text: `:rotating_light: ${id} (${inc.severity}) declared: ${escapeText(inc.title)} — join <#${channelId}>`,
+    });
+    await deps.store.redis.hset(k.slackMeta(id), 'announced', deps.now().toISOString());
+  }
+
+  const last = (await deps.store.entries(id)).length;
+  await enqueueDelivery(deps, id, last);
+  for (const hook of channelReadyHooks) await hook(deps, id);
+}
+
+type ChannelReadyHook = (deps: Deps, id: IncidentId) => Promise<void>;
+const channelReadyHooks: ChannelReadyHook[] = [];
+
+/** Registers work to queue once an incident's channel is ready (checklist, reminders). */
+export function onChannelReady(hook: ChannelReadyHook): void {
+  channelReadyHooks.push(hook);
+}

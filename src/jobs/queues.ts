@@ -1,0 +1,66 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { IncidentId } from '../core/incident-model.js';
+
+/**
+ * Queues and their job payloads. A payload holds ids, not objects, and is validated with zod when
+ * consumed (an invalid one is an UnrecoverableError). Queue names are metric labels.
+ */
+export const JobPayloads = {
+  'setup-channel': z.object({ incidentId: IncidentId }),
+  deliver: z.object({ incidentId: IncidentId }),
+  'record-message': z.object({ incidentId: IncidentId, channelId: z.string(), ts: z.string(), by: z.string(), eventId: z.string().optional() }),
+  'ingest-alert': z.object({ deliveryId: z.string() }),
+  'run-check': z.object({ incidentId: IncidentId, checkId: z.string(), target: z.string(), requestedBy: z.string().optional() }),
+  'run-diagnostics': z.object({ incidentId: IncidentId, only: z.array(z.string()).optional(), requestedBy: z.string().optional() }),
+  'draft-postmortem': z.object({ incidentId: IncidentId, requestedBy: z.string().optional() }),
+  reminder: z.object({ incidentId: IncidentId, kind: z.enum(['status-update', 'escalation']) }),
+} as const;
+export type JobName = keyof typeof JobPayloads;
+export type JobPayload<N extends JobName> = z.infer<(typeof JobPayloads)[N]>;
+
+/** Which queue each job runs on: slow Slack work, alert ingestion, diagnostics, postmortems, timers. */
+export const QUEUE_OF: Record<JobName, QueueName> = {
+  'setup-channel': 'slack',
+  deliver: 'slack',
+  'record-message': 'slack',
+  'ingest-alert': 'alerts',
+  'run-check': 'diagnostics',
+  'run-diagnostics': 'diagnostics',
+  'draft-postmortem': 'postmortem',
+  reminder: 'reminders',
+};
+export const QUEUE_NAMES = ['slack', 'alerts', 'diagnostics', 'postmortem', 'reminders'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+const DEFAULTS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** The producer side of every queue: `enqueue(name, payload, opts)` with deterministic job ids where given. */
+export class Jobs {
+  readonly queues: Record<QueueName, Queue>;
+
+  constructor(connection: Redis, bullPrefix: string) {
+    this.queues = Object.fromEntries(
+      QUEUE_NAMES.map((q) => [q, new Queue(q, { connection, prefix: bullPrefix, defaultJobOptions: DEFAULTS })]),
+    ) as Record<QueueName, Queue>;
+  }
+
+  /** Adds a job; `jobId` (no `:`, not all digits) makes the add idempotent while that job exists. */
+  async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: JobsOptions = {}): Promise<void> {
+    if (opts.jobId && (opts.jobId.includes(':') || /^\d+$/.test(opts.jobId))) {
+      throw new Error(`job id ${opts.jobId} must not contain ':' or be all digits`);
+    }
+    await this.queues[QUEUE_OF[name]].add(name, JobPayloads[name].parse(payload), opts);
+  }
+
+  /** Closes every queue (their connection is closed by the connection factory). */
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.queues).map((q) => q.close()));
+  }
+}

@@ -1,0 +1,29 @@
+import { Worker } from 'bullmq';
+import type { Deps } from '../flows/deps.js';
+import type { Metrics } from '../metrics.js';
+import { createRedis } from '../redis/connection.js';
+import { processJob } from './processors.js';
+import { QUEUE_NAMES } from './queues.js';
+
+/** Starts one BullMQ Worker per queue on a waiting (worker-role) connection; returns them for shutdown. */
+export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?: number } = {}): Worker[] {
+  const connection = createRedis(deps.config.REDIS_URL, 'worker');
+  return QUEUE_NAMES.map((queue) => {
+    const w = new Worker(queue, (job) => processJob(deps, job.name, job.data), {
+      connection,
+      prefix: deps.store.k.bull,
+      concurrency: opts.concurrency ?? deps.config.WORKER_CONCURRENCY,
+      // A crashed worker's jobs come back after the lock expires; keep it short so recovery is quick.
+      lockDuration: 30_000,
+      stalledInterval: 15_000,
+    });
+    w.on('completed', (job) => metrics?.jobs.inc({ queue, name: job.name, outcome: 'completed' }));
+    w.on('failed', (job, err) => {
+      metrics?.jobs.inc({ queue, name: job?.name ?? '?', outcome: job && job.attemptsMade < (job.opts.attempts ?? 1) ? 'retried' : 'failed' });
+      const level = err.name === 'DeliveryBusy' ? 'debug' : 'warn';
+      deps.log[level]({ queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed');
+    });
+    w.on('error', (err) => deps.log.error({ queue, err: err.message }, 'worker error'));
+    return w;
+  });
+}

@@ -1,0 +1,67 @@
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config.js';
+import { startWorkers } from './jobs/workers.js';
+import { createMetrics } from './metrics.js';
+import { closeAllConnections } from './redis/connection.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { type Closer, shutdown } from './shutdown.js';
+import { createSlackApp } from './slack/app.js';
+import { SlackNotifier } from './slack/notifier.js';
+import { createWebServer } from './server.js';
+import { boltLogger } from './slack/bolt-logger.js';
+import './extensions.js';
+
+/** A running incident-bot process (web, worker or both). */
+export interface BotProcess {
+  rt: Runtime;
+  /** The web server's port, when the web part runs. */
+  port?: number;
+  closers: Closer[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the web part (Slack requests, alert webhooks, /healthz, /metrics) and/or the worker part
+ * (BullMQ workers) with config from `env`; `close()` shuts down in order: receivers, workers,
+ * queues, connections.
+ */
+export async function startBot(
+  opts: { env?: NodeJS.ProcessEnv; web?: boolean; worker?: boolean; overrides?: Partial<Config>; now?: () => Date } = {},
+): Promise<BotProcess> {
+  const rt = createRuntime(opts.env ?? process.env, opts.overrides);
+  if (opts.now) rt.deps.now = opts.now;
+  const metrics = createMetrics(() => rt.store.openCount());
+  const closers: Closer[] = [];
+  let port: number | undefined;
+
+  if (opts.web !== false) {
+    const { app, receiver } = createSlackApp(rt.deps, metrics);
+    const server = createWebServer(rt, metrics, receiver);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(rt.config.PORT, '0.0.0.0', () => resolve());
+    });
+    port = (server.address() as AddressInfo).port;
+    if (rt.config.SLACK_APP_TOKEN) await app.start();
+    closers.push({
+      name: 'web',
+      close: async () => {
+        if (rt.config.SLACK_APP_TOKEN) await app.stop();
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeIdleConnections();
+        });
+      },
+    });
+    rt.log.info({ port }, 'web listening');
+  }
+  if (opts.worker !== false) {
+    const workerDeps = { ...rt.deps, slack: new SlackNotifier(rt.config.SLACK_BOT_TOKEN, rt.config.SLACK_API_URL, boltLogger(rt.log)) };
+    const workers = startWorkers(workerDeps, metrics);
+    closers.push({ name: 'workers', close: () => Promise.all(workers.map((w) => w.close())) });
+    rt.log.info({ queues: workers.map((w) => w.name) }, 'workers started');
+  }
+  closers.push({ name: 'queues', close: () => rt.jobs.close() });
+  closers.push({ name: 'redis', close: () => closeAllConnections() });
+  return { rt, port, closers, close: () => shutdown(closers, rt.log) };
+}

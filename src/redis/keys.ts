@@ -1,0 +1,41 @@
+/**
+ * Every Redis key incident-bot uses, built in this one place under one prefix. Keys of one
+ * incident share the `{INC-n}` hash tag so multi-key scripts stay on one Redis Cluster slot.
+ */
+export function keys(prefix: string) {
+  const p = prefix;
+  return {
+    prefix: p,
+    /** INCR counter for incident numbers. */
+    incidentSeq: `${p}:incident-seq`,
+    /** List of JSON timeline entries (without seq/incidentId; seq = index + 1). */
+    timeline: (id: string) => `${p}:{${id}}:timeline`,
+    /** Last timeline seq delivered to the channel (confirmations posted in order). */
+    delivered: (id: string) => `${p}:{${id}}:delivered`,
+    /** Per-incident delivery lock, so one worker posts an incident's messages at a time, in order. */
+    deliveryLock: (id: string) => `${p}:{${id}}:delivery-lock`,
+    /** Hash: checklist message ts and other per-incident Slack bookkeeping. */
+    slackMeta: (id: string) => `${p}:{${id}}:slack`,
+    /** Hash: channel id → incident id. */
+    channelIndex: `${p}:channels`,
+    /** Sorted set of open incident ids, scored by declaration time (ms). */
+    openIncidents: `${p}:open`,
+    /** Sorted set of all incident ids, scored by number. */
+    allIncidents: `${p}:all`,
+    /** Idempotency claim for a request or delivery (Slack trigger id, event id, message). */
+    claim: (key: string) => `${p}:claim:${key}`,
+    /** Alert group → open incident id. */
+    alertGroup: (groupId: string) => `${p}:alert-group:${groupId}`,
+    /** Alert group → its last incident (open or closed), for linking a reopened group. */
+    alertGroupLast: (groupId: string) => `${p}:alert-group-last:${groupId}`,
+    /** Hash: fingerprint → JSON of last recorded alert state, per alert group. */
+    alertStates: (groupId: string) => `${p}:alert-states:${groupId}`,
+    /** Raw webhook deliveries awaiting ingestion (id → JSON). */
+    delivery: (id: string) => `${p}:delivery:${id}`,
+    /** Diagnostics bookkeeping: last seen config hash per LB. */
+    configHashes: `${p}:lb-config-hashes`,
+    /** BullMQ's own prefix. */
+    bull: `${p}:bull`,
+  };
+}
+export type Keys = ReturnType<typeof keys>;

@@ -1,0 +1,179 @@
+import { App, HTTPReceiver, type SlashCommand } from '@slack/bolt';
+import { performance } from 'node:perf_hooks';
+import { dispatch } from '../../commands/index.js';
+import type { CommandReply } from '../../commands/types.js';
+import { DomainError } from '../core/errors.js';
+import type { Severity } from '../core/incident-model.js';
+import { declareIncident } from '../flows/declare.js';
+import type { Deps } from '../flows/deps.js';
+import { incidentOfChannel, mutate } from '../flows/record.js';
+import type { Metrics } from '../metrics.js';
+import { boltLogger } from './bolt-logger.js';
+import { startIncidentModal, START_MODAL_ID } from './modals.js';
+
+/** Reply when Redis (or the queue) is unreachable: fast, honest, and says what to do. */
+export const DATASTORE_DOWN =
+  ':warning: incident-bot could not record that: its datastore (Redis) is unreachable right now. Nothing was recorded; please try again in a minute, and note the time yourself meanwhile.';
+
+/** Slack's `message_action` callback id for the "Add to incident timeline" shortcut (see manifest.yml). */
+export const ADD_TO_TIMELINE = 'add_to_timeline';
+
+type Extension = (app: App, deps: Deps, metrics: Metrics) => void;
+const extensions: Extension[] = [];
+
+/** Lets other modules add Bolt listeners (checklist buttons, alert actions) without editing this file. */
+export function extendSlackApp(ext: Extension): void {
+  extensions.push(ext);
+}
+
+/**
+ * Builds the Bolt app with an HTTPReceiver whose `requestListener` the web server mounts at
+ * `/slack/events`, or Socket Mode when SLACK_APP_TOKEN is set. Handlers ack at once from Redis work
+ * only; anything that talks to Slack is queued for the worker.
+ */
+export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiver?: HTTPReceiver } {
+  const { config, log } = deps;
+  const logger = boltLogger(log);
+  let receiver: HTTPReceiver | undefined;
+  let app: App;
+  if (config.SLACK_APP_TOKEN) {
+    app = new App({ token: config.SLACK_BOT_TOKEN, appToken: config.SLACK_APP_TOKEN, socketMode: true, logger, clientOptions: { slackApiUrl: config.SLACK_API_URL } });
+  } else {
+    receiver = new HTTPReceiver({
+      signingSecret: config.SLACK_SIGNING_SECRET,
+      endpoints: '/slack/events',
+      processBeforeResponse: false,
+      logger,
+      unhandledRequestTimeoutMillis: 2500,
+    });
+    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, logger, clientOptions: { slackApiUrl: config.SLACK_API_URL } });
+  }
+
+  const timed = (kind: string) => {
+    const t0 = performance.now();
+    return () => {
+      metrics.ackSeconds.observe({ kind }, (performance.now() - t0) / 1000);
+      metrics.requests.inc({ kind, status: '200' });
+    };
+  };
+
+  app.command('/incident', async ({ command, ack, client }) => {
+    const done = timed('command');
+    const reply = await runCommand(deps, command);
+    if (reply.openModal) {
+      await ack();
+      done();
+      await client.views.open({ trigger_id: command.trigger_id, view: startIncidentModal(command.channel_id) });
+      return;
+    }
+    if (reply.duplicate) await ack();
+    else await ack({ response_type: reply.responseType ?? 'ephemeral', text: reply.text });
+    done();
+  });
+
+  app.view(START_MODAL_ID, async ({ ack, view, body }) => {
+    const done = timed('view_submission');
+    const v = view.state.values;
+    const title = v.title?.title?.value?.trim() ?? '';
+    const severity = (v.severity?.severity?.selected_option?.value ?? 'SEV3') as Severity;
+    const summary = v.summary?.summary?.value?.trim() || undefined;
+    if (!title) {
+      await ack({ response_action: 'errors', errors: { title: 'Give the incident a title.' } });
+      return done();
+    }
+    try {
+      await declareIncident(deps, { title: title.slice(0, 150), severity, summary, actor: { type: 'user', id: body.user.id }, source: 'modal', claimKey: `view-${view.id}` });
+      await ack();
+    } catch (err) {
+      log.error({ err }, 'declaring from the modal failed');
+      await ack({ response_action: 'errors', errors: { title: DATASTORE_DOWN.slice(0, 150) } });
+    }
+    done();
+  });
+
+  app.shortcut(ADD_TO_TIMELINE, async ({ shortcut, ack, respond }) => {
+    const done = timed('shortcut');
+    await ack();
+    done();
+    if (shortcut.type !== 'message_action') return;
+    try {
+      const id = await incidentOfChannel(deps, shortcut.channel.id);
+      const m = shortcut.message;
+      await recordMessage(deps, id, {
+        channelId: shortcut.channel.id,
+        ts: m.ts,
+        author: m.user ?? (m as { bot_id?: string }).bot_id ?? 'unknown',
+        text: m.text ?? '',
+        by: shortcut.user.id,
+        source: 'shortcut',
+      });
+    } catch (err) {
+      await respond({ response_type: 'ephemeral', text: userFacing(err, log) });
+    }
+  });
+
+  app.event('reaction_added', async ({ event, body }) => {
+    if (event.reaction !== 'pushpin' || event.item.type !== 'message') return;
+    const id = await deps.store.incidentByChannel(event.item.channel);
+    if (!id) return;
+    // Reading the message is a Slack call: the worker fetches it and records it once per message.
+    await deps.jobs.enqueue(
+      'record-message',
+      { incidentId: id, channelId: event.item.channel, ts: event.item.ts, by: event.user, eventId: (body as { event_id?: string }).event_id },
+      { jobId: `pin-${event.item.channel}-${event.item.ts}`.replace(/:/g, '-') },
+    );
+  });
+
+  for (const ext of extensions) ext(app, deps, metrics);
+  app.error(async (err) => {
+    log.error({ err }, 'unhandled Slack listener error');
+  });
+  return { app, receiver };
+}
+
+async function runCommand(deps: Deps, command: SlashCommand): Promise<CommandReply> {
+  try {
+    return await dispatch(
+      { deps, userId: command.user_id, channelId: command.channel_id, claimKey: `slash-${command.trigger_id}` },
+      command.text ?? '',
+    );
+  } catch (err) {
+    return { text: userFacing(err, deps.log), responseType: 'ephemeral' };
+  }
+}
+
+/** Turns an error into the one reply a person sees: the domain message and hint, or the datastore notice. */
+export function userFacing(err: unknown, log: Deps['log']): string {
+  if (err instanceof DomainError) return `${err.message}.${err.hint ? ` ${err.hint}` : ''}`;
+  log.error({ err }, 'request failed');
+  return DATASTORE_DOWN;
+}
+
+/** Records a channel message on the timeline with its original time and author, once per message. */
+export async function recordMessage(
+  deps: Deps,
+  id: Parameters<typeof mutate>[1],
+  m: { channelId: string; ts: string; author: string; text: string; by: string; source: 'shortcut' | 'reaction' },
+): Promise<boolean> {
+  const at = new Date(Math.round(Number(m.ts) * 1000)).toISOString();
+  const rec = await mutate(
+    deps,
+    id,
+    () => [
+      {
+        kind: 'message_recorded',
+        incidentId: id,
+        at,
+        actor: { type: 'user', id: m.by },
+        source: m.source,
+        channelId: m.channelId,
+        messageTs: m.ts,
+        author: m.author,
+        text: m.text,
+        recordedBy: m.by,
+      },
+    ],
+    { claimKey: `msg-${m.channelId}-${m.ts}` },
+  );
+  return !rec.duplicate;
+}

@@ -1,0 +1,103 @@
+import { type Logger, WebClient, type WebAPICallResult } from '@slack/web-api';
+import type { SlackMessage, SlackPort } from '../flows/deps.js';
+
+/** Slack error codes that mean "already done", safe to treat as success on a retried job. */
+const ALREADY = new Set(['already_in_channel', 'already_pinned', 'cant_invite_self']);
+
+function errorCode(err: unknown): string | undefined {
+  return (err as { data?: { error?: string } })?.data?.error;
+}
+
+/**
+ * The Slack port over @slack/web-api's WebClient (https://api.slack.com/methods). The client
+ * retries 429s after `Retry-After` and 5xx with backoff; other errors throw so the BullMQ job retries.
+ */
+export class SlackNotifier implements SlackPort {
+  readonly client: WebClient;
+
+  constructor(token: string, slackApiUrl: string, logger?: Logger) {
+    this.client = new WebClient(token, {
+      slackApiUrl,
+      logger,
+      retryConfig: { retries: 10, factor: 1.6, minTimeout: 100, maxTimeout: 10_000 },
+      rejectRateLimitedCalls: false,
+    });
+  }
+
+  async createChannel(name: string) {
+    try {
+      const res = await this.client.conversations.create({ name, is_private: false });
+      return { ok: true as const, id: res.channel!.id!, name: res.channel!.name! };
+    } catch (err) {
+      if (errorCode(err) === 'name_taken') return { ok: false as const, error: 'name_taken' as const };
+      throw err;
+    }
+  }
+
+  async findChannel(name: string): Promise<string | undefined> {
+    let cursor: string | undefined;
+    do {
+      const res = await this.client.conversations.list({ limit: 1000, cursor, exclude_archived: true, types: 'public_channel' });
+      const hit = res.channels?.find((c) => c.name === name);
+      if (hit?.id) return hit.id;
+      cursor = res.response_metadata?.next_cursor || undefined;
+    } while (cursor);
+    return undefined;
+  }
+
+  async invite(channelId: string, userIds: string[]): Promise<void> {
+    // Invite one by one: a bulk call fails whole on one already-present or deactivated user.
+    for (const user of userIds) {
+      try {
+        await this.client.conversations.invite({ channel: channelId, users: user });
+      } catch (err) {
+        if (!ALREADY.has(errorCode(err) ?? '')) throw err;
+      }
+    }
+  }
+
+  async post(channelId: string, msg: SlackMessage): Promise<string> {
+    const res: WebAPICallResult & { ts?: string } = await this.client.chat.postMessage({
+      channel: channelId,
+      text: msg.text,
+      // biome-ignore lint/suspicious/noExplicitAny: blocks are built by our pure renderers and checked by Slack.
+      blocks: msg.blocks as any,
+      unfurl_links: false,
+    });
+    return res.ts!;
+  }
+
+  async update(channelId: string, ts: string, msg: SlackMessage): Promise<void> {
+    // biome-ignore lint/suspicious/noExplicitAny: see post().
+    await this.client.chat.update({ channel: channelId, ts, text: msg.text, blocks: msg.blocks as any });
+  }
+
+  async pin(channelId: string, ts: string): Promise<void> {
+    try {
+      await this.client.pins.add({ channel: channelId, timestamp: ts });
+    } catch (err) {
+      if (!ALREADY.has(errorCode(err) ?? '')) throw err;
+    }
+  }
+
+  async setTopic(channelId: string, topic: string): Promise<void> {
+    await this.client.conversations.setTopic({ channel: channelId, topic: topic.slice(0, 250) });
+  }
+
+  async uploadFile(channelId: string, f: { filename: string; title: string; content: string; comment: string }): Promise<void> {
+    await this.client.filesUploadV2({
+      channel_id: channelId,
+      filename: f.filename,
+      title: f.title,
+      content: f.content,
+      initial_comment: f.comment,
+    });
+  }
+
+  async message(channelId: string, ts: string): Promise<{ user: string; text: string } | undefined> {
+    const res = await this.client.conversations.history({ channel: channelId, latest: ts, oldest: ts, inclusive: true, limit: 1 });
+    const m = res.messages?.[0];
+    if (!m) return undefined;
+    return { user: m.user ?? m.bot_id ?? 'unknown', text: m.text ?? '' };
+  }
+}

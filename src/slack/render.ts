@@ -1,0 +1,156 @@
+import { formatDistanceStrict } from 'date-fns';
+import type { Incident } from '../core/incident.js';
+import type { Actor } from '../core/incident-model.js';
+import type { TimelineEntry } from '../core/timeline.js';
+import { format } from 'date-fns';
+import { UTCDate } from '../core/utc.js';
+import type { SlackMessage } from '../flows/deps.js';
+import { escapeText, mention, truncate } from './escape.js';
+
+const SEV_ICON = { SEV1: ':red_circle:', SEV2: ':large_orange_circle:', SEV3: ':large_yellow_circle:', SEV4: ':white_circle:' };
+const STATUS_ICON = {
+  investigating: ':mag:',
+  identified: ':bulb:',
+  monitoring: ':eyes:',
+  resolved: ':white_check_mark:',
+  closed: ':lock:',
+};
+
+/** `HH:mm UTC` for an ISO time. */
+export function utcTime(iso: string): string {
+  return `${format(new UTCDate(iso), 'HH:mm')} UTC`;
+}
+
+/** Who did it, as mrkdwn. */
+export function actorText(a: Actor): string {
+  if (a.type === 'user') return mention(a.id);
+  if (a.type === 'alert') return `alert (${escapeText(a.source)})`;
+  return 'incident-bot';
+}
+
+/** The pinned summary message: title, severity, status, roles, age, links; re-rendered on every change. */
+export function summaryMessage(inc: Incident, now: Date): SlackMessage {
+  const age = formatDistanceStrict(new Date(inc.declaredAt), now);
+  const title = escapeText(inc.title);
+  const fields = [
+    `*Severity*\n${SEV_ICON[inc.severity]} ${inc.severity}`,
+    `*Status*\n${STATUS_ICON[inc.status]} ${inc.status}`,
+    `*Incident commander*\n${inc.commander ? mention(inc.commander) : '_unassigned — `/incident lead @you`_'}`,
+    `*Communications lead*\n${inc.comms ? mention(inc.comms) : '_unassigned_'}`,
+    `*Declared*\n${utcTime(inc.declaredAt)} (${inc.status === 'closed' && inc.closedAt ? `lasted ${formatDistanceStrict(new Date(inc.declaredAt), new Date(inc.closedAt))}` : `${age} ago`})`,
+    `*Alerts*\n${inc.alerts.length === 0 ? 'none' : `${inc.alerts.filter((a) => a.status === 'firing').length} firing, ${inc.alerts.filter((a) => a.status === 'resolved').length} resolved`}`,
+  ];
+  const blocks: unknown[] = [
+    { type: 'header', text: { type: 'plain_text', text: truncate(`${inc.id}: ${inc.title}`, 150), emoji: false } },
+    { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
+  ];
+  if (inc.summary) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(escapeText(inc.summary)) } });
+  const context = [`Entries: ${inc.entryCount}`];
+  if (inc.relatedIncidentId) context.push(`Follows ${inc.relatedIncidentId}`);
+  if (inc.resolution) context.push(`Resolution: ${escapeText(inc.resolution)}`);
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(context.join(' · '), 2900) }] });
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: 'Commands: `/incident help` · pin a message with :pushpin: to add it to the timeline' }],
+  });
+  return { text: `${inc.id} ${inc.severity} ${inc.status}: ${title}`, blocks };
+}
+
+/** The short channel confirmation for an entry, or null for entries that have their own message (summary, checklist, alerts). */
+export function confirmationFor(e: TimelineEntry): SlackMessage | null {
+  const who = actorText(e.actor);
+  const say = (text: string): SlackMessage => ({ text: truncate(text, 3000) });
+  switch (e.kind) {
+    case 'note':
+      return say(`:memo: Note from ${who}: ${escapeText(e.text)}`);
+    case 'message_recorded':
+      return say(`:pushpin: Added to the timeline: message from ${mention(e.author)} at ${utcTime(e.at)} (by ${mention(e.recordedBy)})`);
+    case 'status_changed':
+      return say(`${STATUS_ICON[e.to]} Status: *${e.from}* → *${e.to}* (by ${who})`);
+    case 'severity_changed':
+      return say(`${SEV_ICON[e.to]} Severity: *${e.from}* → *${e.to}* (by ${who})`);
+    case 'role_assigned':
+      return say(
+        `:bust_in_silhouette: ${mention(e.userId)} is now the ${e.role === 'commander' ? 'incident commander' : 'communications lead'} (set by ${who})`,
+      );
+    case 'closed':
+      return say(`:lock: Incident closed by ${who}${e.resolution ? `: ${escapeText(e.resolution)}` : ''}. The postmortem draft is on its way.`);
+    case 'hypothesis_suspected':
+      return say(`:thinking_face: Hypothesis *${e.hypothesisId}* (${e.category}) raised by ${who}: ${escapeText(e.text)}`);
+    case 'hypothesis_ruled_out':
+      return say(`:x: Hypothesis *${e.hypothesisId}* ruled out by ${who}${e.evidence ? `: ${escapeText(e.evidence)}` : ''}`);
+    case 'hypothesis_confirmed':
+      return say(`:dart: Hypothesis *${e.hypothesisId}* confirmed by ${who}${e.evidence ? `: ${escapeText(e.evidence)}` : ''}`);
+    case 'impact_set':
+      return say(`:chart_with_downwards_trend: Impact recorded by ${who}: ${escapeText(e.text)}`);
+    case 'root_cause_set':
+      return say(`:mag_right: Root cause recorded by ${who}: ${escapeText(e.text)}`);
+    case 'followup_added':
+      return say(`:clipboard: Follow-up ${e.followupId}: ${escapeText(e.text)}${e.owner ? ` (owner ${mention(e.owner)})` : ''}`);
+    case 'checklist_item':
+      return say(`${e.checked ? ':ballot_box_with_check:' : ':white_square:'} ${escapeText(e.label)} — ${e.checked ? 'done' : 'unticked'} by ${who}`);
+    case 'escalated':
+      return say(`:rotating_light: Escalating: ${e.userIds.map(mention).join(' ')} — ${escapeText(e.reason)}`);
+    case 'reminder_sent':
+      return say(`:alarm_clock: ${escapeText(e.text)}`);
+    default:
+      return null;
+  }
+}
+
+/** One timeline line for `/incident timeline`. */
+export function timelineLine(e: TimelineEntry): string {
+  const time = utcTime(e.at);
+  const body = describeEntry(e);
+  return `\`#${e.seq}\` ${time} · ${actorText(e.actor)} · ${body}`;
+}
+
+/** A one-line description of an entry, mrkdwn-escaped. */
+export function describeEntry(e: TimelineEntry): string {
+  switch (e.kind) {
+    case 'declared':
+      return `declared ${e.severity} “${escapeText(e.title)}”`;
+    case 'channel_created':
+      return `channel #${e.channelName} created`;
+    case 'summary_posted':
+      return 'summary posted and pinned';
+    case 'note':
+      return `note: ${escapeText(e.text)}`;
+    case 'message_recorded':
+      return `message from ${mention(e.author)}: ${escapeText(e.text)}`;
+    case 'status_changed':
+      return `status ${e.from} → ${e.to}`;
+    case 'severity_changed':
+      return `severity ${e.from} → ${e.to}`;
+    case 'role_assigned':
+      return `${e.role === 'commander' ? 'incident commander' : 'communications lead'}: ${mention(e.userId)}`;
+    case 'alert_fired':
+      return `alert fired: ${escapeText(e.name)}`;
+    case 'alert_resolved':
+      return `alert resolved: ${escapeText(e.name)}`;
+    case 'check_result':
+      return `check ${e.result.checkId} (${escapeText(e.result.target)}): ${e.result.verdict} — ${escapeText(e.result.summary)}`;
+    case 'checklist_item':
+      return `checklist “${escapeText(e.label)}” ${e.checked ? 'ticked' : 'unticked'}`;
+    case 'hypothesis_suspected':
+      return `suspects ${e.hypothesisId} (${e.category}): ${escapeText(e.text)}`;
+    case 'hypothesis_ruled_out':
+      return `ruled out ${e.hypothesisId}${e.evidence ? `: ${escapeText(e.evidence)}` : ''}`;
+    case 'hypothesis_confirmed':
+      return `confirmed ${e.hypothesisId}${e.evidence ? `: ${escapeText(e.evidence)}` : ''}`;
+    case 'impact_set':
+      return `impact: ${escapeText(e.text)}`;
+    case 'root_cause_set':
+      return `root cause: ${escapeText(e.text)}`;
+    case 'followup_added':
+      return `follow-up ${e.followupId}: ${escapeText(e.text)}${e.owner ? ` (${mention(e.owner)})` : ''}`;
+    case 'escalated':
+      return `escalated to ${e.userIds.map(mention).join(' ')}`;
+    case 'reminder_sent':
+      return 'status-update reminder';
+    case 'closed':
+      return `closed${e.resolution ? `: ${escapeText(e.resolution)}` : ''}`;
+    case 'postmortem_drafted':
+      return `postmortem draft written (${escapeText(e.path)})`;
+  }
+}
