@@ -10,6 +10,10 @@ export const close: Command = {
     const id = await currentIncident(ctx);
     const resolution = text.trim().slice(0, 3000) || undefined;
     const rec = await closeIncident(ctx.deps, id, resolution, slashOrigin(ctx));
-    return { text: `${id} closed. The postmortem draft will be posted here.`, duplicate: rec.duplicate, incidentId: id };
+    return {
+      text: `${id} closed. The postmortem draft will be posted here.`,
+      duplicate: rec.duplicate,
+      incidentId: id,
+    };
   },
 };

@@ -25,7 +25,11 @@ export function commands(): readonly Command[] {
 
 /** Help text listing every subcommand with its usage. */
 export function helpText(): string {
-  return ['*`/incident` commands*', ...registry.map((c) => `• \`${c.usage}\` — ${c.summary}`), '• `/incident help` — this list.'].join('\n');
+  return [
+    '*`/incident` commands*',
+    ...registry.map((c) => `• \`${c.usage}\` — ${c.summary}`),
+    '• `/incident help` — this list.',
+  ].join('\n');
 }
 
 /** Finds a subcommand by name or alias (case-insensitive). */
@@ -43,15 +47,22 @@ export async function dispatch(ctx: CommandContext, text: string): Promise<Comma
   if (!name || name.toLowerCase() === 'help') return { text: helpText(), responseType: 'ephemeral' };
   const cmd = findCommand(name);
   if (!cmd) {
-    return { text: `Unknown subcommand \`${name.slice(0, 40).replace(/[<>&`]/g, '')}\`.\n${helpText()}`, responseType: 'ephemeral' };
+    return {
+      text: `Unknown subcommand \`${name.slice(0, 40).replace(/[<>&`]/g, '')}\`.\n${helpText()}`,
+      responseType: 'ephemeral',
+    };
   }
   try {
     const reply = await cmd.run(ctx, rest);
     return { responseType: 'ephemeral', ...reply };
   } catch (err) {
-    if (err instanceof UsageError) return { text: `${err.message}\nUsage: \`${err.usage}\``, responseType: 'ephemeral' };
+    if (err instanceof UsageError)
+      return { text: `${err.message}\nUsage: \`${err.usage}\``, responseType: 'ephemeral' };
     if (err instanceof DomainError) {
-      return { text: `${err.message}.${err.hint ? ` ${err.hint}` : ''}`.replace('..', '.'), responseType: 'ephemeral' };
+      return {
+        text: `${err.message}.${err.hint ? ` ${err.hint}` : ''}`.replace('..', '.'),
+        responseType: 'ephemeral',
+      };
     }
     throw err;
   }

@@ -16,7 +16,16 @@ export const note: Command = {
     const rec = await mutate(
       ctx.deps,
       id,
-      () => [{ kind: 'note', incidentId: id, at: ctx.deps.now().toISOString(), actor: o.actor, source: o.source, text: body }],
+      () => [
+        {
+          kind: 'note',
+          incidentId: id,
+          at: ctx.deps.now().toISOString(),
+          actor: o.actor,
+          source: o.source,
+          text: body,
+        },
+      ],
       { claimKey: o.claimKey },
     );
     return { text: `Noted on ${id}'s timeline.`, duplicate: rec.duplicate, incidentId: id };

@@ -23,7 +23,9 @@ export const FreeText = z.string().trim().min(1, 'text is required').max(3000, '
 export function parseArgs<T>(schema: z.ZodType<T>, input: unknown, usage: string): T {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const msg = r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+  const msg = r.error.issues
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
   throw new UsageError(msg, usage);
 }
 

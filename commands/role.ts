@@ -16,7 +16,11 @@ export function roleCommand(name: string, role: Role): Command {
       const userId = parseArgs(UserMention, text, usage);
       const id = await currentIncident(ctx);
       const rec = await assignRole(ctx.deps, id, role, userId, slashOrigin(ctx));
-      return { text: `<@${userId}> is the ${roleName(role)} of ${id}.`, duplicate: rec.duplicate, incidentId: id };
+      return {
+        text: `<@${userId}> is the ${roleName(role)} of ${id}.`,
+        duplicate: rec.duplicate,
+        incidentId: id,
+      };
     },
   };
 }

@@ -9,7 +9,12 @@ const StatusArg = z
   .string()
   .trim()
   .toLowerCase()
-  .pipe(z.enum(['investigating', 'identified', 'monitoring', 'resolved'], { error: 'status must be investigating, identified, monitoring or resolved (use `/incident close` to close)' }));
+  .pipe(
+    z.enum(['investigating', 'identified', 'monitoring', 'resolved'], {
+      error:
+        'status must be investigating, identified, monitoring or resolved (use `/incident close` to close)',
+    }),
+  );
 
 export const status: Command = {
   name: 'status',

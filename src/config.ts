@@ -10,20 +10,38 @@ const csvIds = (what: string) =>
         .map((x) => x.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.string().regex(/^[UWS][A-Z0-9]+$/, `each entry must be a Slack ${what} id like U012ABCDEF`)));
+    .pipe(
+      z.array(z.string().regex(/^[UWS][A-Z0-9]+$/, `each entry must be a Slack ${what} id like U012ABCDEF`)),
+    );
 
 /** Every setting incident-bot reads from the environment; the README's settings table mirrors this schema. */
 export const Config = z.object({
-  SLACK_BOT_TOKEN: z.string({ error: 'is required: the Bot User OAuth Token (xoxb-…) from the Slack app page' }).regex(/^xox[bp]-/, 'must be a bot token starting with xoxb-'),
-  SLACK_SIGNING_SECRET: z.string({ error: 'is required: Basic Information → Signing Secret on the Slack app page' }).min(8, 'looks too short; copy the whole Signing Secret'),
-  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with xapp- (or unset it to use HTTP)').optional(),
+  SLACK_BOT_TOKEN: z
+    .string({ error: 'is required: the Bot User OAuth Token (xoxb-…) from the Slack app page' })
+    .regex(/^xox[bp]-/, 'must be a bot token starting with xoxb-'),
+  SLACK_SIGNING_SECRET: z
+    .string({ error: 'is required: Basic Information → Signing Secret on the Slack app page' })
+    .min(8, 'looks too short; copy the whole Signing Secret'),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, 'must be an app-level token starting with xapp- (or unset it to use HTTP)')
+    .optional(),
   SLACK_API_URL: z.url('must be a URL such as https://slack.com/api/').default('https://slack.com/api/'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('incident-bot'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default('incident-bot'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INCIDENT_RESPONDERS: csvIds('user'),
-  INCIDENT_ANNOUNCE_CHANNEL: z.string().regex(/^[CG][A-Z0-9]+$/, 'must be a channel id like C012ABCDEF (not a #name)').optional(),
+  INCIDENT_ANNOUNCE_CHANNEL: z
+    .string()
+    .regex(/^[CG][A-Z0-9]+$/, 'must be a channel id like C012ABCDEF (not a #name)')
+    .optional(),
   INCIDENT_ESCALATION_USERS: csvIds('user or user group'),
   ALERT_WEBHOOK_TOKEN: z.string().min(16, 'use at least 16 random characters').optional(),
   PAGERDUTY_WEBHOOK_SECRET: z.string().optional(),
@@ -60,9 +78,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Parses `SEV1=15,SEV2=30` into minutes per severity; throws ConfigError naming `name` on a bad pair. */
-export function parseSeverityMinutes(name: string, value: string): Record<'SEV1' | 'SEV2' | 'SEV3' | 'SEV4', number> {
+export function parseSeverityMinutes(
+  name: string,
+  value: string,
+): Record<'SEV1' | 'SEV2' | 'SEV3' | 'SEV4', number> {
   const out = { SEV1: 0, SEV2: 0, SEV3: 0, SEV4: 0 };
-  for (const pair of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(SEV[1-4])=(\d+(?:\.\d+)?)$/i.exec(pair);
     if (!m) throw new ConfigError(`${name}: "${pair}" is not SEVn=<minutes>; write e.g. SEV1=15,SEV2=30`);
     out[m[1]!.toUpperCase() as keyof typeof out] = Number(m[2]);

@@ -4,11 +4,11 @@ import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
 import { closeAllConnections } from './redis/connection.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { createWebServer } from './server.js';
 import { type Closer, shutdown } from './shutdown.js';
 import { createSlackApp } from './slack/app.js';
-import { SlackNotifier } from './slack/notifier.js';
-import { createWebServer } from './server.js';
 import { boltLogger } from './slack/bolt-logger.js';
+import { SlackNotifier } from './slack/notifier.js';
 import './extensions.js';
 
 /** A running incident-bot process (web, worker or both). */
@@ -26,7 +26,13 @@ export interface BotProcess {
  * queues, connections.
  */
 export async function startBot(
-  opts: { env?: NodeJS.ProcessEnv; web?: boolean; worker?: boolean; overrides?: Partial<Config>; now?: () => Date } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    web?: boolean;
+    worker?: boolean;
+    overrides?: Partial<Config>;
+    now?: () => Date;
+  } = {},
 ): Promise<BotProcess> {
   const rt = createRuntime(opts.env ?? process.env, opts.overrides);
   if (opts.now) rt.deps.now = opts.now;
@@ -56,7 +62,10 @@ export async function startBot(
     rt.log.info({ port }, 'web listening');
   }
   if (opts.worker !== false) {
-    const workerDeps = { ...rt.deps, slack: new SlackNotifier(rt.config.SLACK_BOT_TOKEN, rt.config.SLACK_API_URL, boltLogger(rt.log)) };
+    const workerDeps = {
+      ...rt.deps,
+      slack: new SlackNotifier(rt.config.SLACK_BOT_TOKEN, rt.config.SLACK_API_URL, boltLogger(rt.log)),
+    };
     const workers = startWorkers(workerDeps, metrics);
     closers.push({ name: 'workers', close: () => Promise.all(workers.map((w) => w.close())) });
     rt.log.info({ queues: workers.map((w) => w.name) }, 'workers started');

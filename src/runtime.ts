@@ -18,7 +18,10 @@ export interface Runtime {
 }
 
 /** Builds the runtime from the environment (throws ConfigError naming bad variables). */
-export function createRuntime(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Runtime {
+export function createRuntime(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Config> = {},
+): Runtime {
   const config = { ...loadConfig(env), ...overrides };
   const log = createLogger(config.LOG_LEVEL);
   const redis = createRedis(config.REDIS_URL, 'producer');

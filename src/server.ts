@@ -19,9 +19,18 @@ export function addRoutes(factory: RouteFactory): void {
 }
 
 /** Writes a JSON response. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -61,7 +70,8 @@ export function createWebServer(rt: Runtime, metrics: Metrics, receiver?: HTTPRe
     if (path === '/slack/events' && receiver) {
       res.once('finish', () => {
         if (res.statusCode === 401) metrics.rejected.inc({ endpoint: 'slack', reason: 'signature' });
-        else if (res.statusCode >= 400) metrics.requests.inc({ kind: 'slack', status: String(res.statusCode) });
+        else if (res.statusCode >= 400)
+          metrics.requests.inc({ kind: 'slack', status: String(res.statusCode) });
       });
       receiver.requestListener(req, res);
       return;
@@ -69,7 +79,9 @@ export function createWebServer(rt: Runtime, metrics: Metrics, receiver?: HTTPRe
     const route = routes.find((r) => r.path === path && r.method === req.method);
     if (!route) {
       const known = routes.some((r) => r.path === path);
-      sendJson(res, known ? 405 : 404, { error: known ? `use ${routes.find((r) => r.path === path)!.method} for ${path}` : `no route ${path}` });
+      sendJson(res, known ? 405 : 404, {
+        error: known ? `use ${routes.find((r) => r.path === path)!.method} for ${path}` : `no route ${path}`,
+      });
       return;
     }
     Promise.resolve(route.handler(req, res)).catch((err) => {

@@ -8,7 +8,14 @@ export type Verdict = z.infer<typeof Verdict>;
  * The hypotheses an incident team usually weighs. `load-balancer` is the real cause in every seed;
  * the others are the red herrings teams chased first.
  */
-export const HypothesisCategory = z.enum(['load-balancer', 'database', 'traffic-surge', 'network', 'application', 'other']);
+export const HypothesisCategory = z.enum([
+  'load-balancer',
+  'database',
+  'traffic-surge',
+  'network',
+  'application',
+  'other',
+]);
 export type HypothesisCategory = z.infer<typeof HypothesisCategory>;
 
 /** How a check result bears on a hypothesis: it supports it, or rules it out. */

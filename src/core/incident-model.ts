@@ -25,7 +25,16 @@ export const Actor = z.discriminatedUnion('type', [
 export type Actor = z.infer<typeof Actor>;
 
 /** Where an entry came from. */
-export const EntrySource = z.enum(['slash', 'modal', 'shortcut', 'reaction', 'button', 'alert', 'bot', 'cli']);
+export const EntrySource = z.enum([
+  'slash',
+  'modal',
+  'shortcut',
+  'reaction',
+  'button',
+  'alert',
+  'bot',
+  'cli',
+]);
 export type EntrySource = z.infer<typeof EntrySource>;
 
 /** Formats an incident number as its id (`7` → `INC-7`). */

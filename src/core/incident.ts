@@ -67,7 +67,7 @@ const HUMAN_SOURCES = new Set(['slash', 'modal', 'shortcut', 'reaction', 'button
 /** Folds timeline entries (in `seq` order, starting with `declared`) into the incident's state; throws if the first entry is not `declared`. */
 export function foldTimeline(entries: readonly TimelineEntry[]): Incident {
   const first = entries[0];
-  if (!first || first.kind !== 'declared') {
+  if (first?.kind !== 'declared') {
     throw new Error(`timeline must start with a declared entry, got ${first?.kind ?? 'nothing'}`);
   }
   const inc: Incident = {
@@ -95,7 +95,12 @@ export function foldTimeline(entries: readonly TimelineEntry[]): Incident {
 /** Applies one entry to the state in place (the fold's step). */
 export function applyEntry(inc: Incident, e: TimelineEntry): void {
   inc.entryCount++;
-  if (e.kind !== 'declared' && e.actor.type === 'user' && HUMAN_SOURCES.has(e.source) && !inc.acknowledgedAt) {
+  if (
+    e.kind !== 'declared' &&
+    e.actor.type === 'user' &&
+    HUMAN_SOURCES.has(e.source) &&
+    !inc.acknowledgedAt
+  ) {
     inc.acknowledgedAt = e.at;
   }
   switch (e.kind) {

@@ -67,7 +67,13 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     endsAt: z.iso.datetime(),
   }),
   z.object({ ...Base, kind: z.literal('check_result'), result: CheckResult }),
-  z.object({ ...Base, kind: z.literal('checklist_item'), itemId: z.string(), label: z.string(), checked: z.boolean() }),
+  z.object({
+    ...Base,
+    kind: z.literal('checklist_item'),
+    itemId: z.string(),
+    label: z.string(),
+    checked: z.boolean(),
+  }),
   z.object({
     ...Base,
     kind: z.literal('hypothesis_suspected'),
@@ -75,11 +81,27 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     text: z.string(),
     category: HypothesisCategory,
   }),
-  z.object({ ...Base, kind: z.literal('hypothesis_ruled_out'), hypothesisId: z.string(), evidence: z.string().optional() }),
-  z.object({ ...Base, kind: z.literal('hypothesis_confirmed'), hypothesisId: z.string(), evidence: z.string().optional() }),
+  z.object({
+    ...Base,
+    kind: z.literal('hypothesis_ruled_out'),
+    hypothesisId: z.string(),
+    evidence: z.string().optional(),
+  }),
+  z.object({
+    ...Base,
+    kind: z.literal('hypothesis_confirmed'),
+    hypothesisId: z.string(),
+    evidence: z.string().optional(),
+  }),
   z.object({ ...Base, kind: z.literal('impact_set'), text: z.string() }),
   z.object({ ...Base, kind: z.literal('root_cause_set'), text: z.string() }),
-  z.object({ ...Base, kind: z.literal('followup_added'), followupId: z.string(), text: z.string(), owner: z.string().optional() }),
+  z.object({
+    ...Base,
+    kind: z.literal('followup_added'),
+    followupId: z.string(),
+    text: z.string(),
+    owner: z.string().optional(),
+  }),
   z.object({ ...Base, kind: z.literal('escalated'), userIds: z.array(z.string()), reason: z.string() }),
   z.object({ ...Base, kind: z.literal('reminder_sent'), text: z.string() }),
   z.object({ ...Base, kind: z.literal('closed'), resolution: z.string().optional() }),
@@ -90,4 +112,8 @@ export type EntryKind = TimelineEntry['kind'];
 export type EntryOf<K extends EntryKind> = Extract<TimelineEntry, { kind: K }>;
 
 /** An entry before the store assigns its `seq`: what flows hand to `append`. */
-export type NewEntry = TimelineEntry extends infer E ? (E extends TimelineEntry ? Omit<E, 'seq'> : never) : never;
+export type NewEntry = TimelineEntry extends infer E
+  ? E extends TimelineEntry
+    ? Omit<E, 'seq'>
+    : never
+  : never;

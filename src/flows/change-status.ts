@@ -25,7 +25,16 @@ export async function changeStatus(deps: Deps, id: IncidentId, to: Status, o: Or
           `Allowed from ${inc.status}: ${nextStatuses(inc.status).join(', ') || 'nothing (it is final)'}.`,
         );
       }
-      return [{ kind: 'status_changed', incidentId: id, at: deps.now().toISOString(), ...pick(o), from: inc.status, to }];
+      return [
+        {
+          kind: 'status_changed',
+          incidentId: id,
+          at: deps.now().toISOString(),
+          ...pick(o),
+          from: inc.status,
+          to,
+        },
+      ];
     },
     { claimKey: o.claimKey },
   );
@@ -38,20 +47,38 @@ export async function changeSeverity(deps: Deps, id: IncidentId, to: Severity, o
     id,
     (inc) => {
       if (inc.severity === to) throw new DomainError('NO_CHANGE', `${id} is already ${to}`);
-      return [{ kind: 'severity_changed', incidentId: id, at: deps.now().toISOString(), ...pick(o), from: inc.severity, to }];
+      return [
+        {
+          kind: 'severity_changed',
+          incidentId: id,
+          at: deps.now().toISOString(),
+          ...pick(o),
+          from: inc.severity,
+          to,
+        },
+      ];
     },
     { claimKey: o.claimKey },
   );
 }
 
 /** Assigns the incident commander or communications lead; throws NO_CHANGE when that person already holds it. */
-export async function assignRole(deps: Deps, id: IncidentId, role: Role, userId: string, o: Origin): Promise<Recorded> {
+export async function assignRole(
+  deps: Deps,
+  id: IncidentId,
+  role: Role,
+  userId: string,
+  o: Origin,
+): Promise<Recorded> {
   return mutate(
     deps,
     id,
     (inc) => {
-      if (inc[role] === userId) throw new DomainError('NO_CHANGE', `<@${userId}> already is the ${roleName(role)} of ${id}`);
-      return [{ kind: 'role_assigned', incidentId: id, at: deps.now().toISOString(), ...pick(o), role, userId }];
+      if (inc[role] === userId)
+        throw new DomainError('NO_CHANGE', `<@${userId}> already is the ${roleName(role)} of ${id}`);
+      return [
+        { kind: 'role_assigned', incidentId: id, at: deps.now().toISOString(), ...pick(o), role, userId },
+      ];
     },
     { claimKey: o.claimKey },
   );
@@ -61,7 +88,12 @@ export async function assignRole(deps: Deps, id: IncidentId, role: Role, userId:
  * Closes the incident (any open status → closed, final), releases its alert group, stops its
  * reminders and queues the postmortem draft.
  */
-export async function closeIncident(deps: Deps, id: IncidentId, resolution: string | undefined, o: Origin): Promise<Recorded> {
+export async function closeIncident(
+  deps: Deps,
+  id: IncidentId,
+  resolution: string | undefined,
+  o: Origin,
+): Promise<Recorded> {
   const rec = await mutate(
     deps,
     id,

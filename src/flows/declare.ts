@@ -18,7 +18,10 @@ export interface Declaration {
  * Declares an incident: one atomic Redis step creates `INC-<n>` and its declared entry (once per
  * claim key or alert group), then the channel setup is queued for the worker.
  */
-export async function declareIncident(deps: Deps, d: Declaration): Promise<{ id: IncidentId; created: boolean }> {
+export async function declareIncident(
+  deps: Deps,
+  d: Declaration,
+): Promise<{ id: IncidentId; created: boolean }> {
   const at = deps.now().toISOString();
   const res = await deps.store.declare(
     {

@@ -25,7 +25,8 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
   const slack = slackOf(deps);
   const { redis, k } = deps.store;
   const token = randomUUID();
-  if (!(await redis.set(k.deliveryLock(id), token, 'PX', 60_000, 'NX'))) throw new DeliveryBusy(`${id}: delivery in progress`);
+  if (!(await redis.set(k.deliveryLock(id), token, 'PX', 60_000, 'NX')))
+    throw new DeliveryBusy(`${id}: delivery in progress`);
   try {
     const entries = await deps.store.entries(id);
     if (entries.length === 0) return { posted: 0 };
@@ -41,9 +42,15 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
       }
       await redis.set(k.delivered(id), String(e.seq));
     }
-    if (cursor < entries.length) await slack.update(inc.channelId, inc.summaryTs, summaryMessage(inc, deps.now()));
+    if (cursor < entries.length)
+      await slack.update(inc.channelId, inc.summaryTs, summaryMessage(inc, deps.now()));
     return { posted };
   } finally {
-    await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, k.deliveryLock(id), token);
+    await redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      k.deliveryLock(id),
+      token,
+    );
   }
 }

@@ -21,7 +21,9 @@ export interface SlackMessage {
 /** The Slack Web API calls flows make (implemented by src/slack/notifier.ts over @slack/web-api). */
 export interface SlackPort {
   /** Creates a public channel; `name_taken` is reported, not thrown. */
-  createChannel(name: string): Promise<{ ok: true; id: string; name: string } | { ok: false; error: 'name_taken' }>;
+  createChannel(
+    name: string,
+  ): Promise<{ ok: true; id: string; name: string } | { ok: false; error: 'name_taken' }>;
   /** Finds a channel by exact name (for recovering a channel created before a crash). */
   findChannel(name: string): Promise<string | undefined>;
   invite(channelId: string, userIds: string[]): Promise<void>;
@@ -29,7 +31,10 @@ export interface SlackPort {
   update(channelId: string, ts: string, msg: SlackMessage): Promise<void>;
   pin(channelId: string, ts: string): Promise<void>;
   setTopic(channelId: string, topic: string): Promise<void>;
-  uploadFile(channelId: string, file: { filename: string; title: string; content: string; comment: string }): Promise<void>;
+  uploadFile(
+    channelId: string,
+    file: { filename: string; title: string; content: string; comment: string },
+  ): Promise<void>;
   /** Text and author of one message (for reactions and shortcuts). */
   message(channelId: string, ts: string): Promise<{ user: string; text: string } | undefined>;
 }

@@ -27,7 +27,8 @@ export async function mutate(
 ): Promise<Recorded> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const loaded = await deps.store.load(id);
-    if (!loaded) throw new DomainError('INCIDENT_NOT_FOUND', `${id} does not exist`, 'Check the incident id.');
+    if (!loaded)
+      throw new DomainError('INCIDENT_NOT_FOUND', `${id} does not exist`, 'Check the incident id.');
     const { incident, entries } = loaded;
     if (!isOpen(incident) && !opts.allowClosed) {
       throw new DomainError(
@@ -37,10 +38,12 @@ export async function mutate(
       );
     }
     const fresh = decide(incident, entries);
-    const res = await deps.store.append(id, fresh, { expectedLength: entries.length, claimKey: opts.claimKey });
+    const res = await deps.store.append(id, fresh, {
+      expectedLength: entries.length,
+      claimKey: opts.claimKey,
+    });
     if (res.ok) {
-      const all = [...entries];
-      fresh.forEach((e, i) => all.push({ ...e, seq: res.seqs[i]! } as TimelineEntry));
+      const all = [...entries, ...fresh.map((e, i) => ({ ...e, seq: res.seqs[i]! }) as TimelineEntry)];
       if (fresh.length > 0) await enqueueDelivery(deps, id, res.seqs.at(-1)!);
       return { incident: foldTimeline(all), seqs: res.seqs, duplicate: false };
     }

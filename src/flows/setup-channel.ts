@@ -1,5 +1,5 @@
 import { channelName } from '../core/channel-name.js';
-import { incidentNumber, type IncidentId } from '../core/incident-model.js';
+import { type IncidentId, incidentNumber } from '../core/incident-model.js';
 import { escapeText } from '../slack/escape.js';
 import { summaryMessage } from '../slack/render.js';
 import { type Deps, slackOf } from './deps.js';
@@ -32,14 +32,29 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
         const found = await slack.findChannel(name);
         if (found) created = { id: found, name };
       }
-      if (!created) await deps.store.redis.hset(k.slackMeta(id), `pending-channel-${attempt + 1}`, channelName(incidentNumber(id), inc.title, inc.declaredAt, attempt + 1));
+      if (!created)
+        await deps.store.redis.hset(
+          k.slackMeta(id),
+          `pending-channel-${attempt + 1}`,
+          channelName(incidentNumber(id), inc.title, inc.declaredAt, attempt + 1),
+        );
       else await deps.store.redis.hset(k.slackMeta(id), `pending-channel-${attempt}`, name);
     }
     if (!created) throw new Error(`${id}: no free channel name after ${MAX_NAME_ATTEMPTS} attempts`);
     await deps.store.indexChannel(created.id, id);
     await deps.store.append(
       id,
-      [{ kind: 'channel_created', incidentId: id, at: deps.now().toISOString(), actor: { type: 'bot' }, source: 'bot', channelId: created.id, channelName: created.name }],
+      [
+        {
+          kind: 'channel_created',
+          incidentId: id,
+          at: deps.now().toISOString(),
+          actor: { type: 'bot' },
+          source: 'bot',
+          channelId: created.id,
+          channelName: created.name,
+        },
+      ],
       { claimKey: `channel-${id}` },
     );
     loaded = (await deps.store.load(id))!;
@@ -58,7 +73,17 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
     await slack.pin(channelId, ts);
     await deps.store.append(
       id,
-      [{ kind: 'summary_posted', incidentId: id, at: deps.now().toISOString(), actor: { type: 'bot' }, source: 'bot', channelId, ts }],
+      [
+        {
+          kind: 'summary_posted',
+          incidentId: id,
+          at: deps.now().toISOString(),
+          actor: { type: 'bot' },
+          source: 'bot',
+          channelId,
+          ts,
+        },
+      ],
       { claimKey: `summary-${id}` },
     );
     await slack.setTopic(channelId, `${inc.severity} · ${inc.status} · ${inc.title}`);

@@ -1,9 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
-import { recordMessage } from '../slack/app.js';
-import type { Deps } from '../flows/deps.js';
-import { DeliveryBusy, deliver } from '../flows/deliver.js';
-import { setupChannel } from '../flows/setup-channel.js';
 import { DomainError } from '../core/errors.js';
+import { DeliveryBusy, deliver } from '../flows/deliver.js';
+import type { Deps } from '../flows/deps.js';
+import { setupChannel } from '../flows/setup-channel.js';
+import { recordMessage } from '../slack/app.js';
 import { type JobName, type JobPayload, JobPayloads } from './queues.js';
 
 type Processor<N extends JobName> = (deps: Deps, payload: JobPayload<N>) => Promise<unknown>;
@@ -20,7 +20,14 @@ registerProcessor('record-message', async (deps, p) => {
   const slack = deps.slack!;
   const m = await slack.message(p.channelId, p.ts);
   if (!m) throw new UnrecoverableError(`message ${p.ts} not found in ${p.channelId}`);
-  return recordMessage(deps, p.incidentId, { channelId: p.channelId, ts: p.ts, author: m.user, text: m.text, by: p.by, source: 'reaction' });
+  return recordMessage(deps, p.incidentId, {
+    channelId: p.channelId,
+    ts: p.ts,
+    author: m.user,
+    text: m.text,
+    by: p.by,
+    source: 'reaction',
+  });
 });
 
 /**

@@ -10,10 +10,25 @@ import { IncidentId } from '../core/incident-model.js';
 export const JobPayloads = {
   'setup-channel': z.object({ incidentId: IncidentId }),
   deliver: z.object({ incidentId: IncidentId }),
-  'record-message': z.object({ incidentId: IncidentId, channelId: z.string(), ts: z.string(), by: z.string(), eventId: z.string().optional() }),
+  'record-message': z.object({
+    incidentId: IncidentId,
+    channelId: z.string(),
+    ts: z.string(),
+    by: z.string(),
+    eventId: z.string().optional(),
+  }),
   'ingest-alert': z.object({ deliveryId: z.string() }),
-  'run-check': z.object({ incidentId: IncidentId, checkId: z.string(), target: z.string(), requestedBy: z.string().optional() }),
-  'run-diagnostics': z.object({ incidentId: IncidentId, only: z.array(z.string()).optional(), requestedBy: z.string().optional() }),
+  'run-check': z.object({
+    incidentId: IncidentId,
+    checkId: z.string(),
+    target: z.string(),
+    requestedBy: z.string().optional(),
+  }),
+  'run-diagnostics': z.object({
+    incidentId: IncidentId,
+    only: z.array(z.string()).optional(),
+    requestedBy: z.string().optional(),
+  }),
   'draft-postmortem': z.object({ incidentId: IncidentId, requestedBy: z.string().optional() }),
   reminder: z.object({ incidentId: IncidentId, kind: z.enum(['status-update', 'escalation']) }),
 } as const;
@@ -47,7 +62,10 @@ export class Jobs {
 
   constructor(connection: Redis, bullPrefix: string) {
     this.queues = Object.fromEntries(
-      QUEUE_NAMES.map((q) => [q, new Queue(q, { connection, prefix: bullPrefix, defaultJobOptions: DEFAULTS })]),
+      QUEUE_NAMES.map((q) => [
+        q,
+        new Queue(q, { connection, prefix: bullPrefix, defaultJobOptions: DEFAULTS }),
+      ]),
     ) as Record<QueueName, Queue>;
   }
 

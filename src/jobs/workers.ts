@@ -19,9 +19,16 @@ export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?
     });
     w.on('completed', (job) => metrics?.jobs.inc({ queue, name: job.name, outcome: 'completed' }));
     w.on('failed', (job, err) => {
-      metrics?.jobs.inc({ queue, name: job?.name ?? '?', outcome: job && job.attemptsMade < (job.opts.attempts ?? 1) ? 'retried' : 'failed' });
+      metrics?.jobs.inc({
+        queue,
+        name: job?.name ?? '?',
+        outcome: job && job.attemptsMade < (job.opts.attempts ?? 1) ? 'retried' : 'failed',
+      });
       const level = err.name === 'DeliveryBusy' ? 'debug' : 'warn';
-      deps.log[level]({ queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed');
+      deps.log[level](
+        { queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message },
+        'job failed',
+      );
     });
     w.on('error', (err) => deps.log.error({ queue, err: err.message }, 'worker error'));
     return w;

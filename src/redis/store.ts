@@ -49,7 +49,9 @@ function serialize(entry: NewEntry): string {
   return JSON.stringify(rest);
 }
 
-export type AppendResult = { ok: true; seqs: number[] } | { ok: false; reason: 'conflict' | 'duplicate' | 'not-found' };
+export type AppendResult =
+  | { ok: true; seqs: number[] }
+  | { ok: false; reason: 'conflict' | 'duplicate' | 'not-found' };
 
 /** Incident and timeline storage in Redis: append-only timelines, atomic claims, channel and open-incident indexes. */
 export class IncidentStore {

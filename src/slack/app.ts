@@ -1,5 +1,5 @@
-import { App, HTTPReceiver, type SlashCommand } from '@slack/bolt';
 import { performance } from 'node:perf_hooks';
+import { App, HTTPReceiver, type SlashCommand } from '@slack/bolt';
 import { dispatch } from '../../commands/index.js';
 import type { CommandReply } from '../../commands/types.js';
 import { DomainError } from '../core/errors.js';
@@ -9,7 +9,7 @@ import type { Deps } from '../flows/deps.js';
 import { incidentOfChannel, mutate } from '../flows/record.js';
 import type { Metrics } from '../metrics.js';
 import { boltLogger } from './bolt-logger.js';
-import { startIncidentModal, START_MODAL_ID } from './modals.js';
+import { START_MODAL_ID, startIncidentModal } from './modals.js';
 
 /** Reply when Redis (or the queue) is unreachable: fast, honest, and says what to do. */
 export const DATASTORE_DOWN =
@@ -37,7 +37,13 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
   let receiver: HTTPReceiver | undefined;
   let app: App;
   if (config.SLACK_APP_TOKEN) {
-    app = new App({ token: config.SLACK_BOT_TOKEN, appToken: config.SLACK_APP_TOKEN, socketMode: true, logger, clientOptions: { slackApiUrl: config.SLACK_API_URL } });
+    app = new App({
+      token: config.SLACK_BOT_TOKEN,
+      appToken: config.SLACK_APP_TOKEN,
+      socketMode: true,
+      logger,
+      clientOptions: { slackApiUrl: config.SLACK_API_URL },
+    });
   } else {
     receiver = new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET,
@@ -46,7 +52,12 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
       logger,
       unhandledRequestTimeoutMillis: 2500,
     });
-    app = new App({ token: config.SLACK_BOT_TOKEN, receiver, logger, clientOptions: { slackApiUrl: config.SLACK_API_URL } });
+    app = new App({
+      token: config.SLACK_BOT_TOKEN,
+      receiver,
+      logger,
+      clientOptions: { slackApiUrl: config.SLACK_API_URL },
+    });
   }
 
   const timed = (kind: string) => {
@@ -63,7 +74,10 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
     if (reply.openModal) {
       await ack();
       done();
-      await client.views.open({ trigger_id: command.trigger_id, view: startIncidentModal(command.channel_id) });
+      await client.views.open({
+        trigger_id: command.trigger_id,
+        view: startIncidentModal(command.channel_id),
+      });
       return;
     }
     if (reply.duplicate) await ack();
@@ -82,7 +96,14 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
       return done();
     }
     try {
-      await declareIncident(deps, { title: title.slice(0, 150), severity, summary, actor: { type: 'user', id: body.user.id }, source: 'modal', claimKey: `view-${view.id}` });
+      await declareIncident(deps, {
+        title: title.slice(0, 150),
+        severity,
+        summary,
+        actor: { type: 'user', id: body.user.id },
+        source: 'modal',
+        claimKey: `view-${view.id}`,
+      });
       await ack();
     } catch (err) {
       log.error({ err }, 'declaring from the modal failed');
@@ -119,7 +140,13 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
     // Reading the message is a Slack call: the worker fetches it and records it once per message.
     await deps.jobs.enqueue(
       'record-message',
-      { incidentId: id, channelId: event.item.channel, ts: event.item.ts, by: event.user, eventId: (body as { event_id?: string }).event_id },
+      {
+        incidentId: id,
+        channelId: event.item.channel,
+        ts: event.item.ts,
+        by: event.user,
+        eventId: (body as { event_id?: string }).event_id,
+      },
       { jobId: `pin-${event.item.channel}-${event.item.ts}`.replace(/:/g, '-') },
     );
   });
@@ -134,7 +161,12 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
 async function runCommand(deps: Deps, command: SlashCommand): Promise<CommandReply> {
   try {
     return await dispatch(
-      { deps, userId: command.user_id, channelId: command.channel_id, claimKey: `slash-${command.trigger_id}` },
+      {
+        deps,
+        userId: command.user_id,
+        channelId: command.channel_id,
+        claimKey: `slash-${command.trigger_id}`,
+      },
       command.text ?? '',
     );
   } catch (err) {
@@ -153,7 +185,14 @@ export function userFacing(err: unknown, log: Deps['log']): string {
 export async function recordMessage(
   deps: Deps,
   id: Parameters<typeof mutate>[1],
-  m: { channelId: string; ts: string; author: string; text: string; by: string; source: 'shortcut' | 'reaction' },
+  m: {
+    channelId: string;
+    ts: string;
+    author: string;
+    text: string;
+    by: string;
+    source: 'shortcut' | 'reaction';
+  },
 ): Promise<boolean> {
   const at = new Date(Math.round(Number(m.ts) * 1000)).toISOString();
   const rec = await mutate(

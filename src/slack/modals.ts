@@ -13,7 +13,17 @@ export function startIncidentModal(channelId: string): View {
     submit: { type: 'plain_text', text: 'Declare' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'input', block_id: 'title', label: { type: 'plain_text', text: 'Title' }, element: { type: 'plain_text_input', action_id: 'title', max_length: 150, placeholder: { type: 'plain_text', text: 'Checkout latency and 5xx' } } },
+      {
+        type: 'input',
+        block_id: 'title',
+        label: { type: 'plain_text', text: 'Title' },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'title',
+          max_length: 150,
+          placeholder: { type: 'plain_text', text: 'Checkout latency and 5xx' },
+        },
+      },
       {
         type: 'input',
         block_id: 'severity',
@@ -30,7 +40,13 @@ export function startIncidentModal(channelId: string): View {
           ],
         },
       },
-      { type: 'input', block_id: 'summary', optional: true, label: { type: 'plain_text', text: 'What do you see?' }, element: { type: 'plain_text_input', action_id: 'summary', multiline: true, max_length: 2900 } },
+      {
+        type: 'input',
+        block_id: 'summary',
+        optional: true,
+        label: { type: 'plain_text', text: 'What do you see?' },
+        element: { type: 'plain_text_input', action_id: 'summary', multiline: true, max_length: 2900 },
+      },
     ],
   };
 }

@@ -1,4 +1,4 @@
-import { type Logger, WebClient, type WebAPICallResult } from '@slack/web-api';
+import { type Logger, type WebAPICallResult, WebClient } from '@slack/web-api';
 import type { SlackMessage, SlackPort } from '../flows/deps.js';
 
 /** Slack error codes that mean "already done", safe to treat as success on a retried job. */
@@ -37,7 +37,12 @@ export class SlackNotifier implements SlackPort {
   async findChannel(name: string): Promise<string | undefined> {
     let cursor: string | undefined;
     do {
-      const res = await this.client.conversations.list({ limit: 1000, cursor, exclude_archived: true, types: 'public_channel' });
+      const res = await this.client.conversations.list({
+        limit: 1000,
+        cursor,
+        exclude_archived: true,
+        types: 'public_channel',
+      });
       const hit = res.channels?.find((c) => c.name === name);
       if (hit?.id) return hit.id;
       cursor = res.response_metadata?.next_cursor || undefined;
@@ -84,7 +89,10 @@ export class SlackNotifier implements SlackPort {
     await this.client.conversations.setTopic({ channel: channelId, topic: topic.slice(0, 250) });
   }
 
-  async uploadFile(channelId: string, f: { filename: string; title: string; content: string; comment: string }): Promise<void> {
+  async uploadFile(
+    channelId: string,
+    f: { filename: string; title: string; content: string; comment: string },
+  ): Promise<void> {
     await this.client.filesUploadV2({
       channel_id: channelId,
       filename: f.filename,
@@ -95,7 +103,13 @@ export class SlackNotifier implements SlackPort {
   }
 
   async message(channelId: string, ts: string): Promise<{ user: string; text: string } | undefined> {
-    const res = await this.client.conversations.history({ channel: channelId, latest: ts, oldest: ts, inclusive: true, limit: 1 });
+    const res = await this.client.conversations.history({
+      channel: channelId,
+      latest: ts,
+      oldest: ts,
+      inclusive: true,
+      limit: 1,
+    });
     const m = res.messages?.[0];
     if (!m) return undefined;
     return { user: m.user ?? m.bot_id ?? 'unknown', text: m.text ?? '' };

@@ -1,13 +1,17 @@
-import { formatDistanceStrict } from 'date-fns';
+import { format, formatDistanceStrict } from 'date-fns';
 import type { Incident } from '../core/incident.js';
 import type { Actor } from '../core/incident-model.js';
 import type { TimelineEntry } from '../core/timeline.js';
-import { format } from 'date-fns';
 import { UTCDate } from '../core/utc.js';
 import type { SlackMessage } from '../flows/deps.js';
 import { escapeText, mention, truncate } from './escape.js';
 
-const SEV_ICON = { SEV1: ':red_circle:', SEV2: ':large_orange_circle:', SEV3: ':large_yellow_circle:', SEV4: ':white_circle:' };
+const SEV_ICON = {
+  SEV1: ':red_circle:',
+  SEV2: ':large_orange_circle:',
+  SEV3: ':large_yellow_circle:',
+  SEV4: ':white_circle:',
+};
 const STATUS_ICON = {
   investigating: ':mag:',
   identified: ':bulb:',
@@ -41,17 +45,26 @@ export function summaryMessage(inc: Incident, now: Date): SlackMessage {
     `*Alerts*\n${inc.alerts.length === 0 ? 'none' : `${inc.alerts.filter((a) => a.status === 'firing').length} firing, ${inc.alerts.filter((a) => a.status === 'resolved').length} resolved`}`,
   ];
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(`${inc.id}: ${inc.title}`, 150), emoji: false } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: truncate(`${inc.id}: ${inc.title}`, 150), emoji: false },
+    },
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
   ];
-  if (inc.summary) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(escapeText(inc.summary)) } });
+  if (inc.summary)
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(escapeText(inc.summary)) } });
   const context = [`Entries: ${inc.entryCount}`];
   if (inc.relatedIncidentId) context.push(`Follows ${inc.relatedIncidentId}`);
   if (inc.resolution) context.push(`Resolution: ${escapeText(inc.resolution)}`);
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(context.join(' · '), 2900) }] });
   blocks.push({
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: 'Commands: `/incident help` · pin a message with :pushpin: to add it to the timeline' }],
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: 'Commands: `/incident help` · pin a message with :pushpin: to add it to the timeline',
+      },
+    ],
   });
   return { text: `${inc.id} ${inc.severity} ${inc.status}: ${title}`, blocks };
 }
@@ -64,7 +77,9 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
     case 'note':
       return say(`:memo: Note from ${who}: ${escapeText(e.text)}`);
     case 'message_recorded':
-      return say(`:pushpin: Added to the timeline: message from ${mention(e.author)} at ${utcTime(e.at)} (by ${mention(e.recordedBy)})`);
+      return say(
+        `:pushpin: Added to the timeline: message from ${mention(e.author)} at ${utcTime(e.at)} (by ${mention(e.recordedBy)})`,
+      );
     case 'status_changed':
       return say(`${STATUS_ICON[e.to]} Status: *${e.from}* → *${e.to}* (by ${who})`);
     case 'severity_changed':
@@ -74,23 +89,37 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
         `:bust_in_silhouette: ${mention(e.userId)} is now the ${e.role === 'commander' ? 'incident commander' : 'communications lead'} (set by ${who})`,
       );
     case 'closed':
-      return say(`:lock: Incident closed by ${who}${e.resolution ? `: ${escapeText(e.resolution)}` : ''}. The postmortem draft is on its way.`);
+      return say(
+        `:lock: Incident closed by ${who}${e.resolution ? `: ${escapeText(e.resolution)}` : ''}. The postmortem draft is on its way.`,
+      );
     case 'hypothesis_suspected':
-      return say(`:thinking_face: Hypothesis *${e.hypothesisId}* (${e.category}) raised by ${who}: ${escapeText(e.text)}`);
+      return say(
+        `:thinking_face: Hypothesis *${e.hypothesisId}* (${e.category}) raised by ${who}: ${escapeText(e.text)}`,
+      );
     case 'hypothesis_ruled_out':
-      return say(`:x: Hypothesis *${e.hypothesisId}* ruled out by ${who}${e.evidence ? `: ${escapeText(e.evidence)}` : ''}`);
+      return say(
+        `:x: Hypothesis *${e.hypothesisId}* ruled out by ${who}${e.evidence ? `: ${escapeText(e.evidence)}` : ''}`,
+      );
     case 'hypothesis_confirmed':
-      return say(`:dart: Hypothesis *${e.hypothesisId}* confirmed by ${who}${e.evidence ? `: ${escapeText(e.evidence)}` : ''}`);
+      return say(
+        `:dart: Hypothesis *${e.hypothesisId}* confirmed by ${who}${e.evidence ? `: ${escapeText(e.evidence)}` : ''}`,
+      );
     case 'impact_set':
       return say(`:chart_with_downwards_trend: Impact recorded by ${who}: ${escapeText(e.text)}`);
     case 'root_cause_set':
       return say(`:mag_right: Root cause recorded by ${who}: ${escapeText(e.text)}`);
     case 'followup_added':
-      return say(`:clipboard: Follow-up ${e.followupId}: ${escapeText(e.text)}${e.owner ? ` (owner ${mention(e.owner)})` : ''}`);
+      return say(
+        `:clipboard: Follow-up ${e.followupId}: ${escapeText(e.text)}${e.owner ? ` (owner ${mention(e.owner)})` : ''}`,
+      );
     case 'checklist_item':
-      return say(`${e.checked ? ':ballot_box_with_check:' : ':white_square:'} ${escapeText(e.label)} — ${e.checked ? 'done' : 'unticked'} by ${who}`);
+      return say(
+        `${e.checked ? ':ballot_box_with_check:' : ':white_square:'} ${escapeText(e.label)} — ${e.checked ? 'done' : 'unticked'} by ${who}`,
+      );
     case 'escalated':
-      return say(`:rotating_light: Escalating: ${e.userIds.map(mention).join(' ')} — ${escapeText(e.reason)}`);
+      return say(
+        `:rotating_light: Escalating: ${e.userIds.map(mention).join(' ')} — ${escapeText(e.reason)}`,
+      );
     case 'reminder_sent':
       return say(`:alarm_clock: ${escapeText(e.text)}`);
     default:
