@@ -51,6 +51,7 @@ export interface Incident {
   resolution?: string;
   impact?: string;
   rootCause?: string;
+  /** Last status change or note: the status-update nudge counts from here. */
   lastStatusUpdateAt: string;
   hypotheses: Hypothesis[];
   alerts: AlertState[];
@@ -132,6 +133,9 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
       inc[e.role] = e.userId;
       break;
     case 'note':
+      // A note is an update to the people following the incident: it resets the nudge cadence.
+      inc.lastStatusUpdateAt = e.at;
+      break;
     case 'message_recorded':
     case 'reminder_sent':
     case 'escalated':

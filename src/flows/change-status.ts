@@ -3,6 +3,7 @@ import type { Actor, EntrySource, IncidentId, Role, Severity, Status } from '../
 import { canTransition, nextStatuses } from '../core/status.js';
 import type { Deps } from './deps.js';
 import { mutate, type Recorded } from './record.js';
+import { cancelReminders, scheduleNudge } from './reminders.js';
 
 /** Who asked, how, and the idempotency key of the request. */
 export interface Origin {
@@ -13,7 +14,7 @@ export interface Origin {
 
 /** Moves the incident to `to`; throws INVALID_TRANSITION (with the allowed statuses) or NO_CHANGE. */
 export async function changeStatus(deps: Deps, id: IncidentId, to: Status, o: Origin): Promise<Recorded> {
-  return mutate(
+  const rec = await mutate(
     deps,
     id,
     (inc) => {
@@ -38,6 +39,8 @@ export async function changeStatus(deps: Deps, id: IncidentId, to: Status, o: Or
     },
     { claimKey: o.claimKey },
   );
+  if (!rec.duplicate) await scheduleNudge(deps, rec.incident);
+  return rec;
 }
 
 /** Changes the severity; throws NO_CHANGE when it already is `to`. */
@@ -105,7 +108,10 @@ export async function closeIncident(
     },
     { claimKey: o.claimKey },
   );
-  if (!rec.duplicate) await afterClose(deps, id, rec.incident.alertGroupId);
+  if (!rec.duplicate) {
+    await afterClose(deps, id, rec.incident.alertGroupId);
+    await cancelReminders(deps, rec.incident);
+  }
   return rec;
 }
 

@@ -10,6 +10,8 @@ export interface JobQueuePort {
     payload: JobPayload<N>,
     opts?: { jobId?: string; delay?: number; priority?: number },
   ): Promise<void>;
+  /** Removes a waiting or delayed job (no-op when it already ran). */
+  remove(name: JobName, jobId: string): Promise<void>;
 }
 
 /** A Block Kit message as flows hand it to Slack: fallback text plus optional blocks. */

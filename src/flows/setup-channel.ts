@@ -4,6 +4,7 @@ import { escapeText } from '../slack/escape.js';
 import { summaryMessage } from '../slack/render.js';
 import { type Deps, slackOf } from './deps.js';
 import { enqueueDelivery } from './record.js';
+import { scheduleEscalation, scheduleNudge } from './reminders.js';
 
 const MAX_NAME_ATTEMPTS = 20;
 
@@ -99,6 +100,8 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
 
   const last = (await deps.store.entries(id)).length;
   await enqueueDelivery(deps, id, last);
+  await scheduleNudge(deps, inc);
+  await scheduleEscalation(deps, inc);
   for (const hook of channelReadyHooks) await hook(deps, id);
 }
 

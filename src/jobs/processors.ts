@@ -2,6 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import { DomainError } from '../core/errors.js';
 import { DeliveryBusy, deliver } from '../flows/deliver.js';
 import type { Deps } from '../flows/deps.js';
+import { processReminder } from '../flows/reminders.js';
 import { setupChannel } from '../flows/setup-channel.js';
 import { recordMessage } from '../slack/app.js';
 import { type JobName, type JobPayload, JobPayloads } from './queues.js';
@@ -48,3 +49,5 @@ export async function processJob(deps: Deps, name: string, data: unknown): Promi
     throw err;
   }
 }
+
+registerProcessor('reminder', (deps, p) => processReminder(deps, p));

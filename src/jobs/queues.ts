@@ -30,7 +30,12 @@ export const JobPayloads = {
     requestedBy: z.string().optional(),
   }),
   'draft-postmortem': z.object({ incidentId: IncidentId, requestedBy: z.string().optional() }),
-  reminder: z.object({ incidentId: IncidentId, kind: z.enum(['status-update', 'escalation']) }),
+  reminder: z.object({
+    incidentId: IncidentId,
+    kind: z.enum(['status-update', 'escalation']),
+    /** The last status update the reminder was scheduled from; a newer one makes it obsolete. */
+    basis: z.iso.datetime(),
+  }),
 } as const;
 export type JobName = keyof typeof JobPayloads;
 export type JobPayload<N extends JobName> = z.infer<(typeof JobPayloads)[N]>;
@@ -75,6 +80,11 @@ export class Jobs {
       throw new Error(`job id ${opts.jobId} must not contain ':' or be all digits`);
     }
     await this.queues[QUEUE_OF[name]].add(name, JobPayloads[name].parse(payload), opts);
+  }
+
+  /** Removes a waiting or delayed job by id (no-op when it is gone or running). */
+  async remove(name: JobName, jobId: string): Promise<void> {
+    await this.queues[QUEUE_OF[name]].remove(jobId);
   }
 
   /** Closes every queue (their connection is closed by the connection factory). */

@@ -12,7 +12,7 @@ export function truncate(text: string, max = 2900): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** A user mention for a Slack user id. */
-export function mention(userId: string): string {
-  return `<@${userId}>`;
+/** A mention for a Slack user id (`U…`/`W…`) or user-group id (`S…`). */
+export function mention(id: string): string {
+  return id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`;
 }

@@ -1,0 +1,63 @@
+import { type BotProcess, startBot } from '../../src/process.js';
+import { type Sandbox, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
+import { cleanPrefix, TEST_REDIS_URL, testPrefix } from './redis.js';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789';
+
+/** A running bot (web + worker) wired to a fresh Slack sandbox, real Redis under its own prefix, and a signed client. */
+export interface Harness {
+  sandbox: Sandbox;
+  bot: BotProcess;
+  client: SlackClientSim;
+  prefix: string;
+  env: NodeJS.ProcessEnv;
+  users: { alice: string; bob: string; carol: string };
+  announceChannel: string;
+  close(): Promise<void>;
+}
+
+/** Starts sandbox and bot; `env` overrides settings. Always `close()` it (afterAll). */
+export async function startHarness(
+  name: string,
+  env: NodeJS.ProcessEnv = {},
+  opts: { worker?: boolean } = {},
+): Promise<Harness> {
+  const sandbox = await startSandbox({ port: 0 });
+  const alice = sandbox.addUser({ name: 'alice' }).id;
+  const bob = sandbox.addUser({ name: 'bob' }).id;
+  const carol = sandbox.addUser({ name: 'carol' }).id;
+  const announce = sandbox.addChannel({ name: 'incidents', members: [sandbox.botUserId] }).id;
+  const prefix = testPrefix(name);
+  const fullEnv: NodeJS.ProcessEnv = {
+    SLACK_BOT_TOKEN: sandbox.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: sandbox.apiUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: prefix,
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    INCIDENT_RESPONDERS: carol,
+    INCIDENT_ANNOUNCE_CHANNEL: announce,
+    ...env,
+  };
+  const bot = await startBot({ env: fullEnv, worker: opts.worker });
+  const client = new SlackClientSim({
+    appUrl: `http://127.0.0.1:${bot.port}/slack/events`,
+    signingSecret: SIGNING_SECRET,
+    sandbox,
+  });
+  return {
+    sandbox,
+    bot,
+    client,
+    prefix,
+    env: fullEnv,
+    users: { alice, bob, carol },
+    announceChannel: announce,
+    async close() {
+      await bot.close();
+      await sandbox.close();
+      await cleanPrefix(prefix);
+    },
+  };
+}
