@@ -1,0 +1,31 @@
+export { BLOCK_LIMITS, blocksToText, validateBlocks } from './blocks.js';
+export {
+  type SendOptions,
+  type SimResponse,
+  SlackClientSim,
+  type SlackClientSimOptions,
+  type SlashCommandResponse,
+  sign,
+} from './client.js';
+export { MAX_TEXT, METHODS, TRIGGER_TTL_MS } from './methods.js';
+export { DEFAULT_RATE_LIMITS, type RateLimit } from './rate-limiter.js';
+export {
+  type FailSpec,
+  RESPONSE_URL_LIMITS,
+  Sandbox,
+  type SandboxOptions,
+  startSandbox,
+  type TranscriptEntry,
+} from './server.js';
+export {
+  channelNameError,
+  type EphemeralMessage,
+  type ResponseUrlRecord,
+  type SandboxChannel,
+  type SandboxFile,
+  type SandboxMessage,
+  type SandboxPin,
+  type SandboxUser,
+  type SandboxView,
+  SlackApiError,
+} from './workspace.js';
