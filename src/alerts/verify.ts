@@ -1,0 +1,55 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+// Hashing both sides first gives equal-length inputs, so timingSafeEqual never throws and the
+// comparison time does not depend on where (or whether) the strings differ, nor on their lengths.
+function sameSecret(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a, 'utf8').digest();
+  const hb = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/**
+ * Checks an `Authorization` header against the webhook token, in constant time: `Bearer <token>`
+ * (Alertmanager `http_config.authorization`, Grafana "Authorization header"), or `Basic` whose
+ * password is the token (any user name; for senders that only do basic auth, like Grafana legacy).
+ */
+export function verifyBearerToken(authorization: string | undefined, token: string): boolean {
+  if (!authorization || token === '') return false;
+  const m = /^\s*(\S+)\s+(.+?)\s*$/.exec(authorization);
+  if (!m) return false;
+  const scheme = m[1]!.toLowerCase();
+  const credentials = m[2]!;
+  if (scheme === 'bearer') return sameSecret(credentials, token);
+  if (scheme === 'basic') {
+    const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 && sameSecret(decoded.slice(colon + 1), token);
+  }
+  return false;
+}
+
+/** The `v1=` signature PagerDuty sends for `rawBody`: HMAC-SHA256 with the subscription secret, hex. */
+export function pagerDutySignature(rawBody: Buffer, secret: string): string {
+  return `v1=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;
+}
+
+/**
+ * Verifies `X-PagerDuty-Signature` (comma-separated `v1=<hex>` values; several during a secret
+ * rotation) against the raw body, in constant time; true when any v1 signature matches.
+ * Format: PagerDuty/developer-docs `docs/webhooks/04-Signatures.md`.
+ */
+export function verifyPagerDutySignature(
+  rawBody: Buffer,
+  header: string | undefined,
+  secret: string,
+): boolean {
+  if (!header || secret === '') return false;
+  const expected = Buffer.from(pagerDutySignature(rawBody, secret), 'utf8');
+  let ok = false;
+  for (const part of header.split(',')) {
+    const given = Buffer.from(part.trim(), 'utf8');
+    // Every candidate is compared (no early return), and only equal lengths reach timingSafeEqual.
+    if (given.length === expected.length && timingSafeEqual(given, expected)) ok = true;
+  }
+  return ok;
+}
