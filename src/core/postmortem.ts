@@ -49,12 +49,15 @@ export interface Suggestion extends SourcedFact {
   because: string;
 }
 
-/** One time-to-X metric: `value` is like `4 h 30 min`, or `n/a — <what is missing>`; `from`/`to` name the entries measured. */
+/**
+ * One time-to-X metric: `value` is like `4 h 30 min`, or `n/a — <what is missing>`; `from`/`to`
+ * name the entries measured (`2024-02-27 10:00 UTC first alert X`), null when that end is missing.
+ */
 export interface Metric {
   name: string;
   value: string;
-  from: string;
-  to: string;
+  from: string | null;
+  to: string | null;
   ref: string;
 }
 
@@ -204,8 +207,8 @@ export function markdownText(text: string): string {
 export function mermaidText(text: string, max = 60): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   const cut = flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-  // `#` first: the entity codes added after it contain `#` themselves.
-  return cut.replace(/#/g, '#35;').replace(/[:;%`"'<>]/g, (c) => `#${c.charCodeAt(0)};`);
+  // One pass: the codes themselves contain `#` and `;`, which must not be escaped again.
+  return cut.replace(/[#:;%`"'<>]/g, (c) => `#${c.charCodeAt(0)};`);
 }
 
 // ——— folding with provenance ———
@@ -643,7 +646,7 @@ function metrics(
   const begin: Point = { at: start.at, what: start.view.basis, seq: start.view.seqs[0]! };
   const first = earliestAlert(fired);
   const measure = (name: string, from: Point | undefined, to: Point | undefined, missing: string): Metric => {
-    const label = (p: Point | undefined) => (p ? `${utc(p.at)} ${p.what}` : '—');
+    const label = (p: Point | undefined) => (p ? `${utc(p.at)} ${p.what}` : null);
     const seqs = uniq([from?.seq, to?.seq].filter((s) => s !== undefined));
     if (!from || !to)
       return { name, value: `n/a — ${missing}`, from: label(from), to: label(to), ref: refOf(seqs) };
