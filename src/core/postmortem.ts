@@ -707,7 +707,13 @@ function mermaidGantt(
   const multiDay = end !== undefined && utcDay(start) !== utcDay(end);
   const lines = [
     'gantt',
-    `  title ${mermaidText(`${inc.id} ${inc.title}`, 80)}`,
+    // The title runs to the end of its line and older Mermaid versions do not decode entity codes
+    // there, so characters that could start a comment or end the statement are dropped instead.
+    `  title ${`${inc.id} ${inc.title}`
+      .replace(/[#;%`<>"]/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 80)}`,
     '  dateFormat YYYY-MM-DD HH:mm:ss',
     // A d3 time format, read to the end of the line: its colon needs no escaping.
     `  axisFormat ${multiDay ? '%d %b %H:%M' : '%H:%M'}`,

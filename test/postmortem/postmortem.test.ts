@@ -268,6 +268,8 @@ describe('user text in the draft', () => {
     const table = renderPostmortem(loadPostmortemTemplate(dir), postmortemView(entries));
     for (const row of table.trim().split('\n')) expect(row.split(/(?<!\\)\|/)).toHaveLength(4);
     const mermaid = md.slice(md.indexOf('```mermaid'));
+    expect(mermaid.split('\n')[2]).toMatch(/^ {2}title INC-42 x script/);
+    expect(mermaid.split('\n')[2]).not.toMatch(/[#;%`<>]/);
     const tasks = mermaid.split('\n').filter((l) => / :(milestone|done|crit|active),/.test(l));
     expect(tasks.length).toBeGreaterThan(3);
     for (const line of tasks) {
