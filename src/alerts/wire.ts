@@ -47,10 +47,11 @@ const DATE_TIME_MESSAGE = 'expected ISO 8601 date-time';
  * An RFC 3339 date-time as senders write it: any fraction digits (Go writes nanoseconds), `Z` or
  * a `±hh:mm` offset. Go's zero time `0001-01-01T00:00:00Z` is valid here; callers decide.
  */
+const Rfc3339 = z.iso.datetime({ offset: true });
 export const WireDateTime = z
   .string({ error: DATE_TIME_MESSAGE })
-  .pipe(z.iso.datetime({ offset: true, error: DATE_TIME_MESSAGE }))
-  .refine((s) => !Number.isNaN(Date.parse(s)), DATE_TIME_MESSAGE);
+  // One check, one message: zod's RFC 3339 check (calendar-aware), and a time JS can represent.
+  .refine((s) => Rfc3339.safeParse(s).success && !Number.isNaN(Date.parse(s)), DATE_TIME_MESSAGE);
 
 /**
  * A label/annotation map. Go encodes an empty map as `null` and some senders omit it: both

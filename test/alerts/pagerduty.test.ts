@@ -1,0 +1,123 @@
+import { readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { PAGERDUTY_STATE_EVENTS } from '../../src/alerts/pagerduty.js';
+import { accepted, deliver, FIXTURES, fixture, fixtureText } from './helpers.js';
+
+/** `event_type` → `data.type`, from PagerDuty's Event Types table. */
+const EVENT_TYPES = [
+  ...fixtureText('v3-event-types.md').matchAll(/^\|\s*([a-z_.]+)\s*\|\s*`([a-z_]+)`/gm),
+].map((m) => ({ eventType: m[1]!, dataType: m[2]! }));
+
+function envelope(eventType: string, data: unknown, occurredAt = '2024-05-01T10:00:30.123Z') {
+  return {
+    event: {
+      id: '01EXAMPLE0EVENT0ID000000000',
+      event_type: eventType,
+      resource_type: eventType.split('.')[0],
+      occurred_at: occurredAt,
+      agent: null,
+      client: null,
+      data,
+    },
+  };
+}
+
+describe('the PagerDuty v3 webhook', () => {
+  it('has a data example for every event type in the table', () => {
+    expect(EVENT_TYPES.length).toBe(30);
+    const files = new Set(readdirSync(FIXTURES));
+    for (const { dataType } of EVENT_TYPES) expect(files).toContain(`v3-data-${dataType}.json`);
+  });
+
+  it.each(EVENT_TYPES)(
+    'answers $eventType ($dataType) with a batch or a reason',
+    ({ eventType, dataType }) => {
+      const r = deliver('pagerduty', envelope(eventType, fixture(`v3-data-${dataType}.json`)));
+      if (Object.hasOwn(PAGERDUTY_STATE_EVENTS, eventType)) {
+        const batch = accepted(r);
+        expect(batch.groupKey).toBe('PGR0VU2');
+      } else {
+        expect(r).toEqual({
+          status: 200,
+          body: { ignored: `PagerDuty event ${eventType} does not change alert state` },
+        });
+      }
+    },
+  );
+
+  it('turns incident.triggered into a firing batch keyed by the incident id', () => {
+    const data = fixture('v3-data-incident.json');
+    data.reopened_at = null;
+    const batch = accepted(deliver('pagerduty', envelope('incident.triggered', data)));
+    expect(batch).toEqual({
+      source: 'pagerduty',
+      groupKey: 'PGR0VU2',
+      status: 'firing',
+      title: 'A little bump in the road',
+      severity: 'SEV1',
+      receivedAt: '2024-05-01T10:01:00.000Z',
+      externalUrl: 'https://acme.pagerduty.com/incidents/PGR0VU2',
+      alerts: [
+        {
+          fingerprint: 'PGR0VU2',
+          status: 'firing',
+          name: 'A little bump in the road',
+          labels: {
+            service: 'API Service',
+            urgency: 'high',
+            priority: 'P1',
+            incident_number: '2',
+            incident_key: 'd3640fbd41094207a1c11e58e46b1662',
+          },
+          annotations: { summary: 'A little bump in the road' },
+          startsAt: '2020-04-09T15:16:27.000Z',
+          summary: 'A little bump in the road',
+          generatorURL: 'https://acme.pagerduty.com/incidents/PGR0VU2',
+        },
+      ],
+    });
+  });
+
+  it('starts a reopened incident at its reopen time, so it fires again', () => {
+    const batch = accepted(
+      deliver('pagerduty', envelope('incident.reopened', fixture('v3-data-incident.json'))),
+    );
+    expect(batch.alerts[0]).toMatchObject({ status: 'firing', startsAt: '2020-10-02T18:45:22.000Z' });
+  });
+
+  it('resolves at the time the event occurred', () => {
+    const data = fixture('v3-data-incident.json');
+    data.status = 'resolved';
+    const batch = accepted(deliver('pagerduty', envelope('incident.resolved', data)));
+    expect(batch.status).toBe('resolved');
+    expect(batch.alerts[0]?.endsAt).toBe('2024-05-01T10:00:30.123Z');
+  });
+
+  it('maps urgency when there is no priority, and the mapping can be overridden', () => {
+    const data = fixture('v3-data-incident.json');
+    data.priority = null;
+    expect(accepted(deliver('pagerduty', envelope('incident.triggered', data))).severity).toBe('SEV2');
+    data.urgency = 'low';
+    expect(accepted(deliver('pagerduty', envelope('incident.triggered', data))).severity).toBe('SEV4');
+  });
+
+  it('ignores the documented incident.priority_updated and service.updated bodies', () => {
+    for (const name of ['v3-event-incident.priority_updated.json', 'v3-event-service.updated.json']) {
+      expect(deliver('pagerduty', fixture(name)).status).toBe(200);
+    }
+  });
+
+  it('rejects an incident event whose data is not an incident, naming the field', () => {
+    const r = deliver('pagerduty', envelope('incident.triggered', fixture('v3-data-incident_note.json')));
+    expect(r.status).toBe(400);
+    if (r.status !== 400) return;
+    expect(r.body.issues.map((i) => i.path)).toContain('event.data.type');
+    expect(r.body.issues.map((i) => i.path)).toContain('event.data.created_at');
+  });
+
+  it('rejects a body without the event envelope', () => {
+    expect(deliver('pagerduty', fixture('v3-data-incident.json')).body).toMatchObject({
+      issues: [{ path: 'event' }],
+    });
+  });
+});
