@@ -1,0 +1,116 @@
+import { type Pool, pct, sharingServers } from '../model.js';
+import type { ServerTally } from '../sources/log-window.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
+import {
+  type CheckResult,
+  lbBearing,
+  makeResult,
+  type ServerFigures,
+  type Verdict,
+  worst,
+} from './result.js';
+
+/** Input for {@link checkPoolHealth}: pools (from stats or config), optional per-server log tallies for 5xx shares. */
+export interface PoolHealthInput {
+  target: string;
+  pools: Pool[];
+  /** Window tallies from the access log; when absent, cumulative stats counters are used for 5xx shares. */
+  tallies?: ServerTally[];
+  thresholds?: Thresholds;
+}
+
+const FAILED_CHECKS = /^(L4TOUT|L4CON|L6TOUT|L6RSP|L7TOUT|L7RSP|L7STS|SOCKERR)$/;
+
+/**
+ * pool-health: servers DOWN/MAINT/DRAIN, failing health checks, backends with no usable server (fail),
+ * queued requests and per-server 5xx shares (warn). Shares are fractions of each server's requests.
+ */
+export function checkPoolHealth(input: PoolHealthInput): CheckResult {
+  const th = input.thresholds ?? DEFAULT_THRESHOLDS;
+  const evidence: string[] = [];
+  const servers: ServerFigures[] = [];
+  const verdicts: Verdict[] = [];
+  const headlines: string[] = [];
+  for (const pool of input.pools) {
+    if (pool.servers.length === 0) {
+      verdicts.push('fail');
+      headlines.push(`backend ${pool.name} has no servers`);
+      evidence.push(`${pool.name}: no servers configured`);
+      continue;
+    }
+    const sharing = sharingServers(pool);
+    const down = pool.servers.filter((s) => !s.usable);
+    if (sharing.length === 0) {
+      verdicts.push('fail');
+      headlines.push(
+        `backend ${pool.name} has no usable server (${down.map((s) => `${s.name} ${s.status}`).join(', ')})`,
+      );
+    } else if (down.length > 0) {
+      verdicts.push('warn');
+      headlines.push(
+        `${pool.name}: ${down.map((s) => `${s.name} is ${s.status}`).join(', ')}; ${sharing.length} of ${pool.servers.length} servers usable`,
+      );
+    }
+    if (sharing.length > 0 && sharing.every((s) => s.backup)) {
+      verdicts.push('warn');
+      evidence.push(`${pool.name}: only backup servers are serving`);
+    }
+    if ((pool.queued ?? 0) > 0) {
+      verdicts.push('warn');
+      evidence.push(`${pool.name}: ${pool.queued} requests queued with no server assigned`);
+    }
+    for (const s of pool.servers) {
+      const tally = input.tallies?.find((t) => t.backend === pool.name && t.server === s.name);
+      const requests = tally?.requests ?? s.sessions;
+      const errors = tally?.errors5xx ?? s.errors5xx;
+      if (s.checkStatus && FAILED_CHECKS.test(s.checkStatus)) {
+        evidence.push(
+          `${pool.name}/${s.name}: health check ${s.checkStatus}${s.checkDetail ? ` (${s.checkDetail})` : ''}, status ${s.status}`,
+        );
+      } else if (!s.usable) {
+        evidence.push(`${pool.name}/${s.name}: ${s.status}`);
+      }
+      if ((s.queued ?? 0) > 0) {
+        verdicts.push('warn');
+        evidence.push(`${pool.name}/${s.name}: ${s.queued} requests queued`);
+      }
+      if (
+        requests &&
+        errors !== undefined &&
+        requests >= th.minRequests / 2 &&
+        errors / requests > th.errorShare
+      ) {
+        verdicts.push('warn');
+        headlines.push(`${pool.name}/${s.name} answers ${pct(errors / requests)} 5xx`);
+        evidence.push(
+          `${pool.name}/${s.name}: ${errors} of ${requests} responses were 5xx${tally ? ' in the window' : ' since HAProxy start'}`,
+        );
+      }
+      servers.push({
+        backend: pool.name,
+        server: s.name,
+        status: s.status,
+        weight: s.weight,
+        requests,
+        errors5xx: errors,
+      });
+    }
+  }
+  const verdict = worst(verdicts);
+  const usable = input.pools.reduce((n, p) => n + sharingServers(p).length, 0);
+  const total = input.pools.reduce((n, p) => n + p.servers.length, 0);
+  const summary =
+    headlines.length > 0
+      ? headlines.join('; ')
+      : `all ${total} servers in ${input.pools.length} backend${input.pools.length === 1 ? '' : 's'} are usable`;
+  if (headlines.length === 0) evidence.unshift(`${usable} of ${total} servers usable`);
+  return makeResult({
+    checkId: 'pool-health',
+    target: input.target,
+    verdict,
+    summary,
+    evidence,
+    servers,
+    bears: lbBearing(verdict),
+  });
+}

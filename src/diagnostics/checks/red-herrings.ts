@@ -1,0 +1,193 @@
+import type { Pool } from '../model.js';
+import type { ProbeResult } from '../probes.js';
+import type { LogWindowSummary } from '../sources/log-window.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
+import { type CheckResult, makeResult, type ServerFigures, type Verdict } from './result.js';
+
+const ms = (n: number) => `${n.toFixed(n < 10 ? 1 : 0)} ms`;
+
+/** database: `rules-out database` when it answered within `databaseMs`; warn when slow, fail when unreachable. */
+export function checkDatabase(input: {
+  target: string;
+  kind: string;
+  probe: ProbeResult;
+  thresholds?: Thresholds;
+}): CheckResult {
+  const th = input.thresholds ?? DEFAULT_THRESHOLDS;
+  const p = input.probe;
+  if (!p.ok) {
+    return makeResult({
+      checkId: 'database',
+      target: input.target,
+      verdict: 'fail',
+      summary: `database unreachable: ${p.error}`,
+      evidence: [`${input.kind} probe failed after ${ms(p.ms)}`],
+      bears: [{ hypothesis: 'database', effect: 'supports' }],
+    });
+  }
+  const slow = p.ms > th.databaseMs;
+  return makeResult({
+    checkId: 'database',
+    target: input.target,
+    verdict: slow ? 'warn' : 'pass',
+    summary: slow
+      ? `database answered in ${ms(p.ms)}, slower than ${th.databaseMs} ms`
+      : `database reachable and fast (${ms(p.ms)}): not the cause`,
+    evidence: [
+      `${input.kind}: ${p.detail ?? 'connected'} (${ms(p.ms)} total, threshold ${th.databaseMs} ms)`,
+    ],
+    bears: [{ hypothesis: 'database', effect: slow ? 'supports' : 'rules-out' }],
+  });
+}
+
+/**
+ * traffic-volume: requests in the window vs the window before it, plus the busiest clients' share.
+ * `rules-out traffic-surge` when volume did not rise by `surgeRatio` (with a baseline to compare);
+ * `skipped` when the log does not cover the previous window.
+ */
+export function checkTrafficVolume(input: {
+  target: string;
+  summary: LogWindowSummary;
+  thresholds?: Thresholds;
+}): CheckResult {
+  const th = input.thresholds ?? DEFAULT_THRESHOLDS;
+  const s = input.summary;
+  const len = s.to - s.from;
+  const evidence: string[] = [];
+  const minutes = len / 60_000;
+  evidence.push(
+    `${s.inWindow} requests in the window (${(s.inWindow / Math.max(minutes, 1 / 60)).toFixed(0)}/min), ${s.previousWindow} in the ${minutes.toFixed(0)} min before`,
+  );
+  const top = s.topClients.slice(0, 3);
+  if (s.inWindow > 0 && top.length > 0) {
+    evidence.push(
+      `top clients: ${top.map((c) => `${c.client} ${((c.requests / s.inWindow) * 100).toFixed(0)}%`).join(', ')} of ${s.distinctClients}${s.clientsCapped ? '+' : ''} distinct`,
+    );
+  }
+  const covered = s.firstTime !== undefined && s.firstTime <= s.from - len * 0.9;
+  if (!covered) {
+    return makeResult({
+      checkId: 'traffic-volume',
+      target: input.target,
+      verdict: 'skipped',
+      summary:
+        'the log does not reach back over the previous window, so there is no baseline to compare volume with',
+      evidence,
+    });
+  }
+  const ratio =
+    s.previousWindow > 0 ? s.inWindow / s.previousWindow : s.inWindow > 0 ? Number.POSITIVE_INFINITY : 1;
+  const topShare = s.inWindow > 0 && top[0] ? top[0].requests / s.inWindow : 0;
+  let verdict: Verdict = 'pass';
+  let summary = `no sign of a traffic surge or DDoS: volume ${ratio.toFixed(2)}x the previous window`;
+  if (ratio >= th.surgeRatio) {
+    verdict = 'fail';
+    summary = `traffic surge: ${ratio.toFixed(1)}x the previous window${topShare > 0.5 ? `, ${Math.round(topShare * 100)}% from ${top[0]!.client}` : ''}`;
+  } else if (ratio >= 1.5) {
+    verdict = 'warn';
+    summary = `volume rose ${ratio.toFixed(1)}x over the previous window (below the ${th.surgeRatio}x surge threshold)`;
+  }
+  return makeResult({
+    checkId: 'traffic-volume',
+    target: input.target,
+    verdict,
+    summary,
+    evidence,
+    bears: [{ hypothesis: 'traffic-surge', effect: verdict === 'pass' ? 'rules-out' : 'supports' }],
+  });
+}
+
+/** One backend server's TCP connect probe, with the LB's own view of it. */
+export interface ConnectProbe {
+  backend: string;
+  server: string;
+  address: string;
+  /** Whether the LB considers the server usable (a DOWN server that refuses connections is expected). */
+  usable: boolean;
+  status: string;
+  probe: ProbeResult;
+}
+
+/**
+ * backend-connect: TCP connect time from the bot to each backend server. `rules-out network` when every
+ * server the LB considers usable connects within `connectMs`; fail when one of them does not connect.
+ */
+export function checkBackendConnect(input: {
+  target: string;
+  probes: ConnectProbe[];
+  thresholds?: Thresholds;
+}): CheckResult {
+  const th = input.thresholds ?? DEFAULT_THRESHOLDS;
+  const evidence: string[] = [];
+  const servers: ServerFigures[] = [];
+  let verdict: Verdict = input.probes.length === 0 ? 'skipped' : 'pass';
+  const bad: string[] = [];
+  for (const c of input.probes) {
+    servers.push({
+      backend: c.backend,
+      server: c.server,
+      status: c.status,
+      connectMs: c.probe.ok ? c.probe.ms : undefined,
+    });
+    if (c.probe.ok) {
+      evidence.push(`${c.backend}/${c.server} ${c.address}: connected in ${ms(c.probe.ms)}`);
+      if (c.probe.ms > th.connectMs) {
+        if (verdict === 'pass') verdict = 'warn';
+        bad.push(`${c.server} slow (${ms(c.probe.ms)})`);
+      }
+    } else {
+      evidence.push(
+        `${c.backend}/${c.server} ${c.address}: ${c.probe.error}${c.usable ? '' : ` (LB already marks it ${c.status})`}`,
+      );
+      if (c.usable) {
+        verdict = 'fail';
+        bad.push(`${c.server} unreachable (${c.probe.error})`);
+      }
+    }
+  }
+  const summary =
+    verdict === 'skipped'
+      ? 'no backend server addresses known'
+      : bad.length > 0
+        ? `backend connections: ${bad.join(', ')}`
+        : `all ${input.probes.filter((p) => p.usable).length} usable backend servers accept TCP connections quickly: no sign of a network problem`;
+  return makeResult({
+    checkId: 'backend-connect',
+    target: input.target,
+    verdict,
+    summary,
+    evidence,
+    servers,
+    bears:
+      verdict === 'pass'
+        ? [{ hypothesis: 'network', effect: 'rules-out' }]
+        : verdict === 'skipped'
+          ? []
+          : [{ hypothesis: 'network', effect: 'supports' }],
+  });
+}
+
+/** endpoints: each health URL answers 2xx/3xx within `endpointMs`; fail names the ones that do not. */
+export function checkEndpoints(input: {
+  target: string;
+  probes: { url: string; probe: ProbeResult }[];
+  thresholds?: Thresholds;
+}): CheckResult {
+  const th = input.thresholds ?? DEFAULT_THRESHOLDS;
+  const failed = input.probes.filter((p) => !p.probe.ok);
+  const slow = input.probes.filter((p) => p.probe.ok && p.probe.ms > th.endpointMs);
+  const verdict: Verdict =
+    input.probes.length === 0 ? 'skipped' : failed.length ? 'fail' : slow.length ? 'warn' : 'pass';
+  const evidence = input.probes.map(
+    (p) => `${p.url}: ${p.probe.ok ? (p.probe.detail ?? 'ok') : p.probe.error} in ${ms(p.probe.ms)}`,
+  );
+  const summary =
+    verdict === 'skipped'
+      ? 'no endpoints configured'
+      : failed.length
+        ? `${failed.length} of ${input.probes.length} endpoints failing: ${failed.map((p) => p.url).join(', ')}`
+        : slow.length
+          ? `${slow.length} endpoints slower than ${th.endpointMs} ms`
+          : `all ${input.probes.length} endpoints answer`;
+  return makeResult({ checkId: 'endpoints', target: input.target, verdict, summary, evidence });
+}

@@ -1,0 +1,108 @@
+import { type Pool, sharingServers } from '../model.js';
+import type { HaproxyConfig } from '../sources/haproxy-config.js';
+import type { NoServerTally } from '../sources/log-window.js';
+import type { NginxConfig } from '../sources/nginx-config.js';
+import { type CheckResult, lbBearing, makeResult, type Verdict, worst } from './result.js';
+
+/** A rule that sends requests somewhere: `from` (frontend or nginx server_name), a readable condition, the backend, the config line. */
+export interface Route {
+  from: string;
+  condition: string;
+  backend: string;
+  line: number;
+}
+
+/** Routes from a HAProxy config: every `use_backend` (in order) and the `default_backend` of each frontend/listen. */
+export function routesFromHaproxyConfig(cfg: HaproxyConfig): Route[] {
+  const routes: Route[] = [];
+  for (const p of cfg.proxies) {
+    if (p.kind === 'backend') continue;
+    for (const r of p.rules) {
+      if (r.kind === 'use_backend')
+        routes.push({ from: p.name, condition: r.condition || 'always', backend: r.target, line: r.line });
+    }
+    if (p.defaultBackend)
+      routes.push({ from: p.name, condition: 'default', backend: p.defaultBackend, line: p.line });
+  }
+  return routes;
+}
+
+/** Routes from an nginx config: each `location` whose `proxy_pass` names an upstream group. */
+export function routesFromNginxConfig(cfg: NginxConfig): Route[] {
+  return cfg.routes
+    .filter((r) => r.upstream !== undefined)
+    .map((r) => ({
+      from: r.serverNames.join(' ') || 'server',
+      condition: `location ${r.location}`,
+      backend: r.upstream!,
+      line: r.line,
+    }));
+}
+
+/** Input for {@link checkRouting}. */
+export interface RoutingInput {
+  target: string;
+  pools: Pool[];
+  routes?: Route[];
+  /** Requests that found no server, from the access log window. */
+  noServer?: NoServerTally[];
+  /** Whether `pools` reflect live status (stats) or only the config. */
+  liveStatus: boolean;
+}
+
+/**
+ * routing: requests that got no server (`<NOSRV>`; nginx logs the upstream group name in `$upstream_addr`)
+ * and config rules that send a path/host to a backend that does not exist or has no usable server.
+ */
+export function checkRouting(input: RoutingInput): CheckResult {
+  const evidence: string[] = [];
+  const verdicts: Verdict[] = [];
+  const headlines: string[] = [];
+  const pools = new Map(input.pools.map((p) => [p.name, p]));
+  for (const r of input.routes ?? []) {
+    const pool = pools.get(r.backend);
+    const rule = `${r.from}: ${r.condition === 'default' ? 'default_backend' : r.condition} -> ${r.backend} (line ${r.line})`;
+    if (!pool) {
+      verdicts.push('fail');
+      headlines.push(`${r.from} sends "${r.condition}" to ${r.backend}, which does not exist`);
+      evidence.push(`${rule}: no such backend`);
+    } else if (pool.servers.length === 0 || sharingServers(pool).length === 0) {
+      verdicts.push('fail');
+      const why =
+        pool.servers.length === 0
+          ? 'which has no servers'
+          : `whose servers are all unusable (${pool.servers.map((s) => `${s.name} ${s.status}`).join(', ')})`;
+      headlines.push(`${r.from} sends "${r.condition}" to ${r.backend}, ${why}`);
+      evidence.push(`${rule}: no usable server${input.liveStatus ? '' : ' (per config)'}`);
+    } else {
+      evidence.push(`${rule}: ${sharingServers(pool).length} usable server(s)`);
+    }
+  }
+  for (const ns of input.noServer ?? []) {
+    if (ns.requests === 0) continue;
+    verdicts.push('fail');
+    const statuses = Object.entries(ns.statuses)
+      .map(([s, n]) => `${n}x ${s}`)
+      .join(', ');
+    headlines.push(`${ns.requests} requests to ${ns.backend || 'a frontend'} found no server`);
+    evidence.push(
+      `${ns.frontend ? `${ns.frontend} -> ` : ''}${ns.backend || '?'}: ${ns.requests} requests with no server (${statuses})` +
+        (ns.samplePaths.length ? `, e.g. ${ns.samplePaths.join(' ')}` : ''),
+    );
+  }
+  const verdict = worst(verdicts);
+  const summary =
+    headlines.length > 0
+      ? headlines.join('; ')
+      : input.routes && input.routes.length > 0
+        ? `all ${input.routes.length} routing rules lead to backends with usable servers; no request went without a server`
+        : 'no request went without a server';
+  return makeResult({
+    checkId: 'routing',
+    target: input.target,
+    verdict,
+    summary,
+    evidence,
+    bears: lbBearing(verdict),
+  });
+}

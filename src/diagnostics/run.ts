@@ -1,0 +1,487 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import type { CheckResult } from '../core/check.js';
+import { checkPoolHealth } from './checks/pool-health.js';
+import { checkRecentChange, routingLines } from './checks/recent-change.js';
+import {
+  checkBackendConnect,
+  checkDatabase,
+  checkEndpoints,
+  checkTrafficVolume,
+} from './checks/red-herrings.js';
+import { makeResult } from './checks/result.js';
+import {
+  checkRouting,
+  type Route,
+  routesFromHaproxyConfig,
+  routesFromNginxConfig,
+} from './checks/routing.js';
+import { checkTrafficDistribution, type ObservedCount } from './checks/traffic-distribution.js';
+import type { DiagnosticsConfig, LoadBalancerTarget } from './config.js';
+import { type Pool, poolsFromHaproxyConfig, poolsFromNginxConfig, poolsFromStats } from './model.js';
+import { probeHttp, probePostgres, probeTcp, splitHostPort } from './probes.js';
+import { type HaproxyConfig, type HaproxyRule, parseHaproxyConfig } from './sources/haproxy-config.js';
+import { newScanCache, scanHaproxyHttpLogLine } from './sources/haproxy-log.js';
+import { fetchHaproxyStats, parseHaproxyStatsCsv, type StatsSnapshot } from './sources/haproxy-stats.js';
+import { parseUtcOffset } from './sources/lines.js';
+import {
+  type LogWindowSummary,
+  problemNotes,
+  summarizeAccessLog,
+  toLineParser,
+} from './sources/log-window.js';
+import { type NginxConfig, parseNginxConfig } from './sources/nginx-config.js';
+import { compileNginxLogFormat, NGINX_COMBINED } from './sources/nginx-log.js';
+
+/** Every check id, in checklist order. */
+export const CHECK_IDS = [
+  'pool-health',
+  'traffic-distribution',
+  'routing',
+  'recent-change',
+  'traffic-volume',
+  'backend-connect',
+  'database',
+  'endpoints',
+] as const;
+export type CheckId = (typeof CHECK_IDS)[number];
+
+/** One runnable unit (a BullMQ job): a check id and its target (load balancer name, `database` or `endpoints`). */
+export interface CheckRef {
+  checkId: CheckId;
+  target: string;
+}
+
+/** What the caller keeps between runs (e.g. in Redis): config hashes and routing lines per load balancer. */
+export interface DiagnosticsState {
+  configHashes: Record<string, string>;
+  configLines: Record<string, string[]>;
+}
+
+/** Options for {@link runDiagnostics} / {@link runCheck}: the incident window, a filter, the previous state, cancellation. */
+export interface RunOptions {
+  from: Date;
+  to: Date;
+  /** Check ids or `checkId:target` refs to run; all when absent. */
+  only?: string[];
+  previous?: { configHashes: Record<string, string>; configLines?: Record<string, string[]> };
+  signal?: AbortSignal;
+  /** Clock for change ages; defaults to `to`. */
+  now?: Date;
+  /** Per-check budget in ms (default 30 000). */
+  checkTimeoutMs?: number;
+}
+
+const LB_CHECKS: CheckId[] = [
+  'pool-health',
+  'traffic-distribution',
+  'routing',
+  'recent-change',
+  'traffic-volume',
+  'backend-connect',
+];
+
+/** The checks a config supports, one per (check, target); order follows {@link CHECK_IDS}. */
+export function listChecks(config: DiagnosticsConfig): CheckRef[] {
+  const refs: CheckRef[] = [];
+  for (const id of CHECK_IDS) {
+    if (LB_CHECKS.includes(id)) {
+      for (const lb of config.loadBalancers) {
+        const hasLog = lb.kind === 'haproxy' ? !!lb.log : !!lb.accessLog;
+        if (id === 'traffic-volume' && !hasLog) continue;
+        if (id === 'recent-change' && !lb.config) continue;
+        refs.push({ checkId: id, target: lb.name });
+      }
+    } else if (id === 'database' && config.probes.database) refs.push({ checkId: id, target: 'database' });
+    else if (id === 'endpoints' && config.probes.endpoints.length > 0)
+      refs.push({ checkId: id, target: 'endpoints' });
+  }
+  return refs;
+}
+
+interface ParsedConfig {
+  path: string;
+  hash: string;
+  mtimeMs: number;
+  haproxy?: HaproxyConfig;
+  nginx?: NginxConfig;
+  problems: string[];
+}
+
+/** Lazily gathers each source once per load balancer, so checks that share a source read it once. */
+class LbContext {
+  private memo = new Map<string, Promise<unknown>>();
+  constructor(
+    readonly lb: LoadBalancerTarget,
+    readonly config: DiagnosticsConfig,
+    readonly opts: RunOptions,
+    readonly signal: AbortSignal,
+  ) {}
+
+  private once<T>(key: string, f: () => Promise<T>): Promise<T> {
+    let p = this.memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = f();
+      // Avoid unhandled rejections for sources some checks never await.
+      p.catch(() => {});
+      this.memo.set(key, p);
+    }
+    return p;
+  }
+
+  stats(): Promise<StatsSnapshot | undefined> {
+    return this.once('stats', async () => {
+      if (this.lb.kind !== 'haproxy' || !this.lb.stats) return undefined;
+      const text = await fetchHaproxyStats(this.lb.stats, {
+        timeoutMs: this.config.thresholds.probeTimeoutMs,
+        signal: this.signal,
+      });
+      const snap = parseHaproxyStatsCsv(text);
+      if (snap.rows.length === 0)
+        throw new Error(`stats ${this.lb.stats}: no rows (is this HAProxy "show stat" CSV?)`);
+      return snap;
+    });
+  }
+
+  /** A second stats sample `statsSampleMs` after the first, for `stot` deltas. */
+  statsLater(): Promise<StatsSnapshot | undefined> {
+    return this.once('stats2', async () => {
+      const first = await this.stats();
+      if (!first || this.lb.kind !== 'haproxy' || !this.lb.stats) return undefined;
+      await new Promise((r, j) => {
+        const t = setTimeout(r, this.config.thresholds.statsSampleMs);
+        this.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          j(new Error('aborted while waiting for the second stats sample'));
+        });
+      });
+      return parseHaproxyStatsCsv(
+        await fetchHaproxyStats(this.lb.stats, {
+          timeoutMs: this.config.thresholds.probeTimeoutMs,
+          signal: this.signal,
+        }),
+      );
+    });
+  }
+
+  parsedConfig(): Promise<ParsedConfig | undefined> {
+    return this.once('config', async () => {
+      if (!this.lb.config) return undefined;
+      const path = this.lb.config;
+      const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+      const hash = createHash('sha256').update(text).digest('hex');
+      if (this.lb.kind === 'haproxy') {
+        const haproxy = parseHaproxyConfig(text);
+        return { path, hash, mtimeMs: st.mtimeMs, haproxy, problems: haproxy.problems };
+      }
+      const nginx = parseNginxConfig(text);
+      return { path, hash, mtimeMs: st.mtimeMs, nginx, problems: nginx.problems };
+    });
+  }
+
+  /** Pools with live status from stats when configured, else from the config file. */
+  pools(): Promise<{ pools: Pool[]; live: boolean } | undefined> {
+    return this.once('pools', async () => {
+      const stats = await this.stats();
+      if (stats) return { pools: poolsFromStats(stats), live: true };
+      const cfg = await this.parsedConfig();
+      if (cfg?.haproxy) return { pools: poolsFromHaproxyConfig(cfg.haproxy), live: false };
+      if (cfg?.nginx) return { pools: poolsFromNginxConfig(cfg.nginx), live: false };
+      return undefined;
+    });
+  }
+
+  log(): Promise<LogWindowSummary | undefined> {
+    return this.once('log', async () => {
+      const { from, to } = this.opts;
+      if (this.lb.kind === 'haproxy') {
+        if (!this.lb.log) return undefined;
+        const off = parseUtcOffset(this.lb.logUtcOffset);
+        const cache = newScanCache();
+        return await summarizeAccessLog(this.lb.log, (l, o) => scanHaproxyHttpLogLine(l, o, off, cache), {
+          from,
+          to,
+          signal: this.signal,
+        });
+      }
+      if (!this.lb.accessLog) return undefined;
+      const parser = compileNginxLogFormat(this.lb.logFormat ?? NGINX_COMBINED);
+      const cfg = await this.parsedConfig().catch(() => undefined);
+      // $upstream_addr holds addresses; the config says which upstream group each belongs to.
+      const groupOf = new Map<string, string>();
+      for (const u of cfg?.nginx?.upstreams ?? [])
+        for (const s of u.servers) if (!groupOf.has(s.address)) groupOf.set(s.address, u.name);
+      const base = toLineParser(parser.parse);
+      return await summarizeAccessLog(
+        this.lb.accessLog,
+        (l, o) => {
+          if (!base(l, o)) return false;
+          if (o.server !== undefined) o.backend = groupOf.get(o.server) ?? '';
+          return true;
+        },
+        { from, to, signal: this.signal },
+      );
+    });
+  }
+}
+
+function configNotes(cfg: ParsedConfig | undefined): string[] {
+  return (cfg?.problems ?? []).map((p) => `${cfg?.path}: ${p}`);
+}
+
+function rulesByBackend(cfg: HaproxyConfig | undefined): Record<string, HaproxyRule[]> {
+  const out: Record<string, HaproxyRule[]> = {};
+  for (const p of cfg?.proxies ?? [])
+    if (p.kind !== 'frontend') out[p.name] = p.rules.filter((r) => r.kind === 'use-server');
+  return out;
+}
+
+async function runLbCheck(
+  id: CheckId,
+  ctx: LbContext,
+  opts: RunOptions,
+  state: DiagnosticsState,
+): Promise<CheckResult> {
+  const target = ctx.lb.name;
+  const th = ctx.config.thresholds;
+  const skipped = (summary: string) => makeResult({ checkId: id, target, verdict: 'skipped', summary });
+  switch (id) {
+    case 'pool-health': {
+      const pools = await ctx.pools();
+      if (!pools) return skipped('no stats source or config file to read pools from');
+      const log = await ctx.log().catch(() => undefined);
+      const r = checkPoolHealth({ target, pools: pools.pools, tallies: log?.servers, thresholds: th });
+      if (!pools.live) r.notes.push('no live stats: server status comes from the config file only');
+      return r;
+    }
+    case 'traffic-distribution': {
+      const pools = await ctx.pools();
+      if (!pools) return skipped('no stats source or config file to read pools and weights from');
+      const cfg = await ctx.parsedConfig().catch(() => undefined);
+      const log = await ctx.log();
+      let observed: ObservedCount[];
+      let source: string;
+      const notes: string[] = [];
+      if (log) {
+        observed = log.servers;
+        source = `the access log, ${new Date(log.from).toISOString()} to ${new Date(log.to).toISOString()}`;
+        notes.push(...problemNotes(log.problems));
+      } else {
+        const first = await ctx.stats();
+        const second = await ctx.statsLater();
+        if (!first || !second) return skipped('needs an access log or a stats source');
+        const before = new Map(
+          first.rows.filter((r) => r.type === 2).map((r) => [`${r.pxname}/${r.svname}`, r.stot ?? 0]),
+        );
+        observed = second.rows
+          .filter((r) => r.type === 2)
+          .map((r) => ({
+            backend: r.pxname,
+            server: r.svname,
+            requests: Math.max(0, (r.stot ?? 0) - (before.get(`${r.pxname}/${r.svname}`) ?? 0)),
+          }));
+        source = `stot deltas between two stats samples ${th.statsSampleMs / 1000} s apart`;
+      }
+      const r = checkTrafficDistribution({
+        target,
+        pools: pools.pools,
+        observed,
+        source,
+        rules: rulesByBackend(cfg?.haproxy),
+        distinctClients: log?.distinctClients,
+        thresholds: th,
+      });
+      r.notes.push(...notes);
+      return r;
+    }
+    case 'routing': {
+      const pools = await ctx.pools();
+      const cfg = await ctx.parsedConfig();
+      const log = await ctx.log();
+      if (!pools && !log) return skipped('needs stats, a config file or an access log');
+      let routes: Route[] | undefined;
+      if (cfg?.haproxy) routes = routesFromHaproxyConfig(cfg.haproxy);
+      else if (cfg?.nginx) routes = routesFromNginxConfig(cfg.nginx);
+      const r = checkRouting({
+        target,
+        pools: pools?.pools ?? [],
+        routes,
+        noServer: log?.noServer,
+        liveStatus: !!pools?.live,
+      });
+      r.notes.push(...configNotes(cfg), ...(log ? problemNotes(log.problems) : []));
+      return r;
+    }
+    case 'recent-change': {
+      const cfg = await ctx.parsedConfig();
+      if (!cfg) return skipped('no config file configured');
+      const pools = await ctx.pools().catch(() => undefined);
+      const lines = routingLines(cfg);
+      state.configHashes[target] = cfg.hash;
+      state.configLines[target] = lines;
+      return checkRecentChange({
+        target,
+        now: (opts.now ?? opts.to).getTime(),
+        configPath: cfg.path,
+        hash: cfg.hash,
+        mtimeMs: cfg.mtimeMs,
+        previousHash: opts.previous?.configHashes[target],
+        previousLines: opts.previous?.configLines?.[target],
+        currentLines: lines,
+        pools: pools?.pools,
+        windowMs: opts.to.getTime() - opts.from.getTime(),
+        thresholds: th,
+      });
+    }
+    case 'traffic-volume': {
+      const log = await ctx.log();
+      if (!log) return skipped('no access log configured');
+      const r = checkTrafficVolume({ target, summary: log, thresholds: th });
+      r.notes.push(...problemNotes(log.problems));
+      return r;
+    }
+    case 'backend-connect': {
+      const pools = await ctx.pools();
+      if (!pools) return skipped('no stats source or config file to read server addresses from');
+      const probes = await Promise.all(
+        pools.pools.flatMap((p) =>
+          p.servers.flatMap((s) => {
+            const hp = s.address ? splitHostPort(s.address) : undefined;
+            if (!hp) return [];
+            return [
+              probeTcp(hp.host, hp.port, th.probeTimeoutMs).then((probe) => ({
+                backend: p.name,
+                server: s.name,
+                address: s.address!,
+                usable: s.usable,
+                status: s.status,
+                probe,
+              })),
+            ];
+          }),
+        ),
+      );
+      return checkBackendConnect({ target, probes, thresholds: th });
+    }
+    default:
+      return skipped(`${id} is not a load balancer check`);
+  }
+}
+
+async function runProbeCheck(id: CheckId, config: DiagnosticsConfig): Promise<CheckResult> {
+  const th = config.thresholds;
+  if (id === 'database') {
+    const db = config.probes.database;
+    if (!db)
+      return makeResult({
+        checkId: id,
+        target: 'database',
+        verdict: 'skipped',
+        summary: 'no database probe configured',
+      });
+    const probe =
+      db.kind === 'postgres'
+        ? await probePostgres(db.url, th.probeTimeoutMs)
+        : await probeTcp(db.host, db.port, th.probeTimeoutMs);
+    return checkDatabase({ target: 'database', kind: db.kind, probe, thresholds: th });
+  }
+  const probes = await Promise.all(
+    config.probes.endpoints.map(async (url) => ({ url, probe: await probeHttp(url, th.probeTimeoutMs) })),
+  );
+  return checkEndpoints({ target: 'endpoints', probes, thresholds: th });
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return `${(err as NodeJS.ErrnoException).path ?? 'file'} does not exist`;
+    if (code === 'EACCES') return `${(err as NodeJS.ErrnoException).path ?? 'file'} is not readable`;
+    return err.message;
+  }
+  return String(err);
+}
+
+async function isolated(
+  ref: CheckRef,
+  opts: RunOptions,
+  run: (signal: AbortSignal) => Promise<CheckResult>,
+): Promise<CheckResult> {
+  const started = performance.now();
+  const budget = opts.checkTimeoutMs ?? 30_000;
+  const timeout = AbortSignal.timeout(budget);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  let result: CheckResult;
+  try {
+    result = await Promise.race([
+      run(signal),
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(new Error('aborted'));
+        signal.addEventListener('abort', () =>
+          reject(new Error(timeout.aborted ? `timed out after ${budget} ms` : 'aborted')),
+        );
+      }),
+    ]);
+  } catch (err) {
+    result = makeResult({
+      checkId: ref.checkId,
+      target: ref.target,
+      verdict: 'error',
+      summary: `could not run: ${errorMessage(err)}`,
+    });
+  }
+  result.window = { from: opts.from.toISOString(), to: opts.to.toISOString() };
+  result.durationMs = Math.round(performance.now() - started);
+  return result;
+}
+
+function selected(ref: CheckRef, only: string[] | undefined): boolean {
+  return (
+    !only ||
+    only.includes(ref.checkId) ||
+    only.includes(`${ref.checkId}:${ref.target}`) ||
+    only.includes(ref.target)
+  );
+}
+
+/**
+ * Runs one check against one target, isolated: an unreachable stats URL/socket, a missing log or a timeout
+ * becomes an `error` result naming the reason, never a rejection. `state` receives the config hash (recent-change).
+ */
+export async function runCheck(
+  config: DiagnosticsConfig,
+  ref: CheckRef,
+  opts: RunOptions,
+  state: DiagnosticsState = { configHashes: {}, configLines: {} },
+  contexts?: Map<string, LbContext>,
+): Promise<CheckResult> {
+  return isolated(ref, opts, async () => {
+    const lb = config.loadBalancers.find((l) => l.name === ref.target);
+    if (!lb) return runProbeCheck(ref.checkId, config);
+    let ctx = contexts?.get(lb.name);
+    if (!ctx) {
+      // Sources are shared between checks, so they follow the run's signal, not one check's budget.
+      ctx = new LbContext(lb, config, opts, opts.signal ?? new AbortController().signal);
+      contexts?.set(lb.name, ctx);
+    }
+    return runLbCheck(ref.checkId, ctx, opts, state);
+  });
+}
+
+/**
+ * Runs every check the config supports (or those in `only`) concurrently, each isolated, sharing each
+ * source read per load balancer. Resolves with results in {@link CHECK_IDS} order and the state to keep
+ * for the next run (config hashes and routing lines); never rejects.
+ */
+export async function runDiagnostics(
+  config: DiagnosticsConfig,
+  opts: RunOptions,
+): Promise<{ results: CheckResult[]; state: DiagnosticsState }> {
+  const state: DiagnosticsState = {
+    configHashes: { ...(opts.previous?.configHashes ?? {}) },
+    configLines: { ...(opts.previous?.configLines ?? {}) },
+  };
+  const contexts = new Map<string, LbContext>();
+  const refs = listChecks(config).filter((r) => selected(r, opts.only));
+  const results = await Promise.all(refs.map((ref) => runCheck(config, ref, opts, state, contexts)));
+  return { results, state };
+}

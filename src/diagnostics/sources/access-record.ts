@@ -1,0 +1,19 @@
+/** One proxied request from any access log, normalized: what the checks need and nothing more. */
+export interface AccessRecord {
+  /** Request time, epoch ms. */
+  time: number;
+  /** Client address without port. */
+  client: string;
+  /** HAProxy frontend or nginx `$server_name`/`$host`, when the log has it. */
+  frontend?: string;
+  /** HAProxy backend, or the nginx upstream group the request went to (when known). */
+  backend?: string;
+  /** Server that answered (HAProxy server name, nginx upstream `addr:port`); `undefined` when no server was available. */
+  server?: string;
+  /** True when the proxy had no server for the request (`<NOSRV>`, nginx upstream group name in `$upstream_addr`). */
+  noServer: boolean;
+  /** HTTP status sent to the client; 0 when unknown. */
+  status: number;
+  method?: string;
+  path?: string;
+}

@@ -1,0 +1,176 @@
+import type { AccessRecord } from './access-record.js';
+
+/** Fills the reused `out` from one line and returns true, or returns false for a line it cannot parse. */
+export type AccessLineParser = (line: string, out: AccessRecord) => boolean;
+
+/** Adapts a record-returning parser (nginx, full HAProxy) to an {@link AccessLineParser}. */
+export function toLineParser(parse: (line: string) => AccessRecord | undefined): AccessLineParser {
+  return (line, out) => {
+    const rec = parse(line);
+    if (!rec) return false;
+    Object.assign(out, rec);
+    out.backend = rec.backend;
+    out.server = rec.server;
+    out.path = rec.path;
+    return true;
+  };
+}
+
+import { forEachLine, type LineProblems, looksBinary } from './lines.js';
+
+/** Requests one server answered in the window. */
+export interface ServerTally {
+  backend: string;
+  server: string;
+  requests: number;
+  errors5xx: number;
+}
+
+/** Requests the proxy could not give to any server, per backend (or nginx upstream group). */
+export interface NoServerTally {
+  backend: string;
+  frontend?: string;
+  requests: number;
+  statuses: Record<string, number>;
+  /** Up to 5 distinct request paths, to show which route is broken. */
+  samplePaths: string[];
+}
+
+/** A one-pass summary of an access log over `[from, to)` and the equally long window before it (epoch ms). */
+export interface LogWindowSummary {
+  from: number;
+  to: number;
+  lines: number;
+  inWindow: number;
+  /** Requests in `[from - (to - from), from)`: the baseline for traffic-volume. */
+  previousWindow: number;
+  /** Earliest and latest request time seen anywhere in the file (epoch ms). */
+  firstTime?: number;
+  lastTime?: number;
+  servers: ServerTally[];
+  noServer: NoServerTally[];
+  errors5xx: number;
+  /** Busiest client addresses in the window, most requests first (at most 10). */
+  topClients: { client: string; requests: number }[];
+  distinctClients: number;
+  /** True when more distinct clients were seen than tracked (counts for the rest are lost). */
+  clientsCapped: boolean;
+  problems: LineProblems;
+}
+
+/** Options for {@link summarizeAccessLog}: the incident window, a cap on tracked client addresses (default 100 000), abort signal. */
+export interface SummarizeOptions {
+  from: Date;
+  to: Date;
+  maxClients?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads an access log once with bounded memory and tallies the window: per-server requests and 5xx,
+ * no-server requests per backend, client addresses, and the previous window's volume. `parse` is a line
+ * parser (HAProxy httplog or a compiled nginx format); unparsable, binary and over-long lines are counted in
+ * `problems`. Rejects only when the file cannot be read.
+ */
+export async function summarizeAccessLog(
+  path: string,
+  parse: AccessLineParser,
+  opts: SummarizeOptions,
+): Promise<LogWindowSummary> {
+  const from = opts.from.getTime();
+  const to = opts.to.getTime();
+  const prevFrom = from - (to - from);
+  const maxClients = opts.maxClients ?? 100_000;
+  const servers = new Map<string, ServerTally>();
+  const noServer = new Map<string, NoServerTally>();
+  const clients = new Map<string, number>();
+  let clientsCapped = false;
+  const problems: LineProblems = { unparsable: 0, binary: 0, truncated: 0 };
+  let inWindow = 0;
+  let previousWindow = 0;
+  let errors5xx = 0;
+  let firstTime: number | undefined;
+  let lastTime: number | undefined;
+  const rec: AccessRecord = { time: 0, client: '', noServer: false, status: 0 };
+  const { lines, truncated } = await forEachLine(
+    path,
+    (line) => {
+      if (line.length === 0) return;
+      if (!parse(line, rec)) {
+        if (looksBinary(line)) problems.binary++;
+        else problems.unparsable++;
+        return;
+      }
+      const t = rec.time;
+      if (firstTime === undefined || t < firstTime) firstTime = t;
+      if (lastTime === undefined || t > lastTime) lastTime = t;
+      if (t < from) {
+        if (t >= prevFrom) previousWindow++;
+        return;
+      }
+      if (t >= to) return;
+      inWindow++;
+      const is5xx = rec.status >= 500 && rec.status <= 599;
+      if (is5xx) errors5xx++;
+      const c = clients.get(rec.client);
+      if (c !== undefined) clients.set(rec.client, c + 1);
+      else if (clients.size < maxClients) clients.set(rec.client, 1);
+      else clientsCapped = true;
+      const backend = rec.backend ?? '';
+      if (rec.noServer) {
+        let ns = noServer.get(backend);
+        if (!ns) {
+          ns = { backend, frontend: rec.frontend, requests: 0, statuses: {}, samplePaths: [] };
+          noServer.set(backend, ns);
+        }
+        ns.requests++;
+        const s = String(rec.status);
+        ns.statuses[s] = (ns.statuses[s] ?? 0) + 1;
+        if (rec.path && ns.samplePaths.length < 5 && !ns.samplePaths.includes(rec.path))
+          ns.samplePaths.push(rec.path);
+      } else if (rec.server !== undefined) {
+        const key = `${backend}\u0000${rec.server}`;
+        let st = servers.get(key);
+        if (!st) {
+          st = { backend, server: rec.server, requests: 0, errors5xx: 0 };
+          servers.set(key, st);
+        }
+        st.requests++;
+        if (is5xx) st.errors5xx++;
+      }
+    },
+    { signal: opts.signal },
+  );
+  problems.truncated = truncated;
+  const topClients = [...clients.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([client, requests]) => ({ client, requests }));
+  return {
+    from,
+    to,
+    lines,
+    inWindow,
+    previousWindow,
+    firstTime,
+    lastTime,
+    servers: [...servers.values()],
+    noServer: [...noServer.values()],
+    errors5xx,
+    topClients,
+    distinctClients: clients.size,
+    clientsCapped,
+    problems,
+  };
+}
+
+/** Renders line problems as notes ("skipped 12 unparsable lines"); empty when there were none. */
+export function problemNotes(p: LineProblems, what = 'log'): string[] {
+  const notes: string[] = [];
+  if (p.unparsable)
+    notes.push(`${what}: skipped ${p.unparsable} unparsable line${p.unparsable === 1 ? '' : 's'}`);
+  if (p.binary) notes.push(`${what}: skipped ${p.binary} binary/garbled line${p.binary === 1 ? '' : 's'}`);
+  if (p.truncated)
+    notes.push(`${what}: skipped ${p.truncated} over-long line${p.truncated === 1 ? '' : 's'}`);
+  return notes;
+}
