@@ -2,6 +2,7 @@ import { DomainError } from '../src/core/errors.js';
 import { close } from './close.js';
 import { note } from './note.js';
 import { firstWord } from './parse.js';
+import { followup, impact, postmortem, rootcause } from './record-text.js';
 import { comms, lead } from './role.js';
 import { sev } from './sev.js';
 import { start } from './start.js';
@@ -9,7 +10,20 @@ import { status } from './status.js';
 import { timeline } from './timeline.js';
 import { type Command, type CommandContext, type CommandReply, UsageError } from './types.js';
 
-const registry: Command[] = [start, note, status, sev, lead, comms, timeline, close];
+const registry: Command[] = [
+  start,
+  note,
+  status,
+  sev,
+  lead,
+  comms,
+  impact,
+  rootcause,
+  followup,
+  timeline,
+  close,
+  postmortem,
+];
 
 /** Adds subcommands owned by other modules (hypotheses, diagnostics, postmortem). */
 export function registerCommands(...cmds: Command[]): void {

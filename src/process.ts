@@ -1,7 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
+import type { PostmortemView } from './core/postmortem.js';
+import { postmortemView } from './core/postmortem.js';
 import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
+import { defaultTemplatesDir, loadPostmortemTemplate, renderPostmortem } from './postmortem/render.js';
 import { closeAllConnections } from './redis/connection.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { createWebServer } from './server.js';
@@ -36,6 +39,7 @@ export async function startBot(
 ): Promise<BotProcess> {
   const rt = createRuntime(opts.env ?? process.env, opts.overrides);
   if (opts.now) rt.deps.now = opts.now;
+  rt.deps.renderPostmortem = checkedPostmortemRenderer(rt.config.TEMPLATES_DIR);
   const metrics = createMetrics(() => rt.store.openCount());
   const closers: Closer[] = [];
   let port: number | undefined;
@@ -73,4 +77,30 @@ export async function startBot(
   closers.push({ name: 'queues', close: () => rt.jobs.close() });
   closers.push({ name: 'redis', close: () => closeAllConnections() });
   return { rt, port, closers, close: () => shutdown(closers, rt.log) };
+}
+
+/**
+ * Loads the postmortem template and renders a minimal incident with it, so a syntax error or an
+ * unknown field fails start-up (TemplateError names the file and line) instead of the first close.
+ */
+export function checkedPostmortemRenderer(dir: string | undefined): (view: PostmortemView) => string {
+  const template = loadPostmortemTemplate(dir ?? defaultTemplatesDir());
+  const at = '2000-01-01T00:00:00.000Z';
+  renderPostmortem(
+    template,
+    postmortemView([
+      {
+        seq: 1,
+        incidentId: 'INC-1',
+        kind: 'declared',
+        at,
+        actor: { type: 'bot' },
+        source: 'cli',
+        title: 'template check',
+        severity: 'SEV4',
+      },
+      { seq: 2, incidentId: 'INC-1', kind: 'closed', at, actor: { type: 'bot' }, source: 'cli' },
+    ]),
+  );
+  return (view) => renderPostmortem(template, view);
 }

@@ -1,4 +1,5 @@
 import { ConfigError } from './config.js';
+import { TemplateError } from './postmortem/render.js';
 import { startBot } from './process.js';
 import { onSignals } from './shutdown.js';
 
@@ -7,7 +8,7 @@ try {
   const bot = await startBot({ web: false });
   onSignals(() => bot.closers, bot.rt.log);
 } catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
+  if (!(err instanceof ConfigError || err instanceof TemplateError)) throw err;
   process.stderr.write(`${err.message}\n`);
   process.exit(78);
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { PostmortemView } from '../core/postmortem.js';
 import type { JobName, JobPayload } from '../jobs/queues.js';
 import type { IncidentStore } from '../redis/store.js';
 
@@ -50,6 +51,8 @@ export interface Deps {
   /** Current time; flows never call Date.now() themselves so tests can pin it. */
   now: () => Date;
   slack?: SlackPort;
+  /** Renders a postmortem view to Markdown with the user's template (loaded and checked at start-up). */
+  renderPostmortem?: (view: PostmortemView) => string;
 }
 
 /** Returns the Slack port or throws: only worker-side flows call Slack. */

@@ -2,6 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import { DomainError } from '../core/errors.js';
 import { DeliveryBusy, deliver } from '../flows/deliver.js';
 import type { Deps } from '../flows/deps.js';
+import { draftPostmortem } from '../flows/draft-postmortem.js';
 import { processReminder } from '../flows/reminders.js';
 import { setupChannel } from '../flows/setup-channel.js';
 import { recordMessage } from '../slack/app.js';
@@ -51,3 +52,4 @@ export async function processJob(deps: Deps, name: string, data: unknown): Promi
 }
 
 registerProcessor('reminder', (deps, p) => processReminder(deps, p));
+registerProcessor('draft-postmortem', (deps, p) => draftPostmortem(deps, p.incidentId, p.requestedBy));

@@ -1,0 +1,62 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IncidentId } from '../core/incident-model.js';
+import { postmortemView } from '../core/postmortem.js';
+import { postmortemFileName } from '../postmortem/render.js';
+import { type Deps, slackOf } from './deps.js';
+
+/**
+ * Renders the postmortem draft from the timeline (`templates/postmortem.md`), saves it as
+ * `POSTMORTEM_DIR/INC-<n>-<slug>.md`, posts it to the channel as a file (a postmortem is too long
+ * for blocks) with a short summary, and records a `postmortem_drafted` entry.
+ */
+export async function draftPostmortem(
+  deps: Deps,
+  id: IncidentId,
+  requestedBy?: string,
+): Promise<{ path: string; markdown: string }> {
+  if (!deps.renderPostmortem) throw new Error('postmortem template not loaded');
+  const entries = await deps.store.entries(id);
+  if (entries.length === 0) throw new Error(`${id} does not exist`);
+  // The draft is a function of the timeline up to now, excluding earlier drafts' own entries.
+  const facts = entries.filter((e) => e.kind !== 'postmortem_drafted');
+  const view = postmortemView(facts, { now: deps.now().toISOString() });
+  const markdown = deps.renderPostmortem(view);
+  const first = entries[0]!;
+  const title = first.kind === 'declared' ? first.title : id;
+  const fileName = postmortemFileName(id, title);
+  await mkdir(deps.config.POSTMORTEM_DIR, { recursive: true });
+  const path = join(deps.config.POSTMORTEM_DIR, fileName);
+  await writeFile(path, markdown, 'utf8');
+
+  const inc = (await deps.store.load(id))!.incident;
+  if (inc.channelId && deps.slack) {
+    const lines = [
+      `:page_facing_up: Postmortem draft for ${id}${requestedBy ? ` (requested by <@${requestedBy}>)` : ''}, from ${view.source}.`,
+      `Duration ${view.summary.duration.total} · ${view.misleadingPaths.items.length} misleading investigation path(s) · ${view.measures.followups.items.length} follow-up(s) · ${view.measures.suggestions.length} suggested measure(s).`,
+      'Every fact cites the timeline entries it came from, like [#3]. Edit it before the review.',
+    ];
+    await slackOf(deps).uploadFile(inc.channelId, {
+      filename: fileName,
+      title: `Postmortem draft: ${id}`,
+      content: markdown,
+      comment: lines.join('\n'),
+    });
+  }
+  const last = entries.at(-1)!;
+  await deps.store.append(
+    id,
+    [
+      {
+        kind: 'postmortem_drafted',
+        incidentId: id,
+        at: deps.now().toISOString(),
+        actor: { type: 'bot' },
+        source: 'bot',
+        path,
+      },
+    ],
+    { claimKey: `postmortem-${id}-${last.seq}` },
+  );
+  return { path, markdown };
+}
