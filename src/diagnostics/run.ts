@@ -183,8 +183,20 @@ class LbContext {
   pools(): Promise<{ pools: Pool[]; live: boolean } | undefined> {
     return this.once('pools', async () => {
       const stats = await this.stats();
-      if (stats) return { pools: poolsFromStats(stats), live: true };
-      const cfg = await this.parsedConfig();
+      const cfg = await this.parsedConfig().catch(() => undefined);
+      if (stats) {
+        const pools = poolsFromStats(stats);
+        // HAProxy 2.6 leaves `addr` empty in show stat; the config knows each server's address.
+        for (const p of cfg?.haproxy?.proxies ?? []) {
+          const pool = pools.find((x) => x.name === p.name);
+          if (pool && !pool.algo) pool.algo = p.balance ?? 'roundrobin';
+          for (const s of p.servers) {
+            const server = pool?.servers.find((x) => x.name === s.name);
+            if (server && !server.address) server.address = s.address;
+          }
+        }
+        return { pools, live: true };
+      }
       if (cfg?.haproxy) return { pools: poolsFromHaproxyConfig(cfg.haproxy), live: false };
       if (cfg?.nginx) return { pools: poolsFromNginxConfig(cfg.nginx), live: false };
       return undefined;

@@ -32,12 +32,9 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
   const verdicts: Verdict[] = [];
   const headlines: string[] = [];
   for (const pool of input.pools) {
-    if (pool.servers.length === 0) {
-      verdicts.push('fail');
-      headlines.push(`backend ${pool.name} has no servers`);
-      evidence.push(`${pool.name}: no servers configured`);
-      continue;
-    }
+    // Proxies without servers (a `listen stats`, a redirect-only backend) have nothing to be unhealthy;
+    // routing flags a rule that sends traffic to one.
+    if (pool.servers.length === 0) continue;
     const sharing = sharingServers(pool);
     const down = pool.servers.filter((s) => !s.usable);
     if (sharing.length === 0) {
@@ -97,12 +94,13 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
     }
   }
   const verdict = worst(verdicts);
+  const withServers = input.pools.filter((p) => p.servers.length > 0);
   const usable = input.pools.reduce((n, p) => n + sharingServers(p).length, 0);
   const total = input.pools.reduce((n, p) => n + p.servers.length, 0);
   const summary =
     headlines.length > 0
       ? headlines.join('; ')
-      : `all ${total} servers in ${input.pools.length} backend${input.pools.length === 1 ? '' : 's'} are usable`;
+      : `all ${total} servers in ${withServers.length} backend${withServers.length === 1 ? '' : 's'} are usable`;
   if (headlines.length === 0) evidence.unshift(`${usable} of ${total} servers usable`);
   return makeResult({
     checkId: 'pool-health',

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+import { type CliIo, registerDiagnose } from './cli/diagnose.js';
+
+/** Builds the `incident-bot` command line; each subcommand lives in `src/cli/<name>.ts` and registers itself here. */
+export function buildCli(io: CliIo): Command {
+  const program = new Command('incident-bot').description('ChatOps incident response: diagnostics and tools');
+  program.exitOverride();
+  registerDiagnose(program, io);
+  return program;
+}
+
+const io: CliIo = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  setExitCode: (c) => {
+    process.exitCode = c;
+  },
+  now: () => new Date(),
+};
+
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  buildCli(io)
+    .parseAsync(process.argv)
+    .catch((err: { exitCode?: number; code?: string; message?: string }) => {
+      // commander already printed usage errors and --help; anything else is a bug worth a message.
+      if (err.code?.startsWith('commander.')) process.exitCode = err.exitCode ?? 2;
+      else {
+        console.error(err);
+        process.exitCode = 2;
+      }
+    });
+}

@@ -1,0 +1,111 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CheckResult } from '../../src/core/check.js';
+import { loadDiagnosticsConfig } from '../../src/diagnostics/config.js';
+import { runDiagnostics } from '../../src/diagnostics/run.js';
+import { type Lab, type LabScenario, startHaproxyLab, startNginxLab } from '../support/lab.js';
+
+let lab: Lab | undefined;
+afterEach(async () => {
+  await lab?.stop();
+  lab = undefined;
+});
+
+async function diagnose(start: (s: LabScenario) => Promise<Lab>, scenario: LabScenario) {
+  lab = await start(scenario);
+  const from = new Date(Date.now() - 60_000);
+  await lab.send(300, ['/', '/', '/api/orders']);
+  await lab.waitForLog(300);
+  const { config, problems } = await loadDiagnosticsConfig(lab.targetsPath);
+  expect(problems).toEqual([]);
+  const { results } = await runDiagnostics(config, { from, to: new Date(Date.now() + 1000) });
+  const by = (id: string) => results.find((r) => r.checkId === id) as CheckResult;
+  return { results, by };
+}
+
+describe('a real HAProxy in front of three node backends', () => {
+  it('finds nothing wrong with a healthy, evenly weighted pool', async () => {
+    const { by } = await diagnose(startHaproxyLab, 'healthy-even');
+    expect(by('pool-health').verdict).toBe('pass');
+    expect(by('traffic-distribution').verdict).toBe('pass');
+    expect(by('routing').verdict).toBe('pass');
+    expect(by('recent-change').verdict).toBe('pass');
+    expect(by('backend-connect').verdict).toBe('pass');
+    expect(by('database').bears).toContainEqual({ hypothesis: 'database', effect: 'rules-out' });
+    const app = by('traffic-distribution').servers.filter((s) => s.backend === 'app');
+    expect(app).toHaveLength(3);
+    for (const s of app) expect(s.expectedShare).toBeCloseTo(1 / 3);
+  });
+
+  it('fails traffic-distribution naming the weights when one server is weighted to take nearly everything', async () => {
+    const { by } = await diagnose(startHaproxyLab, 'skewed-weights');
+    const td = by('traffic-distribution');
+    expect(td.verdict).toBe('fail');
+    expect(td.summary).toContain('web1=100');
+    expect(td.bears).toContainEqual({ hypothesis: 'load-balancer', effect: 'supports' });
+    const web1 = td.servers.find((s) => s.server === 'web1')!;
+    expect(web1.observedShare).toBeGreaterThan(0.9);
+    expect(web1.evenShare).toBeCloseTo(1 / 3);
+    expect(by('pool-health').verdict).toBe('pass');
+    expect(by('routing').verdict).toBe('pass');
+  });
+
+  it('warns in pool-health about a DOWN server and keeps the distribution among the others', async () => {
+    const { by } = await diagnose(startHaproxyLab, 'one-down');
+    const ph = by('pool-health');
+    expect(ph.verdict).toBe('warn');
+    expect(ph.summary).toContain('web3 is DOWN');
+    expect(ph.evidence.join('\n')).toContain('L4CON');
+    expect(by('traffic-distribution').verdict).toBe('pass');
+    expect(by('routing').verdict).toBe('pass');
+    expect(by('backend-connect').verdict).toBe('pass');
+  });
+
+  it('fails routing when a path rule points at a backend whose servers are all down', async () => {
+    const { by } = await diagnose(startHaproxyLab, 'empty-pool-route');
+    const r = by('routing');
+    expect(r.verdict).toBe('fail');
+    expect(r.summary).toContain('path_beg /api');
+    expect(r.evidence.join('\n')).toMatch(/100 requests with no server \(100x 503\)/);
+    expect(by('pool-health').verdict).toBe('fail');
+    expect(by('traffic-distribution').verdict).toBe('pass');
+  });
+
+  it('fails traffic-distribution when balance source pins one client to one server', async () => {
+    const { by } = await diagnose(startHaproxyLab, 'pinned');
+    const td = by('traffic-distribution');
+    expect(td.verdict).toBe('fail');
+    expect(td.evidence.join('\n')).toContain('balance source');
+    expect(by('pool-health').verdict).toBe('pass');
+    expect(by('routing').verdict).toBe('pass');
+  });
+});
+
+describe('a real nginx in front of three node backends', () => {
+  it('finds nothing wrong with a healthy, evenly weighted upstream', async () => {
+    const { by } = await diagnose(startNginxLab, 'healthy-even');
+    expect(by('pool-health').verdict).toBe('pass');
+    expect(by('traffic-distribution').verdict).toBe('pass');
+    expect(by('routing').verdict).toBe('pass');
+  });
+
+  it('fails traffic-distribution on skewed upstream weights', async () => {
+    const { by } = await diagnose(startNginxLab, 'skewed-weights');
+    expect(by('traffic-distribution').verdict).toBe('fail');
+    expect(by('traffic-distribution').summary).toMatch(/=100/);
+    expect(by('routing').verdict).toBe('pass');
+  });
+
+  it('fails routing when a location proxies to an upstream with every server down', async () => {
+    const { by } = await diagnose(startNginxLab, 'empty-pool-route');
+    const r = by('routing');
+    expect(r.verdict).toBe('fail');
+    expect(r.summary).toContain('location /api/');
+    expect(r.summary).toContain('100 requests to api found no server');
+  });
+
+  it('fails traffic-distribution when ip_hash pins the only client to one server', async () => {
+    const { by } = await diagnose(startNginxLab, 'pinned');
+    expect(by('traffic-distribution').verdict).toBe('fail');
+    expect(by('pool-health').verdict).toBe('pass');
+  });
+});
