@@ -5,7 +5,7 @@ import { postmortemView } from './core/postmortem.js';
 import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
 import { defaultTemplatesDir, loadPostmortemTemplate, renderPostmortem } from './postmortem/render.js';
-import { closeAllConnections } from './redis/connection.js';
+import { closeAllConnections, waitReady } from './redis/connection.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { createWebServer } from './server.js';
 import { type Closer, shutdown } from './shutdown.js';
@@ -41,6 +41,11 @@ export async function startBot(
   if (opts.now) rt.deps.now = opts.now;
   rt.deps.renderPostmortem = checkedPostmortemRenderer(rt.config.TEMPLATES_DIR);
   const metrics = createMetrics(() => rt.store.openCount());
+  // Producers fail fast while disconnected, so give the first connection a moment; a Redis that
+  // is down at start-up is reported by /healthz and by replies, not by refusing to start.
+  await waitReady(rt.redis, 5000).catch((err) =>
+    rt.log.warn({ err: err.message }, 'Redis not reachable yet; continuing'),
+  );
   const closers: Closer[] = [];
   let port: number | undefined;
 

@@ -6,7 +6,9 @@ import { confirmationFor, summaryMessage } from '../slack/render.js';
 import { type Deps, type SlackMessage, slackOf } from './deps.js';
 
 /** Thrown when another worker is delivering this incident's messages; the job retries shortly. */
-export class DeliveryBusy extends Error {}
+export class DeliveryBusy extends Error {
+  override name = 'DeliveryBusy';
+}
 
 type ExtraRenderer = (e: TimelineEntry) => SlackMessage | null;
 const extraRenderers: ExtraRenderer[] = [];

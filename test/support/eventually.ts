@@ -2,7 +2,11 @@
  * Re-runs `check` until it stops throwing (an assertion that becomes true as workers catch up),
  * or rethrows its last error after `timeoutMs`. For state that has no event to wait on.
  */
-export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 15_000, everyMs = 25): Promise<T> {
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 15_000,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type BotProcess, startBot } from '../../src/process.js';
 import { type Sandbox, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
 import { cleanPrefix, TEST_REDIS_URL, testPrefix } from './redis.js';
@@ -38,6 +41,7 @@ export async function startHarness(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     INCIDENT_RESPONDERS: carol,
     INCIDENT_ANNOUNCE_CHANNEL: announce,
+    POSTMORTEM_DIR: mkdtempSync(join(tmpdir(), 'ib-postmortems-')),
     ...env,
   };
   const bot = await startBot({ env: fullEnv, worker: opts.worker });

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../src/redis/keys.js';
+import { eventually } from '../support/eventually.js';
+import { type Harness, startHarness } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness('lifecycle');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** Waits until the worker has delivered every timeline entry of the incident to its channel. */
+async function settled(id: string) {
+  const k = keys(h.prefix);
+  await eventually(async () => {
+    const len = await h.bot.rt.redis.llen(k.timeline(id));
+    const delivered = Number(await h.bot.rt.redis.get(k.delivered(id)));
+    expect(delivered).toBe(len);
+  });
+}
+
+describe('an incident from /incident start to close, through the real Bolt request path', () => {
+  it('opens the channel, records every step in order, keeps the pinned summary current, and closes', async () => {
+    const { alice, bob, carol } = h.users;
+    const general = h.sandbox.addChannel({ name: 'general', members: [alice, bob, carol] }).id;
+
+    const started = await h.client.slashCommand({
+      text: 'start sev2 Checkout latency',
+      userId: alice,
+      channelId: general,
+    });
+    expect(started.status).toBe(200);
+    expect(started.body).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringContaining('INC-1 (SEV2) declared'),
+    });
+
+    const created = await h.sandbox.waitFor((e) => e.method === 'conversations.create' && e.ok);
+    const channel = h.sandbox.channelByName(String(created.args.name))!;
+    expect(channel.name).toMatch(/^inc-\d{8}-1-checkout-latency$/);
+    await h.sandbox.waitFor((e) => e.method === 'pins.add' && e.ok);
+    await settled('INC-1');
+
+    const note = await h.client.slashCommand({
+      text: 'note p99 is 4s on checkout, 5xx at 30%',
+      userId: alice,
+      channelId: channel.id,
+    });
+    expect(note.body).toMatchObject({ text: expect.stringContaining('Noted') });
+
+    const said = h.sandbox.postAsUser({
+      channel: channel.id,
+      user: bob,
+      text: 'web-01 CPU at 100%, web-02 and web-03 idle',
+    });
+    await h.client.reactionAdded({ userId: bob, channelId: channel.id, ts: said.ts, reaction: 'pushpin' });
+    await eventually(async () => {
+      const entries = await h.bot.rt.store.entries('INC-1');
+      expect(entries.some((e) => e.kind === 'message_recorded')).toBe(true);
+    });
+
+    await h.client.slashCommand({ text: 'status identified', userId: alice, channelId: channel.id });
+    await h.client.slashCommand({ text: `lead <@${bob}|bob>`, userId: alice, channelId: channel.id });
+    const closed = await h.client.slashCommand({
+      text: 'close Fixed weights',
+      userId: bob,
+      channelId: channel.id,
+    });
+    expect(closed.body).toMatchObject({ text: expect.stringContaining('INC-1 closed') });
+    await settled('INC-1');
+
+    // The timeline, in order, with actors, sources and UTC times.
+    const entries = await h.bot.rt.store.entries('INC-1');
+    const core = entries.filter((e) => !['postmortem_drafted'].includes(e.kind));
+    expect(core.map((e) => e.kind)).toEqual([
+      'declared',
+      'channel_created',
+      'summary_posted',
+      'note',
+      'message_recorded',
+      'status_changed',
+      'role_assigned',
+      'closed',
+    ]);
+    expect(core.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(entries[0]).toMatchObject({
+      kind: 'declared',
+      title: 'Checkout latency',
+      severity: 'SEV2',
+      actor: { type: 'user', id: alice },
+      source: 'slash',
+    });
+    expect(entries[3]).toMatchObject({
+      kind: 'note',
+      text: 'p99 is 4s on checkout, 5xx at 30%',
+      actor: { id: alice },
+    });
+    expect(entries[4]).toMatchObject({
+      kind: 'message_recorded',
+      author: bob,
+      recordedBy: bob,
+      source: 'reaction',
+      text: 'web-01 CPU at 100%, web-02 and web-03 idle',
+      at: new Date(Number(said.ts) * 1000).toISOString(),
+    });
+    expect(entries[5]).toMatchObject({ kind: 'status_changed', from: 'investigating', to: 'identified' });
+    expect(entries[6]).toMatchObject({ kind: 'role_assigned', role: 'commander', userId: bob });
+    expect(entries[7]).toMatchObject({ kind: 'closed', resolution: 'Fixed weights', actor: { id: bob } });
+    for (const e of entries) expect(e.at).toMatch(/Z$/);
+
+    // The channel: members, pinned summary showing the final state.
+    expect(new Set(h.sandbox.channel(channel.id)!.members)).toEqual(
+      new Set([h.sandbox.botUserId, alice, carol]),
+    );
+    const pins = h.sandbox.pins(channel.id);
+    expect(pins).toHaveLength(1);
+    const summary = h.sandbox.message(channel.id, pins[0]!.ts)!;
+    const summaryText = JSON.stringify(summary.blocks);
+    expect(summaryText).toContain('INC-1: Checkout latency');
+    expect(summaryText).toContain('closed');
+    expect(summaryText).toContain(`<@${bob}>`);
+    expect(summaryText).toContain('Fixed weights');
+
+    // Confirmations in the channel, in timeline order.
+    const texts = h.sandbox.messages(channel.id).map((m) => m.text ?? '');
+    const order = [
+      'Note from',
+      'Added to the timeline',
+      'Status: *investigating* → *identified*',
+      'incident commander',
+      'Incident closed',
+    ];
+    const positions = order.map((needle) => texts.findIndex((t) => t.includes(needle)));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+
+    // The announcement and the Web API calls, as Slack saw them.
+    expect(h.sandbox.messages(h.announceChannel).some((m) => m.text?.includes('INC-1 (SEV2) declared'))).toBe(
+      true,
+    );
+    const methods = h.sandbox.transcript.filter((e) => e.ok).map((e) => e.method);
+    for (const m of [
+      'auth.test',
+      'conversations.create',
+      'conversations.invite',
+      'chat.postMessage',
+      'pins.add',
+      'chat.update',
+      'conversations.history',
+    ]) {
+      expect(methods).toContain(m);
+    }
+    expect(h.sandbox.transcriptFor('conversations.create')).toHaveLength(1);
+    expect(h.sandbox.transcript.filter((e) => !e.ok && e.status !== 429)).toEqual([]);
+  });
+});
