@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accepted, deliver, fixture } from './helpers.js';
+import { accepted, deliver, fixture, fixtureText } from './helpers.js';
 
 describe('the Alertmanager webhook', () => {
   it('turns a v4 firing delivery into a batch keyed by the group key', () => {
@@ -122,5 +122,26 @@ describe('the Alertmanager webhook', () => {
     expect(batch.alerts[0]?.labels.service).toBe(nasty);
     expect(batch.alerts[0]?.summary).toBe(nasty);
     expect(batch.title).toBe(`HighErrorRate (service=${nasty})`);
+  });
+
+  it('accepts the exact bytes a real Alertmanager 0.25 sent, firing then resolved', () => {
+    const firing = accepted(
+      deliver('alertmanager', fixtureText('alertmanager-0.25-captured-firing.body.txt')),
+    );
+    const resolved = accepted(
+      deliver('alertmanager', fixtureText('alertmanager-0.25-captured-resolved.body.txt')),
+    );
+    expect(firing.alerts[0]).toMatchObject({
+      fingerprint: 'fd817304938026ec',
+      status: 'firing',
+      startsAt: '2024-05-01T10:00:00.123Z',
+      summary: 'Checkout 5xx <b>above</b> 5% 🔥 *now*',
+    });
+    expect(firing.alerts[0]?.endsAt).toBeUndefined();
+    expect(resolved.alerts[0]).toMatchObject({
+      fingerprint: 'fd817304938026ec',
+      endsAt: '2024-05-01T10:05:00.000Z',
+    });
+    expect(resolved.groupKey).toBe(firing.groupKey);
   });
 });
