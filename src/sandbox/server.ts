@@ -435,7 +435,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     try {
       args = await parseArgs(req, raw, url);
     } catch {
-      const body = { ok: false, error: 'invalid_form_data' };
+      const json = (req.headers['content-type'] ?? '').includes('json');
+      const body = { ok: false, error: json ? 'invalid_json' : 'invalid_form_data' };
       this.#record(method, {}, 200, body);
       return send(res, 200, body);
     }
@@ -488,7 +489,11 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       send(res, status, body);
     };
     try {
-      args = await parseArgs(req, raw, new URL('http://x/'));
+      // Bolt's respond() posts JSON; older clients post a form with a `payload` field.
+      const text = raw.toString('utf8');
+      args = text.trimStart().startsWith('{')
+        ? JSON.parse(text)
+        : await parseArgs(req, raw, new URL('http://x/'));
       if (typeof args.payload === 'string') args = JSON.parse(args.payload);
     } catch {
       return reply(400, { ok: false, error: 'invalid_payload' });

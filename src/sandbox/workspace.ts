@@ -177,6 +177,7 @@ export class Workspace {
     this.addUser({ id: this.botUserId, name: 'incident-bot', realName: 'Incident Bot', isBot: true });
   }
 
+  /** A fresh Slack-shaped id with this type letter (`C` channel, `U` user, `F` file, `V` view, ...). */
   nextId(prefix: string): string {
     this.#seq += 1;
     return makeId(prefix, this.#seq);
@@ -189,10 +190,12 @@ export class Workspace {
     return `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
   }
 
+  /** Current time in Unix seconds, as Slack's `created` fields. */
   nowSeconds(): number {
     return Math.floor(this.now() / 1000);
   }
 
+  /** Adds a member (Slack user object shape); `id` defaults to a fresh `U…`. */
   addUser(u: { id?: string; name: string; realName?: string; email?: string; isBot?: boolean }): SandboxUser {
     const id = u.id ?? this.nextId('U');
     const realName = u.realName ?? u.name;
@@ -218,6 +221,7 @@ export class Workspace {
     return user;
   }
 
+  /** Adds a channel; throws SlackApiError for a bad name (see channelNameError) or `name_taken`. */
   addChannel(c: { name: string; members?: string[]; isPrivate?: boolean; creator?: string }): SandboxChannel {
     const err = channelNameError(c.name);
     if (err) throw new SlackApiError(err);
@@ -244,6 +248,7 @@ export class Workspace {
     return channel;
   }
 
+  /** The channel named `name` (a leading `#` is ignored), if any. */
   channelByName(name: string): SandboxChannel | undefined {
     const bare = name.replace(/^#/, '');
     for (const c of this.channels.values()) if (c.name === bare) return c;
@@ -257,6 +262,7 @@ export class Workspace {
     return c;
   }
 
+  /** The user with this id, or `user_not_found`. */
   requireUser(id: string): SandboxUser {
     const u = this.users.get(id);
     if (!u) throw new SlackApiError('user_not_found');
@@ -314,14 +320,14 @@ export class Workspace {
     return msg;
   }
 
+  /** The live (not deleted) message with this ts in the channel. */
   findMessage(channel: SandboxChannel, ts: string): SandboxMessage | undefined {
     return channel.messages.find((m) => m.ts === ts && !m.deleted);
   }
 
   /** Issues a trigger_id for `user`, valid for 3 s and one views.open, as Slack's are. */
   issueTrigger(user: string): string {
-    const id = `${this.nowSeconds()}${this.#seq}.${Date.now() % 1e7}.${randomBytes(16).toString('hex')}`;
-    this.#seq += 1;
+    const id = `${this.nowSeconds()}.${this.nextId('X').slice(1)}.${randomBytes(16).toString('hex')}`;
     this.triggers.set(id, { user, issuedAt: this.now(), used: false });
     return id;
   }
@@ -340,11 +346,13 @@ export class Workspace {
     };
   }
 
+  /** File shape returned by the Web API (content dropped, permalink added). */
   fileToWire(f: SandboxFile): Record<string, unknown> {
     const { content: _content, ...rest } = f;
     return { ...rest, permalink: `https://sandbox.slack.test/files/${f.user}/${f.id}/${f.name}` };
   }
 
+  /** Conversation object as conversations.* return it; `is_member` is from the bot's point of view. */
   channelToWire(c: SandboxChannel, opts: { numMembers?: boolean } = {}): Record<string, unknown> {
     return {
       id: c.id,

@@ -524,6 +524,30 @@ describe('response_url and trigger_id', () => {
     expect(await res.json()).toEqual({ ok: false, error: 'expired_url' });
   });
 
+  it('publishes one home tab per user, replacing it on republish', async () => {
+    const client = webClient(sandbox);
+    const home = { type: 'home' as const, blocks: [section('No open incidents')] };
+    const first = await client.views.publish({ user_id: alice, view: home });
+    const second = await client.views.publish({
+      user_id: alice,
+      view: { ...home, blocks: [section('INC-1 open')] },
+    });
+    expect(second.view?.id).toBe(first.view?.id);
+    expect(sandbox.views()).toMatchObject([{ type: 'home', user: alice, blocks: [section('INC-1 open')] }]);
+    expect(await slackError(client.views.publish({ user_id: 'U0NOBODY00', view: home }))).toBe(
+      'user_not_found',
+    );
+  });
+
+  it('refuses an empty response with no_text and leaves the use uncounted', async () => {
+    const channel = sandbox.addChannel({ name: 'inc-empty', members: [alice] }).id;
+    const rec = sandbox.responseUrl({ channel, user: alice });
+    const res = await fetch(rec.url, { method: 'POST', body: JSON.stringify({ text: '' }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ ok: false, error: 'no_text' });
+    expect(rec.uses).toBe(0);
+  });
+
   it('opens one modal per trigger_id within 3 seconds', async () => {
     let now = Date.now();
     await sandbox.close();
