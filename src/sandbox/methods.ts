@@ -78,6 +78,12 @@ function requireBotMember(ws: Workspace, c: SandboxChannel): void {
   if (!c.members.includes(ws.botUserId)) throw new SlackApiError('not_in_channel');
 }
 
+/** Reading a channel with a bot token needs membership; a private one the bot is not in does not exist for it. */
+function requireReadable(ws: Workspace, c: SandboxChannel): void {
+  if (c.is_private && !c.members.includes(ws.botUserId)) throw new SlackApiError('channel_not_found');
+  requireBotMember(ws, c);
+}
+
 /** Cursor pagination over a list: the cursor is the base64 start offset, as opaque as Slack's. */
 function page<T>(items: T[], cursor: unknown, limit: number): { items: T[]; next_cursor: string } {
   const start =
@@ -296,7 +302,7 @@ const HistoryArgs = ChannelArg.extend({
 const conversationsHistory: MethodHandler = ({ ws, args }) => {
   const a = parse(HistoryArgs, args, MISSING_CHANNEL);
   const c = ws.requireChannel(a.channel);
-  if (c.is_private) requireBotMember(ws, c);
+  requireReadable(ws, c);
   const latest = a.latest ? Number(a.latest) : Number.POSITIVE_INFINITY;
   const oldest = a.oldest ? Number(a.oldest) : 0;
   const inRange = (ts: number) => (a.inclusive ? ts >= oldest && ts <= latest : ts > oldest && ts < latest);
@@ -317,6 +323,7 @@ const conversationsHistory: MethodHandler = ({ ws, args }) => {
 const conversationsReplies: MethodHandler = ({ ws, args }) => {
   const a = parse(HistoryArgs.extend({ ts: Str }), args, { ...MISSING_CHANNEL, ts: 'thread_not_found' });
   const c = ws.requireChannel(a.channel);
+  requireReadable(ws, c);
   const parent = ws.findMessage(c, a.ts);
   if (!parent) throw new SlackApiError('thread_not_found');
   const root = parent.thread_ts ?? parent.ts;

@@ -285,6 +285,14 @@ describe('messages', () => {
     expect(thread.messages?.map((m) => m.text)).toEqual(['first', 'in thread']);
   });
 
+  it('lets the bot read history only in channels it is a member of', async () => {
+    const client = webClient(sandbox);
+    const outside = sandbox.addChannel({ name: 'outside', members: [alice] }).id;
+    const secret = sandbox.addChannel({ name: 'secret', members: [alice], isPrivate: true }).id;
+    expect(await slackError(client.conversations.history({ channel: outside }))).toBe('not_in_channel');
+    expect(await slackError(client.conversations.history({ channel: secret }))).toBe('channel_not_found');
+  });
+
   it('links to a message and records a reaction on it', async () => {
     const client = webClient(sandbox);
     const { ts } = await client.chat.postMessage({ channel, text: 'link me' });
