@@ -43,7 +43,7 @@ export async function startBot(
   const metrics = createMetrics(() => rt.store.openCount());
   // Producers fail fast while disconnected, so give the first connection a moment; a Redis that
   // is down at start-up is reported by /healthz and by replies, not by refusing to start.
-  await waitReady(rt.redis, 5000).catch((err) =>
+  await waitReady(rt.redis, 3000).catch((err) =>
     rt.log.warn({ err: err.message }, 'Redis not reachable yet; continuing'),
   );
   const closers: Closer[] = [];

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keys } from '../../src/redis/keys.js';
 import { eventually } from '../support/eventually.js';
-import { type Harness, startHarness } from '../support/harness.js';
+import { type Harness, settled as settledFor, startHarness } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -11,15 +10,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** Waits until the worker has delivered every timeline entry of the incident to its channel. */
-async function settled(id: string) {
-  const k = keys(h.prefix);
-  await eventually(async () => {
-    const len = await h.bot.rt.redis.llen(k.timeline(id));
-    const delivered = Number(await h.bot.rt.redis.get(k.delivered(id)));
-    expect(delivered).toBe(len);
-  });
-}
+const settled = (id: string) => settledFor(h, id);
 
 describe('an incident from /incident start to close, through the real Bolt request path', () => {
   it('opens the channel, records every step in order, keeps the pinned summary current, and closes', async () => {

@@ -2,7 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BotProcess, startBot } from '../../src/process.js';
+import { keys } from '../../src/redis/keys.js';
 import { type Sandbox, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
+import { eventually } from './eventually.js';
 import { cleanPrefix, TEST_REDIS_URL, testPrefix } from './redis.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
@@ -64,4 +66,14 @@ export async function startHarness(
       await cleanPrefix(prefix);
     },
   };
+}
+
+/** Waits until the worker has delivered every timeline entry of incident `id` to its channel. */
+export async function settled(h: Harness, id: string): Promise<void> {
+  const k = keys(h.prefix);
+  await eventually(async () => {
+    const len = await h.bot.rt.redis.llen(k.timeline(id));
+    const delivered = Number(await h.bot.rt.redis.get(k.delivered(id)));
+    if (len === 0 || delivered !== len) throw new Error(`${id}: delivered ${delivered} of ${len}`);
+  });
 }
