@@ -89,6 +89,8 @@ export interface PostmortemView {
 /** Options for {@link postmortemView}: `now` (ISO 8601) gives an open incident a running duration. */
 export interface PostmortemViewOptions {
   now?: string;
+  /** Display names by Slack user id (`{ U012: 'alice' }`); ids without a name are shown as they are. */
+  people?: Record<string, string>;
 }
 
 /** Where a section with no data tells the reader to add it. Kept in one place so they track the command names. */
@@ -112,7 +114,8 @@ export function postmortemView(
   entries: readonly TimelineEntry[],
   opts: PostmortemViewOptions = {},
 ): PostmortemView {
-  const sorted = [...entries].sort((a, b) => a.seq - b.seq);
+  const people = opts.people ?? {};
+  const sorted = [...entries].sort((a, b) => a.seq - b.seq).map((e) => withNames(e, people));
   const { inc, sourceOf } = foldWithSources(sorted);
   const declared = sorted[0] as EntryOf<'declared'>;
   const fired = sorted.filter((e): e is EntryOf<'alert_fired'> => e.kind === 'alert_fired');
@@ -847,4 +850,20 @@ function sortedGroups<T>(items: readonly T[], key: (t: T) => string, time: (t: T
   return [...groupBy(items, key).values()]
     .map((g) => [...g].sort((a, b) => Date.parse(time(a)) - Date.parse(time(b))))
     .sort((a, b) => Date.parse(time(a[0]!)) - Date.parse(time(b[0]!)));
+}
+
+/** Replaces Slack user ids in an entry by display names, for reading; the ids stay in the timeline. */
+function withNames(e: TimelineEntry, people: Record<string, string>): TimelineEntry {
+  if (Object.keys(people).length === 0) return e;
+  const name = (id: string) => people[id] ?? id;
+  const out = { ...e } as TimelineEntry & Record<string, unknown>;
+  if (e.actor.type === 'user') out.actor = { type: 'user', id: name(e.actor.id) };
+  if (e.kind === 'role_assigned') (out as EntryOf<'role_assigned'>).userId = name(e.userId);
+  if (e.kind === 'followup_added' && e.owner) (out as EntryOf<'followup_added'>).owner = name(e.owner);
+  if (e.kind === 'escalated') (out as EntryOf<'escalated'>).userIds = e.userIds.map(name);
+  if (e.kind === 'message_recorded') {
+    (out as EntryOf<'message_recorded'>).author = name(e.author);
+    (out as EntryOf<'message_recorded'>).recordedBy = name(e.recordedBy);
+  }
+  return out;
 }

@@ -38,6 +38,8 @@ export interface SlackPort {
     channelId: string,
     file: { filename: string; title: string; content: string; comment: string },
   ): Promise<void>;
+  /** A person's display name (falls back to the id when Slack does not know it). */
+  userName(userId: string): Promise<string>;
   /** Text and author of one message (for reactions and shortcuts). */
   message(channelId: string, ts: string): Promise<{ user: string; text: string } | undefined>;
 }

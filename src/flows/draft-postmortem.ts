@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncidentId } from '../core/incident-model.js';
 import { postmortemView } from '../core/postmortem.js';
+import type { TimelineEntry } from '../core/timeline.js';
 import { postmortemFileName } from '../postmortem/render.js';
 import { type Deps, slackOf } from './deps.js';
 
@@ -20,7 +21,7 @@ export async function draftPostmortem(
   if (entries.length === 0) throw new Error(`${id} does not exist`);
   // The draft is a function of the timeline up to now, excluding earlier drafts' own entries.
   const facts = entries.filter((e) => e.kind !== 'postmortem_drafted');
-  const view = postmortemView(facts, { now: deps.now().toISOString() });
+  const view = postmortemView(facts, { now: deps.now().toISOString(), people: await peopleOf(deps, facts) });
   const markdown = deps.renderPostmortem(view);
   const first = entries[0]!;
   const title = first.kind === 'declared' ? first.title : id;
@@ -59,4 +60,20 @@ export async function draftPostmortem(
     { claimKey: `postmortem-${id}-${last.seq}` },
   );
   return { path, markdown };
+}
+
+/** Display names of everyone the timeline mentions, from Slack (ids stay when Slack is unreachable). */
+async function peopleOf(deps: Deps, entries: TimelineEntry[]): Promise<Record<string, string>> {
+  if (!deps.slack) return {};
+  const ids = new Set<string>();
+  for (const e of entries) {
+    if (e.actor.type === 'user') ids.add(e.actor.id);
+    if (e.kind === 'role_assigned') ids.add(e.userId);
+    if (e.kind === 'followup_added' && e.owner) ids.add(e.owner);
+    if (e.kind === 'message_recorded') ids.add(e.author);
+    if (e.kind === 'escalated') for (const u of e.userIds) ids.add(u);
+  }
+  const slack = deps.slack;
+  const pairs = await Promise.all([...ids].map(async (id) => [id, await slack.userName(id)] as const));
+  return Object.fromEntries(pairs);
 }

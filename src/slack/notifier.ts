@@ -102,6 +102,16 @@ export class SlackNotifier implements SlackPort {
     });
   }
 
+  async userName(userId: string): Promise<string> {
+    try {
+      const res = await this.client.users.info({ user: userId });
+      const u = res.user;
+      return u?.profile?.display_name || u?.real_name || u?.name || userId;
+    } catch {
+      return userId;
+    }
+  }
+
   async message(channelId: string, ts: string): Promise<{ user: string; text: string } | undefined> {
     const res = await this.client.conversations.history({
       channel: channelId,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { type Harness, settled as settledFor, startHarness } from '../support/harness.js';
@@ -144,6 +145,22 @@ describe('an incident from /incident start to close, through the real Bolt reque
       expect(methods).toContain(m);
     }
     expect(h.sandbox.transcriptFor('conversations.create')).toHaveLength(1);
+
+    // The postmortem draft: uploaded to the channel as a file, saved under POSTMORTEM_DIR, on the timeline.
+    await h.sandbox.waitFor((e) => e.method === 'files.completeUploadExternal' && e.ok);
+    const [file] = h.sandbox.files(channel.id);
+    expect(file?.name).toBe('INC-1-checkout-latency.md');
+    const drafted = await eventually(async () => {
+      const d = (await h.bot.rt.store.entries('INC-1')).find((e) => e.kind === 'postmortem_drafted');
+      expect(d).toBeDefined();
+      return d as { path: string };
+    });
+    const onDisk = readFileSync(drafted.path, 'utf8');
+    expect(drafted.path.startsWith(h.env.POSTMORTEM_DIR!)).toBe(true);
+    expect(onDisk).toContain('# Postmortem: INC-1');
+    expect(onDisk).toContain('Fixed weights');
+    expect(onDisk).toContain('bob'); // display names, not user ids
+    expect(onDisk).not.toContain(bob);
     expect(h.sandbox.transcript.filter((e) => !e.ok && e.status !== 429)).toEqual([]);
   });
 });
