@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { Thresholds } from './thresholds.js';
@@ -168,7 +169,7 @@ export function parseDiagnosticsConfig(text: string, fileName = 'targets.yml'): 
   return { config: { loadBalancers: lbs, probes, thresholds }, problems };
 }
 
-/** Reads and parses a targets file; an unreadable file yields an empty config and one problem, never a throw. */
+/** Reads and parses a targets file (relative paths in it resolve against its directory); an unreadable file yields an empty config and one problem, never a throw. */
 export async function loadDiagnosticsConfig(path: string): Promise<LoadedConfig> {
   let text: string;
   try {
@@ -179,5 +180,19 @@ export async function loadDiagnosticsConfig(path: string): Promise<LoadedConfig>
       problems: [`${path}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`],
     };
   }
-  return parseDiagnosticsConfig(text, path.split('/').pop() ?? path);
+  const loaded = parseDiagnosticsConfig(text, path.split('/').pop() ?? path);
+  // Relative file paths mean "next to the targets file", not "wherever the bot was started".
+  const base = dirname(resolve(path));
+  const abs = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(base, p));
+  loaded.config.loadBalancers = loaded.config.loadBalancers.map((lb) =>
+    lb.kind === 'haproxy'
+      ? {
+          ...lb,
+          stats: lb.stats && !/^(https?:\/\/|unix:)/.test(lb.stats) ? abs(lb.stats) : lb.stats,
+          log: abs(lb.log),
+          config: abs(lb.config),
+        }
+      : { ...lb, accessLog: abs(lb.accessLog), config: abs(lb.config) },
+  );
+  return loaded;
 }

@@ -115,10 +115,14 @@ function listEnd(line: string, pos: number): number {
 function compileJson(format: string): NginxLogParser {
   const variables: string[] = [];
   // Replace every variable with a marker string so the format itself parses as JSON.
-  const marked = format.replace(/"?\$\{?([a-zA-Z0-9_]+)\}?"?/g, (_m, name: string) => {
-    variables.push(name);
-    return JSON.stringify(`\u0000${name}`);
-  });
+  const marked = format.replace(
+    /"?(?:\$\{([a-zA-Z0-9_]+)\}|\$([a-zA-Z0-9_]+))"?/g,
+    (_m, braced?: string, bare?: string) => {
+      const name = (braced ?? bare)!;
+      variables.push(name);
+      return JSON.stringify(`\u0000${name}`);
+    },
+  );
   let template: unknown;
   try {
     template = JSON.parse(marked);

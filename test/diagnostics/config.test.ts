@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { loadDiagnosticsConfig, parseDiagnosticsConfig } from '../../src/diagnostics/config.js';
+
+describe('the targets file', () => {
+  it('keeps the valid load balancers and names the line and field of each problem', () => {
+    const { config, problems } = parseDiagnosticsConfig(
+      [
+        'loadBalancers:',
+        '  - name: edge',
+        '    kind: haproxy',
+        '    stats: http://127.0.0.1:8404/stats;csv',
+        '  - name: api',
+        '    accessLog: /var/log/nginx/access.log',
+        '    kind: nginix',
+        'probes:',
+        '  database: { kind: postgres }',
+        '  endpoints: [ not-a-url ]',
+        'thresholds: { skewZ: -1, minRequests: 10 }',
+      ].join('\n'),
+    );
+    expect(config.loadBalancers.map((l) => l.name)).toEqual(['edge']);
+    expect(config.thresholds.minRequests).toBe(10);
+    expect(config.thresholds.skewZ).toBe(4);
+    expect(problems).toEqual([
+      'targets.yml line 7, loadBalancers[1].kind: expected haproxy or nginx',
+      'targets.yml line 9, probes.database.url: Invalid input: expected string, received undefined',
+      'targets.yml line 10, probes.endpoints[0]: Invalid URL',
+      'targets.yml line 11, thresholds.skewZ: Too small: expected number to be >0',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line instead of throwing', () => {
+    const { config, problems } = parseDiagnosticsConfig('loadBalancers:\n  - name: [unclosed\n');
+    expect(config.loadBalancers).toEqual([]);
+    expect(problems[0]).toMatch(/^targets\.yml line \d+: /);
+  });
+
+  it('reports a duplicate load balancer name', () => {
+    const { problems } = parseDiagnosticsConfig(
+      'loadBalancers:\n  - { name: a, kind: nginx }\n  - name: a\n    kind: haproxy\n',
+    );
+    expect(problems).toEqual([
+      'targets.yml line 3, loadBalancers[2].name: "a" is used twice'.replace('[2]', '[1]'),
+    ]);
+  });
+
+  it('turns a missing file into one problem', async () => {
+    const r = await loadDiagnosticsConfig('/nonexistent/targets.yml');
+    expect(r.problems).toEqual(['/nonexistent/targets.yml: cannot read (ENOENT)']);
+  });
+});
