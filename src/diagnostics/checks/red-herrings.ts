@@ -1,4 +1,3 @@
-import type { Pool } from '../model.js';
 import type { ProbeResult } from '../probes.js';
 import type { LogWindowSummary } from '../sources/log-window.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
