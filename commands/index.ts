@@ -1,5 +1,6 @@
 import { DomainError } from '../src/core/errors.js';
 import { close } from './close.js';
+import { confirm, hypotheses, ruleOut, suspect } from './hypotheses.js';
 import { note } from './note.js';
 import { firstWord } from './parse.js';
 import { followup, impact, postmortem, rootcause } from './record-text.js';

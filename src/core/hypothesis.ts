@@ -1,0 +1,99 @@
+import type { CheckResult, HypothesisCategory } from './check.js';
+import type { Hypothesis, Incident } from './incident.js';
+
+const CATEGORY_WORDS: [HypothesisCategory, RegExp][] = [
+  [
+    'load-balancer',
+    /\b(load[- ]?balanc\w*|lb|haproxy|nginx|envoy|elb|alb|weights?|upstreams?|backend pool|pool|routing|route|vip|ingress)\b/i,
+  ],
+  [
+    'database',
+    /\b(db|database|postgres\w*|mysql|mariadb|sql|quer(y|ies)|replica\w*|primary|index(es)?|deadlocks?|connection pool|pgbouncer)\b/i,
+  ],
+  [
+    'traffic-surge',
+    /\b(ddos|dos|attack|surge|spike|flood|bots?|traffic (spike|surge|increase)|scrap\w*|load spike)\b/i,
+  ],
+  [
+    'network',
+    /\b(network|dns|packet( loss)?|tcp|bgp|firewall|mtu|latency between|peering|vpc|subnet|routing table)\b/i,
+  ],
+  ['application', /\b(deploy\w*|release|bug|memory leak|gc|thread\w*|code|regression|app(lication)?)\b/i],
+];
+
+/** Guesses which usual suspect a hypothesis is about from its words ("the DB is overloaded" → database); `other` when none match. */
+export function categorize(text: string): HypothesisCategory {
+  // The red herrings first: "database behind the load balancer" is a database suspicion.
+  const order: HypothesisCategory[] = [
+    'database',
+    'traffic-surge',
+    'network',
+    'load-balancer',
+    'application',
+  ];
+  for (const cat of order) {
+    const re = CATEGORY_WORDS.find(([c]) => c === cat)![1];
+    if (re.test(text)) return cat;
+  }
+  return 'other';
+}
+
+/** The next hypothesis id: H1, H2, … */
+export function nextHypothesisId(inc: Incident): string {
+  return `H${inc.hypotheses.length + 1}`;
+}
+
+/** Finds a hypothesis by id (`H2`, `h2`, `2`). */
+export function findHypothesis(inc: Incident, ref: string): Hypothesis | undefined {
+  const id = `H${ref.trim().replace(/^h/i, '')}`;
+  return inc.hypotheses.find((h) => h.id === id);
+}
+
+const LB_CHECKS = new Set(['pool-health', 'traffic-distribution', 'routing', 'recent-change']);
+
+function pct(x: number | undefined): string {
+  return x === undefined ? '?' : `${Math.round(x * 100)}%`;
+}
+
+/** The sharpest line of evidence a load-balancer check has (the most skewed server, or its summary). */
+export function lbEvidence(r: CheckResult): string {
+  const skewed = [...r.servers]
+    .filter((s) => s.observedShare !== undefined && s.expectedShare !== undefined)
+    .sort((a, b) => b.observedShare! - b.expectedShare! - (a.observedShare! - a.expectedShare!))[0];
+  if (r.checkId === 'traffic-distribution' && skewed) {
+    return `${skewed.server} takes ${pct(skewed.observedShare)} of requests on ${r.target}, expected ${pct(skewed.expectedShare)}${skewed.evenShare !== undefined && Math.abs(skewed.evenShare - skewed.expectedShare!) > 0.05 ? ` by weight (${pct(skewed.evenShare)} if even)` : ''}`;
+  }
+  return `${r.checkId} on ${r.target}: ${r.summary}`;
+}
+
+/**
+ * What the bot should say when the team suspects `category`: the checks that rule it out and any
+ * failing load-balancer check, as one sentence ("Before digging into the database: web-01 takes
+ * 97% of requests, expected 33%. The database check passed: …"); null when the checks say nothing.
+ */
+export function nudgeFor(inc: Incident, category: HypothesisCategory): string | null {
+  if (category === 'load-balancer' || category === 'other') return null;
+  const against = inc.checks.filter(
+    (c) => c.verdict === 'pass' && c.bears.some((b) => b.hypothesis === category && b.effect === 'rules-out'),
+  );
+  const lbFailing = inc.checks.filter(
+    (c) =>
+      LB_CHECKS.has(c.checkId) &&
+      (c.verdict === 'fail' || c.verdict === 'warn') &&
+      c.bears.some((b) => b.hypothesis === 'load-balancer' && b.effect === 'supports'),
+  );
+  if (against.length === 0 && lbFailing.length === 0) return null;
+  const noun = {
+    database: 'the database',
+    'traffic-surge': 'a traffic surge or DDoS',
+    network: 'the network',
+    application: 'the application',
+  }[category];
+  const parts: string[] = [];
+  if (lbFailing.length > 0) parts.push(`${lbFailing.map(lbEvidence).join('; ')}.`);
+  if (against.length > 0)
+    parts.push(
+      `Evidence against ${noun}: ${against.map((c) => `${c.checkId} on ${c.target} passed (${c.summary})`).join('; ')}.`,
+    );
+  return `Before digging into ${noun}: ${parts.join(' ')}`;
+}
