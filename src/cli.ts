@@ -2,6 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
+import { registerDemo } from './cli/demo.js';
 import { type CliIo, registerDiagnose } from './cli/diagnose.js';
 
 /** Builds the `incident-bot` command line; each subcommand lives in `src/cli/<name>.ts` and registers itself here. */
@@ -9,6 +10,7 @@ export function buildCli(io: CliIo): Command {
   const program = new Command('incident-bot').description('ChatOps incident response: diagnostics and tools');
   program.exitOverride();
   registerDiagnose(program, io);
+  registerDemo(program, io);
   return program;
 }
 

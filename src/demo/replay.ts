@@ -1,0 +1,105 @@
+import { cpSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const ACCEPT_DATE = /\[(\d{2})\/([A-Z][a-z]{2})\/(\d{4}):(\d{2}):(\d{2}):(\d{2})\.(\d{3})\]/;
+
+function parseAcceptDate(m: RegExpExecArray): number {
+  return Date.UTC(
+    Number(m[3]),
+    MONTHS.indexOf(m[2]!),
+    Number(m[1]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6]),
+    Number(m[7]),
+  );
+}
+
+function formatAcceptDate(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `[${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}]`;
+}
+
+/** A recording copied into `dir` and shifted in time so its traffic ends at `endAt`; backends listening again. */
+export interface Replay {
+  dir: string;
+  targets: string;
+  close(): Promise<void>;
+}
+
+function listen(): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    // A backend that accepts connections and answers like the lab's did; only TCP connect is probed.
+    const s = createServer((sock) =>
+      sock.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'),
+    );
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => resolve(s));
+  });
+}
+
+/**
+ * Copies a recording made by `test/fixtures/diagnostics/record.ts` into `dir` and makes it
+ * replayable: HAProxy log accept-dates shifted so the last request is at `endAt`, the config's
+ * modification time set to just before the first request (when the lab loaded it), and the recorded backend servers listening again on fresh loopback ports (the config is
+ * rewritten to point at them), so TCP checks see the servers as they were while recording.
+ */
+export async function replayRecording(recording: string, dir: string, endAt: Date): Promise<Replay> {
+  cpSync(recording, dir, { recursive: true });
+  const log = join(dir, 'haproxy.log');
+  const lines = readFileSync(log, 'utf8').split('\n');
+  let last = 0;
+  let first = Number.POSITIVE_INFINITY;
+  for (const line of lines) {
+    const m = ACCEPT_DATE.exec(line);
+    if (m) {
+      last = Math.max(last, parseAcceptDate(m));
+      first = Math.min(first, parseAcceptDate(m));
+    }
+  }
+  const shift = endAt.getTime() - last;
+  writeFileSync(
+    log,
+    lines
+      .map((line) =>
+        line.replace(ACCEPT_DATE, (_all, ...g) =>
+          formatAcceptDate(parseAcceptDate([_all, ...g] as unknown as RegExpExecArray) + shift),
+        ),
+      )
+      .join('\n'),
+  );
+
+  const servers: Server[] = [];
+  const cfgPath = join(dir, 'haproxy.cfg');
+  const ports = new Map<string, number>();
+  let cfg = readFileSync(cfgPath, 'utf8');
+  for (const m of cfg.matchAll(/^\s*server\s+\S+\s+127\.0\.0\.1:(\d+)/gm)) {
+    if (m[1] && !ports.has(m[1])) {
+      const s = await listen();
+      servers.push(s);
+      ports.set(m[1], (s.address() as { port: number }).port);
+    }
+  }
+  cfg = cfg.replace(
+    /^(\s*server\s+\S+\s+127\.0\.0\.1:)(\d+)/gm,
+    (_all, head: string, port: string) => `${head}${ports.get(port) ?? port}`,
+  );
+  writeFileSync(cfgPath, cfg);
+  // The lab wrote the config and started HAProxy just before the recorded traffic (git does not
+  // keep file times, so the log's first request stands for the moment of the change).
+  const mtime = new Date(first + shift - 1000);
+  utimesSync(cfgPath, mtime, mtime);
+  for (const f of readdirSync(dir)) {
+    if (f.startsWith('stats')) utimesSync(join(dir, f), endAt, endAt);
+  }
+  return {
+    dir,
+    targets: join(dir, 'targets.yml'),
+    close: async () => {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(null)))));
+    },
+  };
+}
