@@ -19,6 +19,9 @@ const app = new App({
 app.command('/incident', async ({ ack }) => {
   await ack({ response_type: 'ephemeral', text: 'ok' });
 });
-const server = createServer((req, res) => receiver.requestListener(req, res));
+const server = createServer((req, res) => {
+  if (req.method === 'POST' && req.url === '/slack/events') receiver.requestListener(req, res);
+  else res.writeHead(404).end();
+});
 server.listen(Number(process.env.PORT), '127.0.0.1');
 process.once('SIGTERM', () => server.close(() => process.exit(0)));
