@@ -54,6 +54,13 @@ export const Config = z.object({
   /** Escalate when nobody takes command within this many minutes, per severity. */
   ESCALATION_MINUTES: z.string().default('SEV1=5,SEV2=15,SEV3=0,SEV4=0'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  // Added for issue 3 (alerts): channel setups allowed per window (Slack Tier 2: conversations.create
+  // and pins.add ~20/min); an alert storm queues behind BullMQ's limiter instead of failing. Tests shrink the window.
+  CHANNEL_SETUPS_PER_WINDOW: z.coerce.number().int().min(1).default(20),
+  CHANNEL_SETUP_WINDOW_SECONDS: z.coerce.number().positive().default(60),
+  // Added for issue 3: BullMQ job lock, seconds. A killed worker's job is retried once its lock
+  // expires (up to about twice this); tests shorten it to exercise crash recovery quickly.
+  JOB_LOCK_SECONDS: z.coerce.number().positive().default(30),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -26,6 +26,9 @@ function nudgeJobId(id: IncidentId, basis: string): string {
 export async function scheduleNudge(deps: Deps, inc: Incident, from = inc.lastStatusUpdateAt): Promise<void> {
   const every = cadence(deps, inc);
   if (every <= 0 || inc.status === 'closed') return;
+  // Already counting from this status update (a retried setup-channel, a stale nudge): re-adding the
+  // first job would replace the running chain's next nudge and, once that first job is gone, send twice.
+  if ((await deps.store.redis.hget(deps.store.k.slackMeta(inc.id), 'nudge-basis')) === from) return;
   const due = Date.parse(from) + every;
   const delay = Math.max(0, due - deps.now().getTime());
   await enqueueNudge(deps, inc.id, from, nudgeJobId(inc.id, from), delay);
@@ -41,7 +44,7 @@ async function enqueueNudge(
   const { redis, k } = deps.store;
   const previous = await redis.hget(k.slackMeta(id), 'nudge-job');
   await deps.jobs.enqueue('reminder', { incidentId: id, kind: 'status-update', basis }, { jobId, delay });
-  await redis.hset(k.slackMeta(id), 'nudge-job', jobId);
+  await redis.hset(k.slackMeta(id), 'nudge-job', jobId, 'nudge-basis', basis);
   if (previous && previous !== jobId) await deps.jobs.remove('reminder', previous);
 }
 
@@ -78,7 +81,12 @@ export async function processReminder(
   const inc = loaded.incident;
   const at = deps.now().toISOString();
   if (p.kind === 'status-update') {
-    if (inc.lastStatusUpdateAt !== p.basis) return 'skipped';
+    if (inc.lastStatusUpdateAt !== p.basis) {
+      // A newer update reset the cadence. Status changes schedule their own nudge, but a note (which
+      // also counts as an update) does not: count from it here, or the nudges would stop for good.
+      await scheduleNudge(deps, inc);
+      return 'skipped';
+    }
     const minutes = Math.round(cadence(deps, inc) / MINUTE);
     const who = inc.commander ? `<@${inc.commander}>` : 'Incident commander';
     const rec = await mutate(
@@ -128,11 +136,15 @@ export async function processReminder(
     { claimKey: `escalate-${inc.id}` },
   );
   const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
-  if (!rec.duplicate && announce) {
+  // Keyed on its own flag, not on `rec.duplicate`: a job retried after the entry was recorded but
+  // before this post (Slack error, crash) must still post it.
+  const meta = deps.store.k.slackMeta(inc.id);
+  if (announce && !(await deps.store.redis.hget(meta, 'escalation-announced'))) {
     const mentions = users.map(mention).join(' ');
     await slackOf(deps).post(announce, {
       text: `:rotating_light: ${mentions} ${inc.id} (${inc.severity}) “${escapeText(inc.title)}” has no incident commander after ${minutes} min${inc.channelId ? ` — <#${inc.channelId}>` : ''}.`,
     });
+    await deps.store.redis.hset(meta, 'escalation-announced', at);
   }
   return rec.duplicate ? 'skipped' : 'sent';
 }

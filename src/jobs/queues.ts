@@ -23,13 +23,21 @@ export const JobPayloads = {
     checkId: z.string(),
     target: z.string(),
     requestedBy: z.string().optional(),
+    /** Which diagnostics run of the incident this belongs to (1 = on open); part of the result's claim key. */
+    run: z.number().int().positive().optional(),
   }),
   'run-diagnostics': z.object({
     incidentId: IncidentId,
     only: z.array(z.string()).optional(),
     requestedBy: z.string().optional(),
+    /** Run number, allocated by whoever enqueues, so a retried job does not start a second run. */
+    run: z.number().int().positive().optional(),
   }),
+  /** Re-renders an incident's checklist message from the folded timeline (after a checkbox tick). */
+  'render-checklist': z.object({ incidentId: IncidentId }),
   'draft-postmortem': z.object({ incidentId: IncidentId, requestedBy: z.string().optional() }),
+  /** "Every alert of the group resolved" post with the Close button, once the resolves are in the channel. */
+  'alert-notice': z.object({ incidentId: IncidentId, alertGroupId: z.string(), key: z.string() }),
   reminder: z.object({
     incidentId: IncidentId,
     kind: z.enum(['status-update', 'escalation']),
@@ -42,16 +50,19 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JobPayloads)[N]>;
 
 /** Which queue each job runs on: slow Slack work, alert ingestion, diagnostics, postmortems, timers. */
 export const QUEUE_OF: Record<JobName, QueueName> = {
-  'setup-channel': 'slack',
+  // Its own queue so BullMQ's limiter can keep channel creation under Slack's Tier 2 (~20/min).
+  'setup-channel': 'channels',
   deliver: 'slack',
   'record-message': 'slack',
   'ingest-alert': 'alerts',
   'run-check': 'diagnostics',
   'run-diagnostics': 'diagnostics',
+  'render-checklist': 'slack',
   'draft-postmortem': 'postmortem',
+  'alert-notice': 'slack',
   reminder: 'reminders',
 };
-export const QUEUE_NAMES = ['slack', 'alerts', 'diagnostics', 'postmortem', 'reminders'] as const;
+export const QUEUE_NAMES = ['channels', 'slack', 'alerts', 'diagnostics', 'postmortem', 'reminders'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 const DEFAULTS: JobsOptions = {

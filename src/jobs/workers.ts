@@ -14,8 +14,19 @@ export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?
       prefix: deps.store.k.bull,
       concurrency: opts.concurrency ?? deps.config.WORKER_CONCURRENCY,
       // A crashed worker's jobs come back after the lock expires; keep it short so recovery is quick.
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
+      lockDuration: deps.config.JOB_LOCK_SECONDS * 1000,
+      stalledInterval: deps.config.JOB_LOCK_SECONDS * 500,
+      // Issue 3: channel setup one at a time per worker (channels open in declaration order) and at
+      // most CHANNEL_SETUPS_PER_WINDOW per window across all workers (Slack Tier 2), queued, not failed.
+      ...(queue === 'channels'
+        ? {
+            concurrency: 1,
+            limiter: {
+              max: deps.config.CHANNEL_SETUPS_PER_WINDOW,
+              duration: deps.config.CHANNEL_SETUP_WINDOW_SECONDS * 1000,
+            },
+          }
+        : {}),
     });
     w.on('completed', (job) => metrics?.jobs.inc({ queue, name: job.name, outcome: 'completed' }));
     w.on('failed', (job, err) => {

@@ -30,6 +30,8 @@ export function keys(prefix: string) {
     alertGroupLast: (groupId: string) => `${p}:alert-group-last:${groupId}`,
     /** Hash: fingerprint → JSON of last recorded alert state, per alert group. */
     alertStates: (groupId: string) => `${p}:alert-states:${groupId}`,
+    /** Per-alert-group ingestion lock (issue 3): group states and timeline entries change together. */
+    alertGroupLock: (groupId: string) => `${p}:alert-group-lock:${groupId}`,
     /** Raw webhook deliveries awaiting ingestion (id → JSON). */
     delivery: (id: string) => `${p}:delivery:${id}`,
     /** Diagnostics bookkeeping: last seen config hash per LB. */

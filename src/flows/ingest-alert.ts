@@ -1,0 +1,224 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { AlertBatch, AlertSource } from '../core/alert.js';
+import { type AlertChange, AlertState, type AlertStates, correlate } from '../core/correlation.js';
+import { DomainError } from '../core/errors.js';
+import { IncidentId } from '../core/incident-model.js';
+import type { NewEntry } from '../core/timeline.js';
+import { allResolvedMessage } from '../slack/alert-render.js';
+import { declareIncident } from './declare.js';
+import { DeliveryBusy } from './deliver.js';
+import { type Deps, slackOf } from './deps.js';
+import { enqueueDelivery } from './record.js';
+
+/** A webhook delivery as the web process stores it for the worker (`keys.delivery(id)`), validated when read. */
+export const AlertDelivery = z.object({ source: AlertSource, groupId: z.string().min(1), batch: AlertBatch });
+export type AlertDelivery = z.infer<typeof AlertDelivery>;
+
+/** How long a stored delivery waits for its job (s): longer than any worker outage we plan to survive. */
+export const DELIVERY_TTL_S = 7 * 24 * 3600;
+/** A group's recorded alert states expire this long (s) after their last change. */
+const STATES_TTL_S = 30 * 24 * 3600;
+/** The per-group lock: held for milliseconds; its TTL only matters when a worker dies holding it. */
+const LOCK_TTL_MS = 15_000;
+const LOCK_WAIT_MS = 10_000;
+
+const hash = (s: string, n = 16) => createHash('sha256').update(s, 'utf8').digest('hex').slice(0, n);
+
+/**
+ * The id of a delivery: `<groupId>-<sha256 of the raw body, 16 hex>`. Identical re-sends (Alertmanager
+ * retries, duplicate sends, two web processes) get the same id and so the same job.
+ */
+export function alertDeliveryId(groupId: string, rawBody: Buffer): string {
+  return `${groupId}-${createHash('sha256').update(rawBody).digest('hex').slice(0, 16)}`;
+}
+
+/** Thrown when another worker holds the group's lock for too long; the job is retried. */
+export class AlertGroupBusy extends Error {
+  override name = 'AlertGroupBusy';
+}
+
+/** What one ingestion did. */
+export interface IngestResult {
+  outcome: 'declared' | 'recorded' | 'no-change' | 'states-only' | 'expired';
+  incidentId?: IncidentId;
+  changes: number;
+}
+
+async function withGroupLock<T>(deps: Deps, groupId: string, fn: () => Promise<T>): Promise<T> {
+  const { redis, k } = deps.store;
+  const key = k.alertGroupLock(groupId);
+  const token = randomUUID();
+  const deadline = performance.now() + LOCK_WAIT_MS;
+  while (!(await redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX'))) {
+    if (performance.now() > deadline) throw new AlertGroupBusy(`alert group ${groupId} is busy`);
+    await sleep(10 + Math.random() * 30);
+  }
+  try {
+    return await fn();
+  } finally {
+    await redis.eval(
+      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+      1,
+      key,
+      token,
+    );
+  }
+}
+
+async function loadStates(deps: Deps, groupId: string): Promise<AlertStates> {
+  const raw = await deps.store.redis.hgetall(deps.store.k.alertStates(groupId));
+  const out: AlertStates = {};
+  for (const [fp, json] of Object.entries(raw)) out[fp] = AlertState.parse(JSON.parse(json));
+  return out;
+}
+
+/** Claim key of one alert state change: once per incident, group, fingerprint, state and time. */
+function changeClaim(id: IncidentId, groupId: string, c: AlertChange): string {
+  const time = c.kind === 'alert_fired' ? c.startsAt : c.endsAt;
+  return `alert-${id}-${groupId}-${hash(c.fingerprint)}-${c.kind}-${Date.parse(time)}`;
+}
+
+function toEntry(id: IncidentId, groupId: string, source: AlertSource, c: AlertChange): NewEntry {
+  const base = { incidentId: id, actor: { type: 'alert' as const, source }, source: 'alert' as const };
+  if (c.kind === 'alert_fired') {
+    // `at` is when the alert says it happened (the timeline is the incident's story, not our inbox).
+    return { ...base, ...c, at: c.startsAt, alertGroupId: groupId };
+  }
+  return { ...base, ...c, at: c.endsAt, alertGroupId: groupId };
+}
+
+/**
+ * Worker step for one stored webhook delivery (`ingest-alert` job): under the group's lock,
+ * correlates the batch with the group's recorded states; the first firing alert declares the
+ * incident (linked to the group's previous, closed one); every distinct change is appended once
+ * (claim per fingerprint+state+time); the states are written last, so a crash anywhere before is
+ * redone by the retried job without doubling anything. When every alert of the group has
+ * resolved, queues the "all resolved" post. Returns what it did; an expired delivery is skipped.
+ */
+export async function ingestAlert(deps: Deps, deliveryId: string): Promise<IngestResult> {
+  const { redis, k } = deps.store;
+  const raw = await redis.get(k.delivery(deliveryId));
+  if (raw === null) {
+    deps.log.warn({ deliveryId }, 'alert delivery expired before it was ingested');
+    return { outcome: 'expired', changes: 0 };
+  }
+  const parsed = AlertDelivery.safeParse(JSON.parse(raw));
+  if (!parsed.success) throw new DomainError('BAD_INPUT', `stored alert delivery ${deliveryId} is invalid`);
+  const { groupId, batch, source } = parsed.data;
+
+  return withGroupLock(deps, groupId, async () => {
+    const previous = await loadStates(deps, groupId);
+    const { changes, next, fullyResolved } = correlate(batch, previous);
+    let id = ((await redis.get(k.alertGroup(groupId))) as IncidentId | null) ?? undefined;
+    let declared = false;
+    if (!id && changes.some((c) => c.kind === 'alert_fired')) {
+      const last = IncidentId.safeParse(await redis.get(k.alertGroupLast(groupId)));
+      const lead = batch.alerts.find((a) => a.status === 'firing') ?? batch.alerts[0];
+      const res = await declareIncident(deps, {
+        title: batch.title,
+        severity: batch.severity,
+        summary: lead?.summary ?? lead?.description,
+        actor: { type: 'alert', source },
+        source: 'alert',
+        alertGroupId: groupId,
+        relatedIncidentId: last.success ? last.data : undefined,
+      });
+      id = res.id;
+      declared = res.created;
+    }
+
+    if (id && changes.length > 0) {
+      for (const c of changes) {
+        // One append per change: each has its own claim, so a retried job skips the ones already in.
+        await deps.store.append(id, [toEntry(id, groupId, source, c)], {
+          claimKey: changeClaim(id, groupId, c),
+        });
+      }
+      await enqueueDelivery(deps, id, await redis.llen(k.timeline(id)));
+      const lastResolve = changes.findLast((c) => c.kind === 'alert_resolved');
+      if (fullyResolved && lastResolve) {
+        const key = `${hash(lastResolve.fingerprint)}-${Date.parse(lastResolve.endsAt)}`;
+        await deps.jobs.enqueue(
+          'alert-notice',
+          { incidentId: id, alertGroupId: groupId, key },
+          { jobId: `alert-notice-${id}-${key}` },
+        );
+      }
+    }
+
+    const touched = batch.alerts.map((a) => a.fingerprint);
+    const write = redis.multi();
+    for (const fp of new Set(touched)) write.hset(k.alertStates(groupId), fp, JSON.stringify(next[fp]));
+    write.expire(k.alertStates(groupId), STATES_TTL_S);
+    await write.exec();
+
+    deps.log.info(
+      { deliveryId, groupId, incidentId: id, changes: changes.length, declared },
+      'alert ingested',
+    );
+    const outcome: IngestResult['outcome'] = declared
+      ? 'declared'
+      : changes.length === 0
+        ? 'no-change'
+        : id
+          ? 'recorded'
+          : 'states-only';
+    return { outcome, incidentId: id, changes: changes.length };
+  });
+}
+
+/** Payload of the `alert-notice` job. */
+export interface AlertNotice {
+  incidentId: IncidentId;
+  alertGroupId: string;
+  key: string;
+}
+
+/**
+ * Posts "every alert resolved" with the Close button, once per resolve (`key`), after the resolves
+ * themselves are in the channel (else retries: DeliveryBusy). Skips when the incident closed or an
+ * alert fired again meanwhile; before the channel exists it is parked and re-queued when it is ready.
+ */
+export async function postAllResolved(
+  deps: Deps,
+  p: AlertNotice,
+): Promise<'posted' | 'skipped' | 'waiting-for-channel'> {
+  const { redis, k } = deps.store;
+  const loaded = await deps.store.load(p.incidentId);
+  if (!loaded || loaded.incident.status === 'closed') return 'skipped';
+  const { incident: inc, entries } = loaded;
+  const alerts = inc.alerts.filter((a) => a.alertGroupId === p.alertGroupId);
+  if (alerts.length === 0 || alerts.some((a) => a.status === 'firing')) return 'skipped';
+  if (!inc.channelId || !inc.summaryTs) {
+    await redis.hset(k.slackMeta(inc.id), 'pending-alert-notice', JSON.stringify(p));
+    return 'waiting-for-channel';
+  }
+  const lastAlertSeq = Math.max(
+    ...entries
+      .filter(
+        (e) => (e.kind === 'alert_fired' || e.kind === 'alert_resolved') && e.alertGroupId === p.alertGroupId,
+      )
+      .map((e) => e.seq),
+  );
+  const delivered = Number((await redis.get(k.delivered(inc.id))) ?? 0);
+  if (delivered < lastAlertSeq) throw new DeliveryBusy(`${inc.id}: resolves not yet delivered`);
+  const flag = `alert-notice-${p.key}`;
+  if (await redis.hget(k.slackMeta(inc.id), flag)) return 'skipped';
+  await slackOf(deps).post(inc.channelId, allResolvedMessage(inc.id, alerts.length));
+  // Set after posting: a crash in between posts twice rather than never.
+  await redis.hset(k.slackMeta(inc.id), flag, deps.now().toISOString());
+  return 'posted';
+}
+
+/** onChannelReady hook: re-queues an "all resolved" notice that arrived before the channel existed. */
+export async function resumeAlertNotice(deps: Deps, id: IncidentId): Promise<void> {
+  const { redis, k } = deps.store;
+  const pending = await redis.hget(k.slackMeta(id), 'pending-alert-notice');
+  if (!pending) return;
+  const p = JSON.parse(pending) as AlertNotice;
+  await deps.jobs.enqueue('alert-notice', p, { jobId: `alert-notice-${id}-${p.key}-ready` });
+  await redis.hdel(k.slackMeta(id), 'pending-alert-notice');
+}
