@@ -27,7 +27,7 @@ export interface SlackPort {
   createChannel(
     name: string,
   ): Promise<{ ok: true; id: string; name: string } | { ok: false; error: 'name_taken' }>;
-  /** Finds a channel by exact name (for recovering a channel created before a crash). */
+  /** Finds a channel the bot itself created, by exact name (recovers a channel created just before a crash). */
   findChannel(name: string): Promise<string | undefined>;
   invite(channelId: string, userIds: string[]): Promise<void>;
   post(channelId: string, msg: SlackMessage): Promise<string>;

@@ -25,21 +25,16 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
     let created: { id: string; name: string } | undefined;
     for (let attempt = 1; attempt <= MAX_NAME_ATTEMPTS && !created; attempt++) {
       const name = channelName(incidentNumber(id), inc.title, inc.declaredAt, attempt);
-      const pending = await deps.store.redis.hget(k.slackMeta(id), `pending-channel-${attempt}`);
+      // Remember the name before asking Slack: if we crash after Slack created it and before the
+      // timeline knows, the retried job recognises `name_taken` on its own channel and adopts it.
+      const triedBefore = (await deps.store.redis.hget(k.slackMeta(id), 'channel-attempt')) === name;
+      await deps.store.redis.hset(k.slackMeta(id), 'channel-attempt', name);
       const res = await slack.createChannel(name);
       if (res.ok) created = res;
-      else if (pending === name) {
-        // We created it before a crash, after Slack answered and before the timeline knew.
+      else if (triedBefore) {
         const found = await slack.findChannel(name);
         if (found) created = { id: found, name };
       }
-      if (!created)
-        await deps.store.redis.hset(
-          k.slackMeta(id),
-          `pending-channel-${attempt + 1}`,
-          channelName(incidentNumber(id), inc.title, inc.declaredAt, attempt + 1),
-        );
-      else await deps.store.redis.hset(k.slackMeta(id), `pending-channel-${attempt}`, name);
     }
     if (!created) throw new Error(`${id}: no free channel name after ${MAX_NAME_ATTEMPTS} attempts`);
     await deps.store.indexChannel(created.id, id);

@@ -14,6 +14,7 @@ function errorCode(err: unknown): string | undefined {
  */
 export class SlackNotifier implements SlackPort {
   readonly client: WebClient;
+  private botUserId: string | undefined;
 
   constructor(token: string, slackApiUrl: string, logger?: Logger) {
     this.client = new WebClient(token, {
@@ -35,6 +36,7 @@ export class SlackNotifier implements SlackPort {
   }
 
   async findChannel(name: string): Promise<string | undefined> {
+    this.botUserId ??= (await this.client.auth.test()).user_id;
     let cursor: string | undefined;
     do {
       const res = await this.client.conversations.list({
@@ -43,7 +45,8 @@ export class SlackNotifier implements SlackPort {
         exclude_archived: true,
         types: 'public_channel',
       });
-      const hit = res.channels?.find((c) => c.name === name);
+      // Only a channel the bot created: a person's channel of the same name is a real clash.
+      const hit = res.channels?.find((c) => c.name === name && c.creator === this.botUserId);
       if (hit?.id) return hit.id;
       cursor = res.response_metadata?.next_cursor || undefined;
     } while (cursor);
