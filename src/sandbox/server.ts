@@ -175,9 +175,9 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     return user;
   }
 
-  /** Adds a channel (Slack's name rules apply; throws SlackApiError `name_taken` etc.); members join in order. */
-  addChannel(c: { name: string; members?: string[]; isPrivate?: boolean }): SandboxChannel {
-    const channel = this.workspace.addChannel({ ...c, creator: c.members?.[0] });
+  /** Adds a channel (Slack's name rules apply; throws SlackApiError `name_taken` etc.); members join in order; the creator defaults to the first member. */
+  addChannel(c: { name: string; members?: string[]; isPrivate?: boolean; creator?: string }): SandboxChannel {
+    const channel = this.workspace.addChannel({ ...c, creator: c.creator ?? c.members?.[0] });
     this.emit('change');
     return channel;
   }
