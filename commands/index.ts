@@ -1,5 +1,6 @@
 import { DomainError } from '../src/core/errors.js';
 import { close } from './close.js';
+import { diagnose } from './diagnose.js';
 import { confirm, hypotheses, ruleOut, suspect } from './hypotheses.js';
 import { note } from './note.js';
 import { firstWord } from './parse.js';
@@ -28,6 +29,7 @@ const registry: Command[] = [
   timeline,
   close,
   postmortem,
+  diagnose,
 ];
 
 /** Adds subcommands owned by other modules (hypotheses, diagnostics, postmortem). */

@@ -2,5 +2,6 @@
 // Imported once by src/process.ts; each import registers itself.
 import './alerts/routes.js';
 import './slack/alert-actions.js';
+import './slack/checklist-actions.js';
 
 export {};
