@@ -27,8 +27,23 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
   const slack = slackOf(deps);
   const { redis, k } = deps.store;
   const token = randomUUID();
-  if (!(await redis.set(k.deliveryLock(id), token, 'PX', 60_000, 'NX')))
+  // Issue 3 fix: the lock was a fixed 60 s, so a worker killed while holding it froze the channel for
+  // a minute. Now it lives as long as a job lock and is renewed while posting (a rate-limited channel
+  // can take longer than that), so a crashed holder frees it within JOB_LOCK_SECONDS.
+  const ttl = Math.max(2000, deps.config.JOB_LOCK_SECONDS * 1000);
+  if (!(await redis.set(k.deliveryLock(id), token, 'PX', ttl, 'NX')))
     throw new DeliveryBusy(`${id}: delivery in progress`);
+  const renew = setInterval(() => {
+    redis
+      .eval(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+        1,
+        k.deliveryLock(id),
+        token,
+        String(ttl),
+      )
+      .catch(() => {});
+  }, ttl / 2);
   try {
     const entries = await deps.store.entries(id);
     if (entries.length === 0) return { posted: 0 };
@@ -48,6 +63,7 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
       await slack.update(inc.channelId, inc.summaryTs, summaryMessage(inc, deps.now()));
     return { posted };
   } finally {
+    clearInterval(renew);
     await redis.eval(
       "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
       1,

@@ -21,8 +21,8 @@ export type AlertDelivery = z.infer<typeof AlertDelivery>;
 export const DELIVERY_TTL_S = 7 * 24 * 3600;
 /** A group's recorded alert states expire this long (s) after their last change. */
 const STATES_TTL_S = 30 * 24 * 3600;
-/** The per-group lock: held for milliseconds; its TTL only matters when a worker dies holding it. */
-const LOCK_TTL_MS = 15_000;
+/** The per-group lock: held for milliseconds; its TTL only matters when a worker dies holding it (the group waits that long). */
+const LOCK_TTL_MS = 5_000;
 const LOCK_WAIT_MS = 10_000;
 
 const hash = (s: string, n = 16) => createHash('sha256').update(s, 'utf8').digest('hex').slice(0, n);
