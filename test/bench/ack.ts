@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { type Sandbox, SlackClientSim, sign, startSandbox } from '../../src/sandbox/index.js';
 import { cleanPrefix } from '../support/redis.js';
 import {
@@ -116,6 +117,7 @@ export const ackBench: Bench = {
       POSTMORTEM_DIR: mkdtempSync(join(tmpdir(), 'ib-bench-pm-')),
     };
     const children: Child[] = [];
+    const redis = new Redis(REDIS_URL);
     try {
       const web = spawnNode('src/web.ts', { ...env, PORT: String(webPort) });
       const bare = spawnNode('test/bench/bare-bolt.ts', { ...env, PORT: String(barePort) });
@@ -161,10 +163,17 @@ export const ackBench: Bench = {
       for (const t of targets) await load(sandbox, alice, t, 100, 2); // warm-up: JIT, connections, Redis
       // Rounds interleave the targets so a noisy neighbour hurts all of them alike; each row is the
       // median over rounds (max: the worst round).
-      const raw: Awaited<ReturnType<typeof load>>[] = [];
+      const raw: (Awaited<ReturnType<typeof load>> & { entriesPerIncident: number })[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         for (const rate of RATES) {
-          for (const t of targets) raw.push(await load(sandbox, alice, t, rate, SECONDS));
+          for (const t of targets) {
+            const r = await load(sandbox, alice, t, rate, SECONDS);
+            // `note` reads and folds the whole timeline, so its cost grows with the entries so far.
+            const lens = await Promise.all(
+              channels.map((_, i) => redis.llen(`${prefix}:{INC-${i + 1}}:timeline`)),
+            );
+            raw.push({ ...r, entriesPerIncident: lens.reduce((a, b) => a + b, 0) / lens.length });
+          }
         }
       }
       const rows = RATES.flatMap((rate) =>
@@ -181,6 +190,9 @@ export const ackBench: Bench = {
             p50ms: median(rs.map((r) => r.p50ms)),
             p99ms: median(rs.map((r) => r.p99ms)),
             maxMs: Math.max(...rs.map((r) => r.maxMs)),
+            entriesAfter: t.name.endsWith('note')
+              ? rs.map((r) => Math.round(r.entriesPerIncident)).join('/')
+              : '',
           };
         }),
       );
@@ -214,6 +226,7 @@ export const ackBench: Bench = {
         targetMet: ratios.filter((r) => r.rate === 200).every((r) => r.p99Under50ms && r.within1_5xBare),
       };
     } finally {
+      redis.disconnect();
       for (const c of children) await c.stop();
       await sandbox.close();
       await cleanPrefix(prefix);
