@@ -13,18 +13,39 @@ export interface HaproxyLogScanOptions extends SummarizeOptions {
   chunkBytes?: number;
 }
 
-const FNV_SEED = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
 /** "No '[' before the end of this chunk": larger than any offset. */
 const NONE = 0x7fffffff;
 const MONTH_BYTES = 'JanFebMarAprMayJunJulAugSepOctNovDec';
 const NOSRV = [60, 78, 79, 83, 82, 86, 62]; // <NOSRV>
 const STATS = [60, 83, 84, 65, 84, 83, 62]; // <STATS>
 
+/**
+ * Hash of the bytes `b[s..e)`, read four at a time (`dv` views the same memory as `b`). A function of the bytes
+ * alone, so a key hashes the same wherever it lies.
+ */
+function keyHash(b: Uint8Array, dv: DataView, s: number, e: number): number {
+  let h = Math.imul(e - s, 0x9e3779b1);
+  if (e - s < 4) {
+    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  } else {
+    for (let i = s; i + 4 < e; i += 4) {
+      h ^= dv.getInt32(i, true);
+      h = Math.imul((h << 13) | (h >>> 19), 0x9e3779b1);
+    }
+    h ^= dv.getInt32(e - 4, true);
+    h = Math.imul((h << 13) | (h >>> 19), 0x9e3779b1);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h;
+}
+
 /** Set of byte strings with insertion-ordered ids: an open-addressing table over a growing byte arena. */
 class ByteKeys {
   size = 0;
   private arena = new Uint8Array(4096);
+  private adv = new DataView(this.arena.buffer);
   private used = 0;
   private off = new Int32Array(64);
   private len = new Int32Array(64);
@@ -33,26 +54,27 @@ class ByteKeys {
   private slots = new Int32Array(128);
   private mask = 127;
 
-  /** The id of the bytes `b[s..e)` with hash `h`, or -1. */
-  find(b: Uint8Array, s: number, e: number, h: number): number {
+  /** The id of the bytes `b[s..e)` (`dv` views `b`) with hash `h`, or -1. */
+  find(b: Uint8Array, dv: DataView, s: number, e: number, h: number): number {
     const n = e - s;
     let i = h & this.mask;
     for (;;) {
       const slot = this.slots[i]!;
       if (slot === 0) return -1;
       const id = slot - 1;
-      if (this.hashes[id] === h && this.len[id] === n) {
-        const a = this.arena;
-        let k = this.off[id]!;
-        let j = s;
-        while (j < e && a[k] === b[j]) {
-          j++;
-          k++;
-        }
-        if (j === e) return id;
-      }
+      if (this.hashes[id] === h && this.len[id] === n && this.equal(b, dv, s, n, this.off[id]!)) return id;
       i = (i + 1) & this.mask;
     }
+  }
+
+  private equal(b: Uint8Array, dv: DataView, s: number, n: number, o: number): boolean {
+    if (n < 4) {
+      for (let k = 0; k < n; k++) if (this.arena[o + k] !== b[s + k]) return false;
+      return true;
+    }
+    const a = this.adv;
+    for (let k = 0; k + 4 < n; k += 4) if (a.getInt32(o + k, true) !== dv.getInt32(s + k, true)) return false;
+    return a.getInt32(o + n - 4, true) === dv.getInt32(s + n - 4, true);
   }
 
   /** Adds bytes `b[s..e)` (not present) with hash `h`; returns the new id. */
@@ -62,6 +84,7 @@ class ByteKeys {
       const a = new Uint8Array(Math.max(this.arena.length * 2, this.used + n));
       a.set(this.arena.subarray(0, this.used));
       this.arena = a;
+      this.adv = new DataView(a.buffer);
     }
     this.arena.set(b.subarray(s, e), this.used);
     const id = this.size++;
@@ -81,8 +104,7 @@ class ByteKeys {
 
   /** The key of `id`, latin1-decoded (the same string the line splitter would have produced). */
   key(id: number): string {
-    const o = this.off[id]!;
-    return Buffer.from(this.arena.buffer, this.arena.byteOffset + o, this.len[id]!).toString('latin1');
+    return Buffer.from(this.arena.buffer, this.off[id]!, this.len[id]!).toString('latin1');
   }
 
   private place(id: number): void {
@@ -104,19 +126,6 @@ function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   return b;
 }
 
-function hashForward(b: Uint8Array, s: number, e: number): number {
-  let h = FNV_SEED;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, FNV_PRIME);
-  return h;
-}
-
-/** Client keys are hashed last byte first, because the scanner walks back from the date to find them. */
-function hashBackward(b: Uint8Array, s: number, e: number): number {
-  let h = FNV_SEED;
-  for (let i = e - 1; i >= s; i--) h = Math.imul(h ^ b[i]!, FNV_PRIME);
-  return h;
-}
-
 function same(b: Uint8Array, s: number, e: number, k: number[]): boolean {
   if (e - s !== k.length) return false;
   for (let i = 0; i < k.length; i++) if (b[s + i] !== k[i]) return false;
@@ -130,9 +139,13 @@ interface NoServerEntry {
 }
 
 /**
- * The tallies of one pass. `line(b, s, e)` reads a line straight from the read buffer: a fast path for lines in
- * the exact shape HAProxy writes, which allocates nothing per line, and for anything else the full
- * {@link parseHaproxyHttpLogLine} on the decoded line, so both paths accept and read the same lines.
+ * The tallies of one pass. `line` reads a line straight from the read buffer: a fast path for lines in the exact
+ * shape HAProxy writes, which allocates nothing, and for any other line the full {@link parseHaproxyHttpLogLine}
+ * on the decoded text, so both accept and read the same lines.
+ *
+ * The fast path's token loops stop at any byte <= 32, so they need no bounds checks: every line is followed by
+ * `\r`, `\n` or the end of the buffer, and preceded by `\n` (the reader puts one there for a chunk's first line).
+ * A token that ends on a control byte rather than a space goes to the slow path.
  */
 class Scan {
   lines = 0;
@@ -146,14 +159,14 @@ class Scan {
   truncated = 0;
   clientsCapped = false;
   readonly clientKeys = new ByteKeys();
-  clientCounts: number[] = [];
+  readonly clientCounts: number[] = [];
   readonly serverKeys = new ByteKeys();
   readonly servers: ServerTally[] = [];
   readonly noServerKeys = new ByteKeys();
   readonly noServer: NoServerEntry[] = [];
   /** Next '[' at or after the current line in the current chunk (NONE when there is none). */
-  private nextBracket = NONE;
-  /** The last `dd/Mon/yyyy:HH:M` seen (bytes 1..16 after '[' as four little-endian words, then the minute's last digit) and its epoch ms. */
+  private nextBracket = -1;
+  /** The last `dd/Mon/yyyy:HH:M` seen (bytes 1..16 after '[' as four words, then byte 17) and its epoch ms. */
   private k0 = -1;
   private k1 = -1;
   private k2 = -1;
@@ -171,24 +184,26 @@ class Scan {
     this.prevFrom = from - (to - from);
   }
 
-  /** Starts a chunk: `v` is the read buffer cut at the end of valid data (so native searches stop there). */
+  /** Starts a chunk (cached search results point into the previous one). */
   chunk(): void {
     this.nextBracket = -1;
   }
 
-  /** One line `b[s..e)` (no `\n`; a trailing `\r` is dropped here). `v` is `b` as a Buffer bounded to valid data. */
+  /** One line `b[s..e)` without its `\n`; a trailing `\r` is dropped here. `b` ends where valid data ends. */
   line(b: Buffer, dv: DataView, s: number, e: number): void {
     this.lines++;
     if (e > s && b[e - 1] === 13) e--;
     if (e > s && !this.fast(b, dv, s, e)) this.slow(b, s, e);
   }
 
-  /** Reads and tallies a line in the exact shape HAProxy writes; false (having counted nothing) for any other line. */
+  /** Reads and tallies a line in the exact shape HAProxy writes; false (having counted nothing) for any other. */
   private fast(b: Buffer, dv: DataView, s: number, e: number): boolean {
     // The first '[' that opens `dd/Mon/yyyy:` after a space, as findDateBracket in the parser.
     let p = this.nextBracket;
-    if (p < s) p = b.indexOf(91, s);
-    if (p === -1) p = NONE;
+    if (p < s) {
+      p = b.indexOf(91, s);
+      if (p === -1) p = NONE;
+    }
     while (
       p < e &&
       !(
@@ -206,9 +221,9 @@ class Scan {
       if (p === -1) p = NONE;
     }
     this.nextBracket = p;
-    if (p >= e || p + 27 >= e) return false;
+    if (p + 27 >= e) return false;
     const lb = p;
-    // Date: the minute prefix is compared as words against the last one; seconds and millis are read here.
+    // Date: the minute is compared as words with the last one seen; seconds and millis are read here.
     if (
       dv.getInt32(lb + 13, true) !== this.k3 ||
       b[lb + 17] !== this.k4 ||
@@ -228,139 +243,86 @@ class Scan {
       b[lb + 21] !== 46 ||
       b[lb + 25] !== 93 ||
       b[lb + 26] !== 32 ||
-      s1 < 0 ||
+      (s1 | s2 | m1 | m2 | m3) < 0 ||
       s1 > 9 ||
-      s2 < 0 ||
       s2 > 9 ||
-      m1 < 0 ||
       m1 > 9 ||
-      m2 < 0 ||
       m2 > 9 ||
-      m3 < 0 ||
       m3 > 9
     )
       return false;
     const time = this.minuteMs + (s1 * 10 + s2) * 1000 + m1 * 100 + m2 * 10 + m3;
+    // client: the token before " [", up to its last ':'
+    let j = lb - 2;
+    let c = b[j]!;
+    while (c > 32 && c !== 58) c = b[--j]!;
+    let ce = lb - 1;
+    if (c === 58) {
+      ce = j;
+      do c = b[--j]!;
+      while (c > 32);
+    }
+    if (c !== 32 && j >= s) return false;
+    const cs = j + 1;
     // frontend
     let i = lb + 27;
-    const feS = i;
-    while (i < e && b[i] !== 32) i++;
-    if (i === feS || i >= e) return false;
+    while (b[i]! > 32) i++;
+    if (i === lb + 27 || b[i] !== 32) return false;
     const feE = i;
-    // backend/server, hashed as it goes; hB is the backend's hash at the first '/'
+    // backend '/' server
     const bsS = ++i;
-    let h = FNV_SEED;
-    let hB = 0;
-    let slash = -1;
-    for (; i < e; i++) {
-      const c = b[i]!;
-      if (c === 32) break;
-      if (c === 47 && slash === -1) {
-        slash = i;
-        hB = h;
-      }
-      h = Math.imul(h ^ c, FNV_PRIME);
-    }
-    if (slash === -1 || i >= e) return false;
+    c = b[i]!;
+    while (c > 32 && c !== 47) c = b[++i]!;
+    if (c !== 47) return false;
+    const slash = i;
+    while (b[++i]! > 32);
+    if (b[i] !== 32) return false;
     const bsE = i;
     // TR/Tw/Tc/Tr/Ta: five parts
     let n = 0;
-    for (i++; i < e; i++) {
-      const c = b[i];
-      if (c === 32) break;
-      if (c === 47) n++;
-    }
-    if (n !== 4 || i >= e) return false;
+    while ((c = b[++i]!) > 32) if (c === 47) n++;
+    if (c !== 32 || n !== 4) return false;
     // status: -?digits
-    i++;
     let neg = false;
-    if (b[i] === 45) {
+    if (b[++i] === 45) {
       neg = true;
       i++;
     }
     const stS = i;
     let status = 0;
-    for (; i < e; i++) {
-      const c = b[i]! - 48;
-      if (c < 0 || c > 9) break;
-      status = status * 10 + c;
+    let d = b[i]! - 48;
+    while (d >= 0 && d <= 9) {
+      status = status * 10 + d;
+      d = b[++i]! - 48;
     }
-    if (i === stS || i - stS > 9 || i >= e || b[i] !== 32) return false;
+    if (i === stS || i - stS > 9 || b[i] !== 32) return false;
     if (neg) status = -status;
-    // bytes_read (non-empty), then the two cookie fields (may be empty)
-    const byS = ++i;
-    while (i < e && b[i] !== 32) i++;
-    if (i === byS || i >= e) return false;
-    for (i++; i < e && b[i] !== 32; i++);
-    if (i >= e) return false;
-    for (i++; i < e && b[i] !== 32; i++);
+    // bytes_read (non-empty), then the two captured cookies (may be empty)
+    const byS = i + 1;
+    while (b[++i]! > 32);
+    if (i === byS || b[i] !== 32) return false;
+    while (b[++i]! > 32);
+    if (b[i] !== 32) return false;
+    while (b[++i]! > 32);
+    if (b[i] !== 32) return false;
     // termination state: four characters
-    i++;
-    if (i + 4 >= e || b[i + 4] !== 32 || b[i] === 32 || b[i + 1] === 32 || b[i + 2] === 32 || b[i + 3] === 32)
+    if (b[i + 1]! <= 32 || b[i + 2]! <= 32 || b[i + 3]! <= 32 || b[i + 4]! <= 32 || b[i + 5] !== 32)
       return false;
+    i += 5;
     // actconn/feconn/beconn/srv_conn/retries: five parts
     n = 0;
-    for (i += 5; i < e; i++) {
-      const c = b[i];
-      if (c === 32) break;
-      if (c === 47) n++;
-    }
-    if (n !== 4 || i >= e) return false;
+    while ((c = b[++i]!) > 32) if (c === 47) n++;
+    if (c !== 32 || n !== 4) return false;
     // srv_queue/backend_queue: two parts, possibly the last field
     n = 0;
-    for (i++; i < e; i++) {
-      const c = b[i];
-      if (c === 32) break;
-      if (c === 47) n++;
-    }
-    if (n !== 1) return false;
+    while ((c = b[++i]!) > 32) if (c === 47) n++;
+    if (n !== 1 || (c !== 32 && i < e)) return false;
     if (!this.counts(time)) return true;
-    // client: walk back from the space before '[' to the previous space, remembering the last ':'
-    let hc = FNV_SEED;
-    let colon = -1;
-    let j = lb - 2;
-    for (; j >= s; j--) {
-      const c = b[j]!;
-      if (c === 32) break;
-      if (c === 58 && colon === -1) {
-        colon = j;
-        hc = FNV_SEED;
-        continue;
-      }
-      hc = Math.imul(hc ^ c, FNV_PRIME);
-    }
-    const afterQueues = i < e ? i + 1 : e;
-    this.record(
-      status,
-      b,
-      j + 1,
-      colon === -1 ? lb - 1 : colon,
-      hc,
-      h,
-      bsS,
-      slash,
-      bsE,
-      hB,
-      feS,
-      feE,
-      afterQueues,
-      e,
-    );
+    this.record(status, b, dv, cs, ce, lb + 27, feE, bsS, slash, bsE, i < e ? i + 1 : e, e, -2);
     return true;
   }
 
-  /** Counts a parsed request's time; true when it falls in the window and should be tallied. */
-  private counts(time: number): boolean {
-    if (time < this.firstTime) this.firstTime = time;
-    if (time > this.lastTime) this.lastTime = time;
-    if (time < this.from) {
-      if (time >= this.prevFrom) this.previousWindow++;
-      return false;
-    }
-    return time < this.to;
-  }
-
-  /** Reads and checks `dd/Mon/yyyy:HH:M` at `lb + 1` into the minute cache; false when it is not a date. */
+  /** Reads and checks `dd/Mon/yyyy:HH:M` after the '[' at `lb` into the minute cache; false when it is not a date. */
   private newMinute(b: Buffer, dv: DataView, lb: number): boolean {
     const d = (k: number) => {
       const c = b[lb + k]! - 48;
@@ -383,6 +345,17 @@ class Scan {
     return true;
   }
 
+  /** Counts a parsed request's time; true when it falls in the window and should be tallied. */
+  private counts(time: number): boolean {
+    if (time < this.firstTime) this.firstTime = time;
+    if (time > this.lastTime) this.lastTime = time;
+    if (time < this.from) {
+      if (time >= this.prevFrom) this.previousWindow++;
+      return false;
+    }
+    return time < this.to;
+  }
+
   /** Any line the fast path does not take: the full parser decides, on the same latin1 text as the line reader. */
   private slow(b: Buffer, s: number, e: number): void {
     const text = b.toString('latin1', s, e);
@@ -393,61 +366,58 @@ class Scan {
       return;
     }
     if (!this.counts(r.time)) return;
-    // Lay the fields out as bytes as the fast path finds them in a line: client, frontend, backend/server, path.
-    const path = r.path ?? '';
-    const k = Buffer.from(`${r.client} ${r.frontend} ${r.backend}/${r.serverField} ${path}`, 'latin1');
+    // The fields laid out as bytes, so they are keyed exactly like the fast path's: client fe backend/server path
+    const k = Buffer.from(
+      `${r.client} ${r.frontend} ${r.backend}/${r.serverField} ${r.path ?? ''}`,
+      'latin1',
+    );
     const ce = r.client.length;
-    const feS = ce + 1;
-    const feE = feS + r.frontend.length;
-    const bsS = feE + 1;
-    const slash = bsS + r.backend.length;
+    const feE = ce + 1 + r.frontend.length;
+    const slash = feE + 1 + r.backend.length;
     const bsE = slash + 1 + r.serverField.length;
-    const hasPath = r.path !== undefined;
+    const kdv = new DataView(k.buffer, k.byteOffset, k.length);
     this.record(
       r.status,
       k,
+      kdv,
       0,
       ce,
-      hashBackward(k, 0, ce),
-      hashForward(k, bsS, bsE),
-      bsS,
+      ce + 1,
+      feE,
+      feE + 1,
       slash,
       bsE,
-      hashForward(k, bsS, slash),
-      feS,
-      feE,
       k.length,
       k.length,
-      hasPath ? bsE + 1 : -1,
+      r.path ? bsE + 1 : -1,
     );
   }
 
   /**
-   * Tallies one request in the window, as summarizeAccessLog does: client `b[cs..ce)` with hash `hc` (hashed
-   * backwards), `backend/server` at `b[bsS..bsE)` with hash `h` (`hB`: the backend's), frontend `b[feS..feE)`;
-   * `afterQueues..e` holds the quoted request (the fast path) unless `pathStart` says where the path is.
+   * Tallies one request in the window, as summarizeAccessLog does: client `b[cs..ce)`, frontend `b[feS..feE)`,
+   * `backend/server` at `b[bsS..bsE)` split at `slash`. For `<NOSRV>`, the path is the second word of the quoted
+   * request at `b[afterQueues..e)` when `pathStart` is -2, else `b[pathStart..e)` (-1: none).
    */
   private record(
     status: number,
     b: Uint8Array,
+    dv: DataView,
     cs: number,
     ce: number,
-    hc: number,
-    h: number,
+    feS: number,
+    feE: number,
     bsS: number,
     slash: number,
     bsE: number,
-    hB: number,
-    feS: number,
-    feE: number,
     afterQueues: number,
     e: number,
-    pathStart = -2,
+    pathStart: number,
   ): void {
     this.inWindow++;
     const is5xx = status >= 500 && status <= 599;
     if (is5xx) this.errors5xx++;
-    const ci = this.clientKeys.find(b, cs, ce, hc);
+    const hc = keyHash(b, dv, cs, ce);
+    const ci = this.clientKeys.find(b, dv, cs, ce, hc);
     if (ci !== -1) this.clientCounts[ci]!++;
     else if (this.clientKeys.size < this.maxClients) {
       this.clientKeys.add(b, cs, ce, hc);
@@ -455,18 +425,19 @@ class Scan {
     } else this.clientsCapped = true;
     if (b[slash + 1] === 60) {
       if (same(b, slash + 1, bsE, NOSRV)) {
-        this.recordNoServer(status, b, bsS, slash, hB, feS, feE, afterQueues, e, pathStart);
+        this.recordNoServer(status, b, dv, feS, feE, bsS, slash, afterQueues, e, pathStart);
         return;
       }
       if (same(b, slash + 1, bsE, STATS)) return;
     }
-    let si = this.serverKeys.find(b, bsS, bsE, h);
+    const h = keyHash(b, dv, bsS, bsE);
+    let si = this.serverKeys.find(b, dv, bsS, bsE, h);
     if (si === -1) {
       si = this.serverKeys.add(b, bsS, bsE, h);
-      const bb = Buffer.from(b.buffer, b.byteOffset, b.length);
+      const text = Buffer.from(b.buffer, b.byteOffset, b.length);
       this.servers.push({
-        backend: bb.toString('latin1', bsS, slash),
-        server: bb.toString('latin1', slash + 1, bsE),
+        backend: text.toString('latin1', bsS, slash),
+        server: text.toString('latin1', slash + 1, bsE),
         requests: 0,
         errors5xx: 0,
       });
@@ -479,23 +450,24 @@ class Scan {
   private recordNoServer(
     status: number,
     b: Uint8Array,
-    bsS: number,
-    slash: number,
-    hB: number,
+    dv: DataView,
     feS: number,
     feE: number,
+    bsS: number,
+    slash: number,
     afterQueues: number,
     e: number,
     pathStart: number,
   ): void {
-    const bb = Buffer.from(b.buffer, b.byteOffset, b.length);
-    let ni = this.noServerKeys.find(b, bsS, slash, hB);
+    const text = Buffer.from(b.buffer, b.byteOffset, b.length);
+    const h = keyHash(b, dv, bsS, slash);
+    let ni = this.noServerKeys.find(b, dv, bsS, slash, h);
     if (ni === -1) {
-      ni = this.noServerKeys.add(b, bsS, slash, hB);
+      ni = this.noServerKeys.add(b, bsS, slash, h);
       this.noServer.push({
         tally: {
-          backend: bb.toString('latin1', bsS, slash),
-          frontend: bb.toString('latin1', feS, feE),
+          backend: text.toString('latin1', bsS, slash),
+          frontend: text.toString('latin1', feS, feE),
           requests: 0,
           statuses: {},
           samplePaths: [],
@@ -508,8 +480,8 @@ class Scan {
     ns.tally.requests++;
     ns.statuses.set(status, (ns.statuses.get(status) ?? 0) + 1);
     if (ns.sampleBytes.length >= 5) return;
-    // The path, as the parser reads it: the second word of the text between the first '"' after the queue
-    // field and the line's last '"' (or its end).
+    // The path as the parser reads it: the second word between the first '"' after the queue field and the
+    // line's last '"' (or its end).
     let ps = pathStart;
     let pe = e;
     if (ps === -2) {
@@ -533,8 +505,8 @@ class Scan {
       while (j < k.length && k[j] === b[ps + j]) j++;
       if (j === k.length) return;
     }
-    ns.sampleBytes.push(Uint8Array.prototype.slice.call(b, ps, pe));
-    ns.tally.samplePaths.push(bb.toString('latin1', ps, pe));
+    ns.sampleBytes.push(b.slice(ps, pe));
+    ns.tally.samplePaths.push(text.toString('latin1', ps, pe));
   }
 
   summary(): LogWindowSummary {
@@ -577,11 +549,11 @@ function topIds(counts: number[], k: number): number[] {
 }
 
 /**
- * Summarizes an HAProxy `option httplog` file over `[from, to)` exactly as
- * `summarizeAccessLog(path, scanHaproxyHttpLogLine...)` would with the full parser, but scanning the bytes of a
- * reused read buffer: no string per line, one native newline search per line, per-server and per-client tallies
- * keyed by the bytes themselves. Memory is bounded by the buffer (chunk + max line) and the tracked clients.
- * Rejects when the file cannot be read or `signal` aborts.
+ * Summarizes an HAProxy `option httplog` file over `[from, to)` to exactly what `summarizeAccessLog` gives with
+ * {@link parseHaproxyHttpLogLine}, but from the bytes of one reused read buffer: no string per line, one native
+ * newline search per line, per-server and per-client tallies keyed by the bytes themselves. Memory: the buffer
+ * (`chunkBytes` + `maxLineBytes`) plus the tracked clients (`maxClients`). Rejects when the file cannot be read
+ * or `signal` aborts.
  * Format: https://docs.haproxy.org/2.6/configuration.html#8.2.3
  */
 export async function summarizeHaproxyHttpLog(
@@ -596,25 +568,26 @@ export async function summarizeHaproxyHttpLog(
     opts.utcOffsetMinutes ?? 0,
     opts.maxClients ?? 100_000,
   );
-  // [head | chunk]: a partial last line (at most `max` bytes) is moved to just before where the next read lands,
-  // so every complete line is contiguous. The 32 spare bytes let the date check read words past a short line.
-  const head = max + 1;
-  const buf = Buffer.alloc(head + chunk + 32);
+  // [head | chunk]: an unfinished last line (at most `max` bytes) moves to just before where the next read
+  // lands, so every complete line is contiguous; the byte before it is set to '\n' (see Scan).
+  const head = max + 2;
+  const buf = Buffer.alloc(head + chunk);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
   opts.signal?.throwIfAborted();
   const fh = await open(path, 'r');
+  let tail = 0;
+  let dropping = false;
   try {
-    let tail = 0;
-    let dropping = false;
     for (;;) {
       opts.signal?.throwIfAborted();
       const { bytesRead } = await fh.read(buf, head, chunk, null);
       if (bytesRead === 0) break;
       const end = head + bytesRead;
-      // Native searches must not run into stale bytes past `end`.
+      // Bounded, so native searches never run into stale bytes past `end`.
       const v = buf.subarray(0, end);
       scan.chunk();
       let s = head - tail;
+      buf[s - 1] = 10;
       let nl = v.indexOf(10, head);
       if (dropping) {
         if (nl === -1) continue;
@@ -638,12 +611,13 @@ export async function summarizeHaproxyHttpLog(
         buf.copyWithin(head - tail, s, end);
       }
     }
-    if (tail > 0 && !dropping) {
-      scan.chunk();
-      scan.line(buf.subarray(0, head), dv, head - tail, head);
-    }
   } finally {
     await fh.close();
+  }
+  if (tail > 0 && !dropping) {
+    scan.chunk();
+    buf[head - tail - 1] = 10;
+    scan.line(buf.subarray(0, head), dv, head - tail, head);
   }
   return scan.summary();
 }
