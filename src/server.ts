@@ -67,9 +67,10 @@ export function createWebServer(rt: Runtime, metrics: Metrics, receiver?: HTTPRe
 
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    if (path === '/slack/events' && receiver) {
+    if (path === '/slack/events' && receiver && req.method === 'POST') {
       res.once('finish', () => {
         if (res.statusCode === 401) metrics.rejected.inc({ endpoint: 'slack', reason: 'signature' });
+        else if (res.statusCode === 413) metrics.rejected.inc({ endpoint: 'slack', reason: 'too_large' });
         else if (res.statusCode >= 400)
           metrics.requests.inc({ kind: 'slack', status: String(res.statusCode) });
       });
