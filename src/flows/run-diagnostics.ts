@@ -217,10 +217,19 @@ export async function runDiagnosticsJob(
   return { queued: refs.length };
 }
 
-/** The window a check looks at: from LOOKBACK_MS before the incident (or its first alert) until now. */
-export function incidentWindow(inc: Incident, now: Date): { from: Date; to: Date } {
+/** The longest window a check reads: an alert that started days ago must not make every check scan days of log. */
+export const MAX_WINDOW_MS = 6 * 3600_000;
+
+/**
+ * The window a check looks at, ending now. Run 1 (on open) reaches back LOOKBACK_MS before the incident or
+ * its first alert, so it sees how the trouble started; a re-run looks at the last LOOKBACK_MS, so a fix shows
+ * up instead of being averaged with the hours before it. Never longer than MAX_WINDOW_MS.
+ */
+export function incidentWindow(inc: Incident, now: Date, run = 1): { from: Date; to: Date } {
   const starts = [inc.declaredAt, ...inc.alerts.map((a) => a.startsAt)].map((t) => new Date(t).getTime());
-  return { from: new Date(Math.min(...starts) - LOOKBACK_MS), to: now };
+  const recent = now.getTime() - LOOKBACK_MS;
+  const from = run <= 1 ? Math.min(recent, Math.min(...starts) - LOOKBACK_MS) : recent;
+  return { from: new Date(Math.max(from, now.getTime() - MAX_WINDOW_MS)), to: now };
 }
 
 const RED_HERRINGS = new Set<HypothesisCategory>(['database', 'traffic-surge', 'network']);
@@ -273,7 +282,7 @@ export async function runCheckJob(
   const loaded = await deps.store.load(id);
   if (!loaded) return { dropped: `${id} does not exist` };
   const { redis, k } = deps.store;
-  const { from, to } = incidentWindow(loaded.incident, deps.now());
+  const { from, to } = incidentWindow(loaded.incident, deps.now(), p.run);
   const stored = await redis.hgetall(k.configHashes);
   const previous = {
     configHashes: {} as Record<string, string>,

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/core/check.js';
 import type { Incident } from '../../src/core/incident.js';
 import { loadChecklists } from '../../src/diagnostics/checklists.js';
-import { chooseChecklist, type DiagnosticsSetup, nudgesFor } from '../../src/flows/run-diagnostics.js';
+import {
+  chooseChecklist,
+  type DiagnosticsSetup,
+  incidentWindow,
+  nudgesFor,
+} from '../../src/flows/run-diagnostics.js';
 import { defaultTemplatesDir } from '../../src/postmortem/render.js';
 import { validateBlocks } from '../../src/sandbox/index.js';
 import {
@@ -170,5 +175,30 @@ describe('nudges on new results', () => {
     });
     const net = { ...h1, category: 'network' as const };
     expect(nudgesFor(incident({ hypotheses: [net] }), dbOk, at)).toEqual([]);
+  });
+});
+
+describe('the window the checks read', () => {
+  const now = new Date('2026-01-01T12:00:00.000Z');
+  const alert = (startsAt: string) => ({
+    alertGroupId: 'g',
+    fingerprint: 'f',
+    name: 'a',
+    status: 'firing' as const,
+    startsAt,
+    labels: {},
+  });
+  it('reaches back 15 minutes before the first alert on open, and only the last 15 minutes on a re-run', () => {
+    const inc = incident({
+      declaredAt: '2026-01-01T11:50:00.000Z',
+      alerts: [alert('2026-01-01T11:30:00.000Z')],
+    });
+    expect(incidentWindow(inc, now, 1).from.toISOString()).toBe('2026-01-01T11:15:00.000Z');
+    expect(incidentWindow(inc, now, 2).from.toISOString()).toBe('2026-01-01T11:45:00.000Z');
+    expect(incidentWindow(inc, now, 2).to).toBe(now);
+  });
+  it('never reads more than 6 hours, however old the alert', () => {
+    const inc = incident({ alerts: [alert('2024-05-01T10:00:07.123Z')] });
+    expect(incidentWindow(inc, now, 1).from.toISOString()).toBe('2026-01-01T06:00:00.000Z');
   });
 });

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture, postAlert, TOKEN } from '../alerts-e2e/support.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { freePort, type Lab, startHaproxyLab } from '../support/lab.js';
 import { checklistMessage, checkResults, openIncident, settledChecklist, shown } from './helpers.js';
@@ -100,7 +101,7 @@ describe('no DIAGNOSTICS_CONFIG', () => {
   });
 
   it('posts the checklist with every automated item skipped, saying how to configure it, and runs nothing', async () => {
-    bare = await startHarness('diag-none');
+    bare = await startHarness('diag-none', { ALERT_WEBHOOK_TOKEN: TOKEN });
     const general = bare.sandbox.addChannel({ name: 'general', members: [bare.users.alice] }).id;
     const channel = await openIncident(bare, general, 'Site down');
     const m = await checklistMessage(bare, channel);
@@ -111,5 +112,17 @@ describe('no DIAGNOSTICS_CONFIG', () => {
     expect(posted).toContain('Any deploy or config push in the last hours?');
     expect(posted).not.toContain('running…');
     expect(await checkResults(bare, 'INC-1')).toEqual([]);
+  });
+
+  it('picks the checklist template that matches the alert’s labels', async () => {
+    // Alertmanager's HighErrorRate alert matches templates/checklists/web-latency.yml.
+    const r = await postAlert(
+      `http://127.0.0.1:${bare.bot.port}`,
+      'alertmanager',
+      fixture('alertmanager-v4-firing.json'),
+    );
+    expect(r.status).toBe(202);
+    const m = await bare.sandbox.waitForMessage((x) => / checklist: web-latency/.test(shown(x)));
+    expect(shown(m)).toContain('Is one server taking most of the traffic?');
   });
 });
