@@ -392,14 +392,16 @@ export async function checklistView(
       };
     }
     covered.add(item.check);
-    const refs = setup.refs.filter((r) => r.checkId === item.check);
+    // Configured targets first, then any other target with a result on the timeline (shown, not hidden).
+    const targets = new Set(setup.refs.filter((r) => r.checkId === item.check).map((r) => r.target));
+    for (const l of latest.values()) if (l.result.checkId === item.check) targets.add(l.result.target);
     return {
       kind: 'automated',
       id: item.id,
       label: item.label,
       checkId: item.check,
-      rows: refs.map(row),
-      skippedBecause: refs.length === 0 ? skippedBecause(setup, item.check) : undefined,
+      rows: [...targets].map((target) => row({ checkId: item.check!, target })),
+      skippedBecause: targets.size === 0 ? skippedBecause(setup, item.check) : undefined,
     };
   });
   const extra = [...latest.values()].filter((l) => !covered.has(l.result.checkId)).map((l) => row(l.result));
