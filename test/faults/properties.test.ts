@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleAlertWebhook } from '../../src/alerts/intake.js';
 import { DEFAULT_SEVERITY_MAPPING } from '../../src/core/alert.js';
+import type { AccessRecord } from '../../src/diagnostics/sources/access-record.js';
 import {
   parseHaproxyHttpLogLine,
   scanHaproxyHttpLogLine,
@@ -50,11 +51,13 @@ const commandText = fc.oneof(
     .map(([c, rest]) => `${c} ${rest}`),
 );
 
-describe('slash command text through the real Bolt request path', () => {
+const WEBHOOK_TOKEN = 'faults-alert-token-0123456789';
+
+describe('slash command text and webhook JSON through the real web process', () => {
   let h: Harness;
   let channel: string;
   beforeAll(async () => {
-    h = await startHarness('faults-props', {}, { worker: false });
+    h = await startHarness('faults-props', { ALERT_WEBHOOK_TOKEN: WEBHOOK_TOKEN }, { worker: false });
     const started = await h.client.slashCommand({
       text: 'start sev3 Fuzzing',
       userId: h.users.alice,
@@ -89,6 +92,28 @@ describe('slash command text through the real Bolt request path', () => {
     const health = await fetch(`http://127.0.0.1:${h.bot.port}/healthz`);
     expect(health.status).toBe(200);
   });
+
+  it('answers any Alertmanager webhook body with 202, 200 or a 400 that names the problem', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          fc.string({ unit: 'binary', maxLength: 200 }),
+        ),
+        async (body) => {
+          const res = await fetch(`http://127.0.0.1:${h.bot.port}/alerts/alertmanager`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
+            body,
+          });
+          const json = (await res.json()) as { error?: string };
+          expect([200, 202, 400]).toContain(res.status);
+          if (res.status === 400) expect(json.error?.length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
 });
 
 const HAPROXY_LINE =
@@ -114,14 +139,19 @@ describe('log line parsers', () => {
     expect(nginx.parse(NGINX_LINE)?.status).toBe(502);
   });
 
-  it('never throw on mangled HAProxy lines, and the fast scanner agrees with the full parser on what is a line', () => {
+  it('never throw on mangled HAProxy lines, and when both HAProxy parsers accept a line they read the same fields', () => {
     fc.assert(
       fc.property(mutated(HAPROXY_LINE), (line) => {
         const full = parseHaproxyHttpLogLine(line);
-        const out = { time: 0, client: '', noServer: false, status: 0 };
-        const fast = scanHaproxyHttpLogLine(line, out);
-        if (full) expect(fast).toBe(true);
-        if (full && fast) expect(out.status).toBe(full.status);
+        const out: AccessRecord = { time: 0, client: '', noServer: false, status: 0 };
+        if (full && scanHaproxyHttpLogLine(line, out)) {
+          expect([out.status, out.backend, out.server, out.client]).toEqual([
+            full.status,
+            full.backend,
+            full.server,
+            full.client,
+          ]);
+        }
       }),
       { numRuns: 3000 },
     );
