@@ -18,12 +18,15 @@ export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?
       stalledInterval: deps.config.JOB_LOCK_SECONDS * 500,
       // Issue 3: channel setup one at a time per worker (channels open in declaration order) and at
       // most CHANNEL_SETUPS_PER_WINDOW per window across all workers (Slack Tier 2), queued, not failed.
+      // Evenly spaced (1 per window/N), because BullMQ's window is fixed: N at the end of one window
+      // plus N at the start of the next would be a 2N burst, which Slack answers with 429.
       ...(queue === 'channels'
         ? {
             concurrency: 1,
             limiter: {
-              max: deps.config.CHANNEL_SETUPS_PER_WINDOW,
-              duration: deps.config.CHANNEL_SETUP_WINDOW_SECONDS * 1000,
+              max: 1,
+              duration:
+                (deps.config.CHANNEL_SETUP_WINDOW_SECONDS * 1000) / deps.config.CHANNEL_SETUPS_PER_WINDOW,
             },
           }
         : {}),
