@@ -33,9 +33,11 @@ export interface Replay {
 function listen(): Promise<Server> {
   return new Promise((resolve, reject) => {
     // A backend that accepts connections and answers like the lab's did; only TCP connect is probed.
-    const s = createServer((sock) =>
-      sock.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'),
-    );
+    const s = createServer((sock) => {
+      // Probes connect and hang up at once; a reset is expected, not an error.
+      sock.on('error', () => {});
+      sock.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok');
+    });
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -159,9 +159,15 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
     });
     const channelId = sandbox.channelByName(String(created.args.name))!.id;
     log(`channel #${created.args.name} opened`);
-    const id = (await bot.rt.store.incidentByChannel(channelId))!;
+    // The worker indexes the channel right after Slack created it.
+    let id = await bot.rt.store.incidentByChannel(channelId);
+    for (let i = 0; !id && i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      id = await bot.rt.store.incidentByChannel(channelId);
+    }
+    if (!id) throw new Error('demo: the channel was created but never linked to an incident');
     const waitEntry = (pred: (e: TimelineEntry) => boolean, what: string) =>
-      waitForEntry(bot.rt.store.entries.bind(bot.rt.store, id), pred, what);
+      waitForEntry(() => bot.rt.store.entries(id), pred, what);
     await waitEntry(
       (e) => e.kind === 'check_result' && e.result.checkId === 'traffic-distribution',
       'the traffic-distribution result',
@@ -258,7 +264,10 @@ async function waitForEntry(
     if (hit) return hit;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`demo: timed out waiting for ${what}`);
+  const seen = (await read()).map((e) =>
+    e.kind === 'check_result' ? `check_result(${e.result.checkId}:${e.result.verdict})` : e.kind,
+  );
+  throw new Error(`demo: timed out waiting for ${what}; the timeline has: ${seen.join(', ')}`);
 }
 
 async function waitDelivered(rt: Awaited<ReturnType<typeof startBot>>['rt'], id: string): Promise<void> {
