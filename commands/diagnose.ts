@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { DomainError } from '../src/core/errors.js';
 import { isOpen } from '../src/core/incident.js';
 import { CHECK_IDS } from '../src/diagnostics/run.js';
-import { nextRun } from '../src/flows/run-diagnostics.js';
+import { diagnosticsSetup, matchingRefs, nextRun } from '../src/flows/run-diagnostics.js';
+import { escapeText } from '../src/slack/escape.js';
 import { currentIncident } from './context.js';
 import { parseArgs } from './parse.js';
 import type { Command } from './types.js';
@@ -38,12 +39,25 @@ export const diagnose: Command = {
     const loaded = await ctx.deps.store.load(id);
     if (!loaded || !isOpen(loaded.incident))
       throw new DomainError('INCIDENT_CLOSED', `${id} is closed`, 'Its checks are on the timeline.');
+    const setup = await diagnosticsSetup(ctx.deps);
+    if (!setup.config)
+      throw new DomainError(
+        'BAD_INPUT',
+        'No checks to run: DIAGNOSTICS_CONFIG is not set',
+        'Point it at a targets YAML file (load balancers, probes) and restart the bot; see README, "Diagnostics".',
+      );
+    const only = args.check ? [args.target ? `${args.check}:${args.target}` : args.check] : undefined;
+    if (only && matchingRefs(setup, only).length === 0)
+      throw new DomainError(
+        'BAD_INPUT',
+        `${escapeText(setup.configPath ?? '')} gives \`${escapeText(only[0]!)}\` nothing to check`,
+        `Configured: ${setup.refs.map((r) => `${r.checkId}:${r.target}`).join(', ') || 'none (see the problems at the top of the checklist)'}.`,
+      );
     const { redis, k } = ctx.deps.store;
     // One run per slash command, however often Slack retries it.
     if (ctx.claimKey && !(await redis.set(k.claim(`diagnose-${ctx.claimKey}`), '1', 'EX', 86_400, 'NX')))
       return { text: '', duplicate: true, incidentId: id };
     const run = await nextRun(ctx.deps, id);
-    const only = args.check ? [args.target ? `${args.check}:${args.target}` : args.check] : undefined;
     await ctx.deps.jobs.enqueue(
       'run-diagnostics',
       { incidentId: id, only, requestedBy: ctx.userId, run },

@@ -123,6 +123,11 @@ function selected(ref: CheckRef, only: string[] | undefined): boolean {
   );
 }
 
+/** The configured (check, target) pairs that `only` (check ids, `check:target` refs or targets) selects. */
+export function matchingRefs(setup: DiagnosticsSetup, only: string[]): CheckRef[] {
+  return setup.refs.filter((r) => selected(r, only));
+}
+
 /** The (check, target) pairs a run covers: the checklist's automated items (or `only`, which may name any check). */
 function refsForRun(setup: DiagnosticsSetup, checklist: Checklist, only?: string[]): CheckRef[] {
   const onList = new Set(checklist.items.flatMap((i) => (i.check ? [i.check] : [])));

@@ -120,6 +120,17 @@ describe('hypotheses and the checks', () => {
     expect(nudge.text).toContain('web1 takes');
   });
 
+  it('says so when a check has nothing configured to look at, instead of queueing nothing', async () => {
+    const res = await h.client.slashCommand({
+      text: 'diagnose endpoints',
+      userId: h.users.alice,
+      channelId: channel,
+    });
+    expect((res.body as { text?: string }).text).toMatch(
+      /targets\.yml gives `endpoints` nothing to check\. Configured: pool-health:edge, traffic-distribution:edge/,
+    );
+  });
+
   it('rejects an unknown check with the list of checks', async () => {
     const res = await h.client.slashCommand({
       text: 'diagnose the-database',
