@@ -4,6 +4,7 @@ import type { IncidentId } from '../core/incident-model.js';
 import type { TimelineEntry } from '../core/timeline.js';
 import { confirmationFor, summaryMessage } from '../slack/render.js';
 import { type Deps, type SlackMessage, slackOf } from './deps.js';
+import type { PostmortemUpload } from './draft-postmortem.js';
 
 /** Thrown when another worker is delivering this incident's messages; the job retries shortly. */
 export class DeliveryBusy extends Error {
@@ -53,7 +54,13 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
     let posted = 0;
     for (const e of entries.slice(cursor)) {
       const msg = confirmationFor(e) ?? extraRenderers.map((r) => r(e)).find((m) => m !== null) ?? null;
-      if (msg) {
+      if (e.kind === 'postmortem_drafted') {
+        const draft = await redis.get(k.postmortem(id));
+        if (draft) {
+          await slack.uploadFile(inc.channelId, JSON.parse(draft) as PostmortemUpload);
+          posted++;
+        }
+      } else if (msg) {
         await slack.post(inc.channelId, msg);
         posted++;
       }

@@ -4,12 +4,20 @@ import type { IncidentId } from '../core/incident-model.js';
 import { postmortemView } from '../core/postmortem.js';
 import type { TimelineEntry } from '../core/timeline.js';
 import { postmortemFileName } from '../postmortem/render.js';
-import { type Deps, slackOf } from './deps.js';
+import type { Deps } from './deps.js';
+
+/** The latest draft of an incident as the channel gets it: a file (a postmortem is too long for blocks) and a short summary. */
+export interface PostmortemUpload {
+  filename: string;
+  title: string;
+  content: string;
+  comment: string;
+}
 
 /**
  * Renders the postmortem draft from the timeline (`templates/postmortem.md`), saves it as
- * `POSTMORTEM_DIR/INC-<n>-<slug>.md`, posts it to the channel as a file (a postmortem is too long
- * for blocks) with a short summary, and records a `postmortem_drafted` entry.
+ * `POSTMORTEM_DIR/INC-<n>-<slug>.md`, keeps it in Redis for the channel upload, and records a
+ * `postmortem_drafted` entry, whose delivery posts the file.
  */
 export async function draftPostmortem(
   deps: Deps,
@@ -30,20 +38,20 @@ export async function draftPostmortem(
   const path = join(deps.config.POSTMORTEM_DIR, fileName);
   await writeFile(path, markdown, 'utf8');
 
-  const inc = (await deps.store.load(id))!.incident;
-  if (inc.channelId && deps.slack) {
-    const lines = [
-      `:page_facing_up: Postmortem draft for ${id}${requestedBy ? ` (requested by <@${requestedBy}>)` : ''}, from ${view.source}.`,
-      `Duration ${view.summary.duration.total} · ${view.misleadingPaths.items.length} misleading investigation path(s) · ${view.measures.followups.items.length} follow-up(s) · ${view.measures.suggestions.length} suggested measure(s).`,
-      'Every fact cites the timeline entries it came from, like [#3]. Edit it before the review.',
-    ];
-    await slackOf(deps).uploadFile(inc.channelId, {
-      filename: fileName,
-      title: `Postmortem draft: ${id}`,
-      content: markdown,
-      comment: lines.join('\n'),
-    });
-  }
+  const lines = [
+    `:page_facing_up: Postmortem draft for ${id}${requestedBy ? ` (requested by <@${requestedBy}>)` : ''}, from ${view.source}.`,
+    `Duration ${view.summary.duration.total} · ${view.misleadingPaths.items.length} misleading investigation path(s) · ${view.measures.followups.items.length} follow-up(s) · ${view.measures.suggestions.length} suggested measure(s).`,
+    'Every fact cites the timeline entries it came from, like [#3]. Edit it before the review.',
+  ];
+  // Delivery uploads it in timeline order (after the confirmations before it), from Redis, so any
+  // worker can post it whichever machine wrote the file.
+  const upload: PostmortemUpload = {
+    filename: fileName,
+    title: `Postmortem draft: ${id}`,
+    content: markdown,
+    comment: lines.join('\n'),
+  };
+  await deps.store.redis.set(deps.store.k.postmortem(id), JSON.stringify(upload), 'EX', 30 * 24 * 3600);
   const last = entries.at(-1)!;
   await deps.store.append(
     id,

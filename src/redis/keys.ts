@@ -16,6 +16,8 @@ export function keys(prefix: string) {
     deliveryLock: (id: string) => `${p}:{${id}}:delivery-lock`,
     /** Hash: checklist message ts and other per-incident Slack bookkeeping. */
     slackMeta: (id: string) => `${p}:{${id}}:slack`,
+    /** JSON of the latest postmortem draft to upload to the channel. */
+    postmortem: (id: string) => `${p}:{${id}}:postmortem`,
     /** Hash: channel id → incident id. */
     channelIndex: `${p}:channels`,
     /** Sorted set of open incident ids, scored by declaration time (ms). */

@@ -31,7 +31,13 @@ export function renderChannel(ws: Workspace, channelId: string): string {
       lines.push(`${pad}${clock(m.ts)} · ${m.text.replace(`<@${m.user}>`, name(m.user))}`);
       return;
     }
-    const text = body(m);
+    // As Slack's clients do: show mentions as names, and entities as the characters they stand for.
+    const text = body(m)
+      .replace(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g, (_all, id: string) => `@${name(id)}`)
+      .replace(/<#([CG][A-Z0-9]+)(?:\|[^>]*)?>/g, (_all, id: string) => `#${ws.channels.get(id)?.name ?? id}`)
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
     lines.push(`${head}${indent(text, ' '.repeat(head.length))}${m.edited ? ' (edited)' : ''}`);
     for (const f of m.files ?? []) lines.push(`${pad}  [file] ${f.title} (${f.name}, ${f.size} bytes)`);
     if (m.reactions?.length) {
