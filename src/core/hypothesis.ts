@@ -55,13 +55,26 @@ function pct(x: number | undefined): string {
   return x === undefined ? '?' : `${Math.round(x * 100)}%`;
 }
 
-/** The sharpest line of evidence a load-balancer check has (the most skewed server, or its summary). */
+/**
+ * The sharpest line of evidence a load-balancer check has: for traffic distribution, the server
+ * taking the most traffic against an even split, and whether its weight or something else sent it
+ * there; otherwise the check's summary.
+ */
 export function lbEvidence(r: CheckResult): string {
-  const skewed = [...r.servers]
-    .filter((s) => s.observedShare !== undefined && s.expectedShare !== undefined)
-    .sort((a, b) => b.observedShare! - b.expectedShare! - (a.observedShare! - a.expectedShare!))[0];
-  if (r.checkId === 'traffic-distribution' && skewed) {
-    return `${skewed.server} takes ${pct(skewed.observedShare)} of requests on ${r.target}, expected ${pct(skewed.expectedShare)}${skewed.evenShare !== undefined && Math.abs(skewed.evenShare - skewed.expectedShare!) > 0.05 ? ` by weight (${pct(skewed.evenShare)} if even)` : ''}`;
+  const top = [...r.servers]
+    .filter((s) => s.observedShare !== undefined && s.evenShare !== undefined)
+    .sort((a, b) => b.observedShare! - b.evenShare! - (a.observedShare! - a.evenShare!))[0];
+  if (r.checkId === 'traffic-distribution' && top && top.observedShare! > top.evenShare! * 1.5) {
+    const takes = `${top.server} takes ${pct(top.observedShare)} of requests on ${r.target}`;
+    const peers = r.servers.filter(
+      (s) => s.backend === top.backend && s.server !== top.server && s.weight !== undefined,
+    );
+    if (top.expectedShare !== undefined && top.expectedShare > top.evenShare! * 1.5) {
+      return `${takes}, where an even split would give it ${pct(top.evenShare)}: its weight (${top.weight ?? '?'} against ${peers.map((p) => p.weight).join(', ') || 'its peers'}) sends it ${pct(top.expectedShare)}`;
+    }
+    const byWeight = top.expectedShare ?? top.evenShare!;
+    const differs = Math.abs(byWeight - top.evenShare!) > 0.02;
+    return `${takes}, expected ${pct(byWeight)}${differs ? ` by weight (${pct(top.evenShare)} if even)` : ''}`;
   }
   return `${r.checkId} on ${r.target}: ${r.summary}`;
 }

@@ -72,6 +72,41 @@ describe('the nudge when the team suspects a red herring', () => {
     );
   });
 
+  it('blames the weights when the weights themselves concentrate the traffic, as in the seeds', () => {
+    const weighted: CheckResult = {
+      ...skew,
+      servers: [
+        {
+          backend: 'app',
+          server: 'web1',
+          observedShare: 0.99,
+          expectedShare: 0.98,
+          evenShare: 1 / 3,
+          weight: 100,
+        },
+        {
+          backend: 'app',
+          server: 'web2',
+          observedShare: 0.005,
+          expectedShare: 0.01,
+          evenShare: 1 / 3,
+          weight: 1,
+        },
+        {
+          backend: 'app',
+          server: 'web3',
+          observedShare: 0.005,
+          expectedShare: 0.01,
+          evenShare: 1 / 3,
+          weight: 1,
+        },
+      ],
+    };
+    expect(nudgeFor(incidentWith([weighted]), 'database')).toBe(
+      'Before digging into the database: web1 takes 99% of requests on edge, where an even split would give it 33%: its weight (100 against 1, 1) sends it 98%.',
+    );
+  });
+
   it('says nothing when no check has evidence either way', () => {
     expect(nudgeFor(incidentWith([]), 'database')).toBeNull();
     expect(nudgeFor(incidentWith([{ ...skew, verdict: 'pass' }]), 'network')).toBeNull();
