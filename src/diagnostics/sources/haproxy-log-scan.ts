@@ -592,7 +592,8 @@ class Scan {
       while (j < k.length && k[j] === b[ps + j]) j++;
       if (j === k.length) return;
     }
-    ns.sampleBytes.push(b.slice(ps, pe));
+    // a copy: the read buffer is reused
+    ns.sampleBytes.push(Uint8Array.prototype.slice.call(b, ps, pe));
     ns.tally.samplePaths.push(text.toString('latin1', ps, pe));
   }
 
