@@ -103,6 +103,8 @@ export function nudgeFor(inc: Incident, category: HypothesisCategory): string | 
     application: 'the application',
   }[category];
   const parts: string[] = [];
+  // Failures before warnings: the skewed pool matters more than the config change behind it.
+  lbFailing.sort((a, b) => (a.verdict === b.verdict ? 0 : a.verdict === 'fail' ? -1 : 1));
   if (lbFailing.length > 0) parts.push(`${lbFailing.map(lbEvidence).join('; ')}.`);
   if (against.length > 0)
     parts.push(

@@ -23,7 +23,7 @@ function formatAcceptDate(ms: number): string {
   return `[${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${p(d.getUTCMilliseconds(), 3)}]`;
 }
 
-/** A recording copied into `dir` and shifted in time so its traffic ends at `endAt`; backends listening again. */
+/** A recording copied into `dir` and moved in time so its traffic ends at `endAt`; backends listening again. */
 export interface Replay {
   dir: string;
   targets: string;
@@ -45,11 +45,16 @@ function listen(): Promise<Server> {
 
 /**
  * Copies a recording made by `test/fixtures/diagnostics/record.ts` into `dir` and makes it
- * replayable: HAProxy log accept-dates shifted so the last request is at `endAt`, the config's
+ * replayable: HAProxy log accept-dates moved so the last request is at `endAt` (spread over `spanMs`), the config's
  * modification time set to just before the first request (when the lab loaded it), and the recorded backend servers listening again on fresh loopback ports (the config is
  * rewritten to point at them), so TCP checks see the servers as they were while recording.
  */
-export async function replayRecording(recording: string, dir: string, endAt: Date): Promise<Replay> {
+export async function replayRecording(
+  recording: string,
+  dir: string,
+  endAt: Date,
+  spanMs = 0,
+): Promise<Replay> {
   cpSync(recording, dir, { recursive: true });
   const log = join(dir, 'haproxy.log');
   const lines = readFileSync(log, 'utf8').split('\n');
@@ -62,13 +67,16 @@ export async function replayRecording(recording: string, dir: string, endAt: Dat
       first = Math.min(first, parseAcceptDate(m));
     }
   }
-  const shift = endAt.getTime() - last;
+  // Lab recordings are a few hundred requests in about a second; `spanMs` spreads them evenly
+  // (order kept) over the minutes before `endAt`, as the same traffic would arrive in production.
+  const stretch = last > first && spanMs > 0 ? spanMs / (last - first) : 1;
+  const replayed = (t: number) => Math.round(endAt.getTime() - (last - t) * stretch);
   writeFileSync(
     log,
     lines
       .map((line) =>
         line.replace(ACCEPT_DATE, (_all, ...g) =>
-          formatAcceptDate(parseAcceptDate([_all, ...g] as unknown as RegExpExecArray) + shift),
+          formatAcceptDate(replayed(parseAcceptDate([_all, ...g] as unknown as RegExpExecArray))),
         ),
       )
       .join('\n'),
@@ -92,7 +100,7 @@ export async function replayRecording(recording: string, dir: string, endAt: Dat
   writeFileSync(cfgPath, cfg);
   // The lab wrote the config and started HAProxy just before the recorded traffic (git does not
   // keep file times, so the log's first request stands for the moment of the change).
-  const mtime = new Date(first + shift - 1000);
+  const mtime = new Date(replayed(first) - 1000);
   utimesSync(cfgPath, mtime, mtime);
   for (const f of readdirSync(dir)) {
     if (f.startsWith('stats')) utimesSync(join(dir, f), endAt, endAt);

@@ -103,7 +103,12 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
     }).id;
 
     const lbDir = join(work, 'lb');
-    let replay = await replayRecording(join(RECORDINGS, 'haproxy-skewed-weights'), lbDir, new Date());
+    let replay = await replayRecording(
+      join(RECORDINGS, 'haproxy-skewed-weights'),
+      lbDir,
+      new Date(),
+      4 * 60_000,
+    );
     cleanups.unshift(() => replay.close());
     // The database probe runs against a real PostgreSQL when one listens locally; otherwise it is left out.
     const hasPostgres = await tcpAnswers('127.0.0.1', 5432);
@@ -168,10 +173,11 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
     if (!id) throw new Error('demo: the channel was created but never linked to an incident');
     const waitEntry = (pred: (e: TimelineEntry) => boolean, what: string) =>
       waitForEntry(() => bot.rt.store.entries(id), pred, what);
-    await waitEntry(
+    const first = (await waitEntry(
       (e) => e.kind === 'check_result' && e.result.checkId === 'traffic-distribution',
       'the traffic-distribution result',
-    );
+    )) as Extract<TimelineEntry, { kind: 'check_result' }>;
+    log(`checklist: traffic-distribution ${first.result.verdict}: ${first.result.summary}`);
 
     // 2. A responder suspects the database; the bot answers with the evidence.
     const say = async (user: string, text: string) => {
@@ -201,7 +207,7 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
     // 3. The fix: weights reset (a second recording of the same HAProxy with even weights).
     await replay.close();
     rmSync(lbDir, { recursive: true, force: true });
-    replay = await replayRecording(join(RECORDINGS, 'haproxy-healthy-even'), lbDir, new Date());
+    replay = await replayRecording(join(RECORDINGS, 'haproxy-healthy-even'), lbDir, new Date(), 60_000);
     await say(carol, 'note Weights reset to 1/1/1 and HAProxy reloaded');
     const before = (await bot.rt.store.entries(id)).length;
     await say(alice, 'diagnose traffic-distribution');
