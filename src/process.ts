@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { PostmortemView } from './core/postmortem.js';
 import { postmortemView } from './core/postmortem.js';
+import { diagnosticsSetup } from './flows/run-diagnostics.js';
 import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
 import { defaultTemplatesDir, loadPostmortemTemplate, renderPostmortem } from './postmortem/render.js';
@@ -40,6 +41,9 @@ export async function startBot(
   const rt = createRuntime(opts.env ?? process.env, opts.overrides);
   if (opts.now) rt.deps.now = opts.now;
   rt.deps.renderPostmortem = checkedPostmortemRenderer(rt.config.TEMPLATES_DIR);
+  // The targets file is read once, now, so its problems are in the start-up log of every process;
+  // a broken file never stops start-up (the checks that can run, run).
+  await diagnosticsSetup(rt.deps);
   const metrics = createMetrics(() => rt.store.openCount());
   // Producers fail fast while disconnected, so give the first connection a moment; a Redis that
   // is down at start-up is reported by /healthz and by replies, not by refusing to start.
