@@ -660,17 +660,26 @@ export async function summarizeHaproxyHttpLog(
   // read lands, so every complete line is contiguous; the byte before it is set to '\n' (see Scan). Head and
   // pad leave room for word reads on either side.
   const head = max + 8;
-  const buf = Buffer.alloc(head + chunk + 8);
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  // Two buffers: the next read lands in one while the other is scanned (the copy from the page cache runs on
+  // Node's I/O pool; the scan stays on this thread).
+  const bufs = [Buffer.alloc(head + chunk + 8), Buffer.alloc(head + chunk + 8)] as const;
+  const dvs = bufs.map((b) => new DataView(b.buffer, b.byteOffset, b.length));
   opts.signal?.throwIfAborted();
   const fh = await open(path, 'r');
+  let cur = 0;
   let tail = 0;
   let dropping = false;
+  let pending: Promise<{ bytesRead: number }> | undefined = fh.read(bufs[0], head, chunk, null);
   try {
     for (;;) {
-      opts.signal?.throwIfAborted();
-      const { bytesRead } = await fh.read(buf, head, chunk, null);
+      const { bytesRead } = await pending;
+      pending = undefined;
       if (bytesRead === 0) break;
+      opts.signal?.throwIfAborted();
+      const buf = bufs[cur]!;
+      const dv = dvs[cur]!;
+      const next = bufs[cur ^ 1]!;
+      pending = fh.read(next, head, chunk, null);
       const end = head + bytesRead;
       // Bounded, so native searches never run into stale bytes past `end`.
       const v = buf.subarray(0, end);
@@ -679,8 +688,7 @@ export async function summarizeHaproxyHttpLog(
       let s = head - tail;
       buf[s - 1] = 10;
       let nl = v.indexOf(10, head);
-      if (dropping) {
-        if (nl === -1) continue;
+      if (dropping && nl !== -1) {
         dropping = false;
         s = nl + 1;
         nl = v.indexOf(10, s);
@@ -691,25 +699,29 @@ export async function summarizeHaproxyHttpLog(
         s = nl + 1;
         nl = v.indexOf(10, s);
       }
-      tail = end - s;
+      tail = dropping ? 0 : end - s;
       if (tail > max) {
         // An over-long line is skipped up to its end, so memory stays bounded.
         scan.truncated++;
         dropping = true;
         tail = 0;
       } else if (tail > 0) {
-        buf.copyWithin(head - tail, s, end);
+        // The unfinished line goes just before where the pending read lands (that read only writes after it).
+        buf.copy(next, head - tail, s, end);
       }
+      cur ^= 1;
     }
   } finally {
+    if (pending) await pending.catch(() => undefined);
     await fh.close();
   }
   if (tail > 0 && !dropping) {
+    const buf = bufs[cur]!;
     scan.chunk();
     buf[head - tail - 1] = 10;
     buf[head] = 10;
     buf[head + 1] = 91;
-    scan.line(buf.subarray(0, head), dv, head - tail, head);
+    scan.line(buf.subarray(0, head), dvs[cur]!, head - tail, head);
   }
   return scan.summary();
 }
