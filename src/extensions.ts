@@ -3,5 +3,3 @@
 import './alerts/routes.js';
 import './slack/alert-actions.js';
 import './slack/checklist-actions.js';
-
-export {};

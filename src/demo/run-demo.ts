@@ -92,7 +92,7 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
   const work = mkdtempSync(join(tmpdir(), 'incident-bot-demo-'));
   const redis = await demoRedis();
   const sandbox = await startSandbox({ port: 0 });
-  const cleanups: (() => Promise<unknown> | void)[] = [() => sandbox.close(), () => redis.stop()];
+  const cleanups: (() => unknown)[] = [() => sandbox.close(), () => redis.stop()];
   try {
     const alice = sandbox.addUser({ name: 'alice', realName: 'Alice (SRE on call)' }).id;
     const bob = sandbox.addUser({ name: 'bob', realName: 'Bob (backend)' }).id;

@@ -7,7 +7,11 @@ import type { TimelineEntry } from '../../src/core/timeline.js';
 const user = (id: string) => ({ type: 'user' as const, id });
 const base = { incidentId: 'INC-7', source: 'slash' as const };
 
-type Input = TimelineEntry extends infer E ? (E extends TimelineEntry ? Omit<E, 'seq' | 'incidentId' | 'source'> : never) : never;
+type Input = TimelineEntry extends infer E
+  ? E extends TimelineEntry
+    ? Omit<E, 'seq' | 'incidentId' | 'source'>
+    : never
+  : never;
 
 function tl(...entries: Input[]): TimelineEntry[] {
   return entries.map((e, i) => ({ ...base, ...e, seq: i + 1 }) as TimelineEntry);
