@@ -78,8 +78,7 @@ const creates = (pred: (e: TranscriptEntry) => boolean = () => true) =>
 async function allIngested(deliveryIds: string[]) {
   await eventually(async () => {
     for (const id of new Set(deliveryIds)) {
-      const job = await alerts.getJob(`ingest-${id}`);
-      expect(await job?.getState(), `ingest-${id}`).toBe('completed');
+      expect(await alerts.getJobState(`ingest-${id}`), `ingest-${id}`).toBe('completed');
     }
   }, 30_000);
 }

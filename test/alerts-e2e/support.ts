@@ -80,9 +80,10 @@ export function pagerDutyDelivery(
 /** Resolves when the `ingest-<deliveryId>` job completed; returns its result. */
 export async function ingested(queue: Queue, deliveryId: string, timeoutMs = 20_000): Promise<unknown> {
   return eventually(async () => {
+    // State first, then the job: a job read while active and checked after it completed would
+    // carry no return value yet. Completed is final (jobs are kept an hour).
+    expect(await queue.getJobState(`ingest-${deliveryId}`)).toBe('completed');
     const job = await queue.getJob(`ingest-${deliveryId}`);
-    expect(job, `job ingest-${deliveryId}`).toBeDefined();
-    expect(await job!.getState()).toBe('completed');
     return job!.returnvalue;
   }, timeoutMs);
 }
