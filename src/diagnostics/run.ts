@@ -21,7 +21,7 @@ import type { DiagnosticsConfig, LoadBalancerTarget } from './config.js';
 import { type Pool, poolsFromHaproxyConfig, poolsFromNginxConfig, poolsFromStats } from './model.js';
 import { probeHttp, probePostgres, probeTcp, splitHostPort } from './probes.js';
 import { type HaproxyConfig, type HaproxyRule, parseHaproxyConfig } from './sources/haproxy-config.js';
-import { newScanCache, scanHaproxyHttpLogLine } from './sources/haproxy-log.js';
+import { summarizeHaproxyHttpLog } from './sources/haproxy-log-scan.js';
 import { fetchHaproxyStats, parseHaproxyStatsCsv, type StatsSnapshot } from './sources/haproxy-stats.js';
 import { parseUtcOffset } from './sources/lines.js';
 import {
@@ -208,12 +208,12 @@ class LbContext {
       const { from, to } = this.opts;
       if (this.lb.kind === 'haproxy') {
         if (!this.lb.log) return undefined;
-        const off = parseUtcOffset(this.lb.logUtcOffset);
-        const cache = newScanCache();
-        return await summarizeAccessLog(this.lb.log, (l, o) => scanHaproxyHttpLogLine(l, o, off, cache), {
+        // The byte-level scanner: same results as the full parser, a fraction of its time and memory.
+        return await summarizeHaproxyHttpLog(this.lb.log, {
           from,
           to,
           signal: this.signal,
+          utcOffsetMinutes: parseUtcOffset(this.lb.logUtcOffset),
         });
       }
       if (!this.lb.accessLog) return undefined;

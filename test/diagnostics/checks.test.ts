@@ -20,14 +20,20 @@ const pool = (weights: number[]): Pool => ({
   })),
 });
 
-/** Deterministic multinomial sample: `n` requests spread by weight with a seeded LCG. */
+/**
+ * Deterministic multinomial sample: `n` requests spread by weight with mulberry32. (A plain LCG
+ * was tried first: for some seeds its early outputs are correlated enough to put one server five
+ * standard deviations off, which no real load balancer does and the check rightly flags.)
+ */
 function sample(weights: number[], n: number, seed: number): number[] {
   const total = weights.reduce((a, b) => a + b, 0);
   const counts = weights.map(() => 0);
   let x = seed >>> 0;
   for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    let r = (x / 2 ** 32) * total;
+    x = (x + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(x ^ (x >>> 15), 1 | x);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    let r = (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * total;
     let k = 0;
     while (r >= weights[k]! && k < weights.length - 1) r -= weights[k++]!;
     counts[k]!++;
@@ -53,7 +59,9 @@ describe('traffic-distribution', () => {
           return r.verdict === 'pass';
         },
       ),
-      { numRuns: 300 },
+      // A fixed seed: at the check's z > 4 threshold a fair pool still alarms about once in 30,000
+      // server-windows (that is what a statistical threshold means), so unseeded runs would flake.
+      { numRuns: 300, seed: 20261121 },
     );
   });
 
