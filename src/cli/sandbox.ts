@@ -1,0 +1,71 @@
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { SlackClientSim, startSandbox } from '../sandbox/index.js';
+import type { CliIo } from './diagnose.js';
+
+const SECRET = 'sandbox-signing-secret-0123456789';
+
+/**
+ * Registers `sandbox`: runs the Slack sandbox on a port, prints the settings that point a bot at it,
+ * and sends each line typed on stdin (`/incident …`) to the bot as a signed slash command from
+ * @alice, printing the reply and the channel's new messages.
+ */
+export function registerSandbox(program: Command, io: CliIo): void {
+  program
+    .command('sandbox')
+    .description('run the local Slack stand-in and type /incident commands to a running bot')
+    .option('--port <n>', 'sandbox port', '3100')
+    .option('--app-url <url>', "the bot's Slack endpoint", 'http://127.0.0.1:3000/slack/events')
+    .action(async (opts: { port: string; appUrl: string }) => {
+      const sandbox = await startSandbox({ port: Number(opts.port) });
+      const alice = sandbox.addUser({ name: 'alice' }).id;
+      const bob = sandbox.addUser({ name: 'bob' }).id;
+      const general = sandbox.addChannel({ name: 'general', members: [alice, bob, sandbox.botUserId] }).id;
+      const client = new SlackClientSim({ appUrl: opts.appUrl, signingSecret: SECRET, sandbox });
+      io.out(
+        [
+          `Slack sandbox on ${sandbox.url} (users @alice ${alice}, @bob ${bob}; channel #general ${general})`,
+          'Start the bot against it in another terminal:',
+          `  SLACK_API_URL=${sandbox.apiUrl} SLACK_BOT_TOKEN=${sandbox.botToken} SLACK_SIGNING_SECRET=${SECRET} INCIDENT_RESPONDERS=${bob} npm start`,
+          'Then type slash commands here as @alice, e.g. `/incident start sev2 Checkout latency`.',
+          'They run in the newest incident channel once there is one; `:channel` prints it, `:quit` stops.',
+          '',
+        ].join('\n'),
+      );
+      let channel = general;
+      let seen = 0;
+      const newest = () =>
+        sandbox
+          .channels()
+          .filter((c) => c.name.startsWith('inc-'))
+          .at(-1)?.id;
+      const rl = createInterface({ input: process.stdin });
+      for await (const raw of rl) {
+        const line = raw.trim();
+        if (!line) continue;
+        if (line === ':quit') break;
+        channel = newest() ?? channel;
+        if (line === ':channel') {
+          io.out(`${sandbox.renderChannel(channel)}\n`);
+          continue;
+        }
+        const m = /^\/incident\b\s*(.*)$/.exec(line);
+        if (!m) {
+          io.err('type `/incident <subcommand>`, `:channel` or `:quit`\n');
+          continue;
+        }
+        try {
+          const res = await client.slashCommand({ text: m[1], userId: alice, channelId: channel });
+          const text = (res.body as { text?: string } | null)?.text;
+          io.out(`[${res.status}] ${text ?? '(acknowledged)'}\n`);
+        } catch (err) {
+          io.err(`could not reach the bot at ${opts.appUrl}: ${(err as Error).message}\n`);
+        }
+        const msgs = sandbox.messages(channel);
+        for (const msg of msgs.slice(seen)) io.out(`  #${sandbox.channel(channel)?.name}: ${msg.text}\n`);
+        seen = msgs.length;
+      }
+      rl.close();
+      await sandbox.close();
+    });
+}
