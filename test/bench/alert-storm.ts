@@ -24,6 +24,8 @@ const GROUPS = 500;
 const SENDERS = 64;
 const TOKEN = 'bench-alert-webhook-token-0123456789';
 const ROUTE = '/alerts/alertmanager';
+/** How long to wait for all incidents and channels before reporting what exists by then (s). */
+const DEADLINE_S = Number(process.env.BENCH_STORM_DEADLINE_S ?? 180);
 
 /** An Alertmanager v4 webhook body for group `g`, its `k`-th distinct notification (1–4 instances firing). */
 export function alertmanagerBody(g: number, k: number): string {
@@ -32,7 +34,7 @@ export function alertmanagerBody(g: number, k: number): string {
   const alerts = Array.from({ length: (k % 4) + 1 }, (_, i) => ({
     status: 'firing',
     labels: { ...labels, instance: `10.1.${g % 250}.${i}:8080` },
-    annotations: { summary: `${service} 5xx above 5%` },
+    annotations: { summary: `${service} 5xx above 5%`, description: `5xx ratio sample ${k}` },
     startsAt: new Date(Date.UTC(2024, 4, 1, 10, 0, i)).toISOString(),
     endsAt: '0001-01-01T00:00:00Z',
     generatorURL: `http://prometheus:9090/graph?g=${g}`,
@@ -184,6 +186,9 @@ export const alertStormBench: Bench = {
       POSTMORTEM_DIR: mkdtempSync(join(tmpdir(), 'ib-bench-pm-')),
       // Reminders and escalations would add delayed jobs per incident; they are not what is measured.
       REMINDER_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
+      // The workers pace channel setup to Slack's Tier 2 (20/min: 500 channels = 25 min); with the
+      // sandbox's limits raised, so is this one. BENCHMARKS.md says so.
+      CHANNEL_SETUPS_PER_WINDOW: '1000000',
       ESCALATION_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
     };
     const children: Child[] = [];
@@ -212,33 +217,35 @@ export const alertStormBench: Bench = {
       let channelsAt = Number.NaN;
       const all = `${prefix}:all`;
       const channelCount = () => sandbox.transcriptFor('conversations.create').filter((e) => e.ok).length;
+      const deadline = DEADLINE_S * 1000;
+      const reached = async (what: string, check: () => Promise<boolean> | boolean) => {
+        try {
+          await until(what, check, Math.max(1, deadline - (performance.now() - t0)), 100);
+          return performance.now() - t0;
+        } catch {
+          return Number.NaN; // not reached by the deadline: reported as NaN with the counts at that time
+        }
+      };
       const watch = (async () => {
-        await until('500 incidents', async () => (await redis.zcard(all)) >= GROUPS, 600_000, 100);
-        incidentsAt = performance.now() - t0;
-        await until('500 channels', () => channelCount() >= GROUPS, 600_000, 100);
-        channelsAt = performance.now() - t0;
+        incidentsAt = await reached('500 incidents', async () => (await redis.zcard(all)) >= GROUPS);
+        channelsAt = await reached('500 channels', () => channelCount() >= GROUPS);
       })();
       const sent = await send(urls, bodies, SENDERS);
       await watch;
       const accepted = sent.statuses['202'] ?? 0;
-      // Let stragglers (a duplicate declared late) show up before counting.
-      const jobsIdle = await until(
-        'the alerts and slack queues to drain',
-        async () => {
-          const counts = await Promise.all(
-            ['alerts', 'slack'].map((q) =>
-              new Queue(q, { connection: redis, prefix: `${prefix}:bull` }).getJobCounts(
-                'waiting',
-                'active',
-                'delayed',
-              ),
-            ),
-          );
-          return counts.every((c) => Object.values(c).every((v) => v === 0)) && performance.now() - t0;
-        },
-        600_000,
-        200,
+      const queues = ['alerts', 'slack'].map(
+        (q) => new Queue(q, { connection: redis, prefix: `${prefix}:bull` }),
       );
+      const drainedAt = await reached('the alerts, channels and slack queues to drain', async () => {
+        const counts = await Promise.all(
+          queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')),
+        );
+        return counts.every((c) => Object.values(c).every((v) => v === 0));
+      });
+      const jobCounts = Object.fromEntries(
+        await Promise.all(queues.map(async (q) => [q.name, await q.getJobCounts()] as const)),
+      );
+      await Promise.all(queues.map((q) => q.close()));
       const incidents = await redis.zcard(all);
       const channels = sandbox.channels().filter((c) => c.name.startsWith('inc-')).length;
       const row = {
@@ -249,7 +256,7 @@ export const alertStormBench: Bench = {
         p99ms: sent.p99ms,
         allIncidentsS: incidentsAt / 1000,
         allChannelsS: channelsAt / 1000,
-        drainedS: Number(jobsIdle) / 1000,
+        drainedS: drainedAt / 1000,
         incidents,
         channels,
         conversationsCreate: channelCount(),
@@ -260,12 +267,26 @@ export const alertStormBench: Bench = {
           acceptedPerS: row.acceptedPerS,
           bullmqAddPerS: ceiling.addPerS,
           ratioAccept: row.acceptedPerS / ceiling.addPerS,
-          stormEndToEndPerS: bodies.length / (Number(jobsIdle) / 1000),
+          stormEndToEndPerS: bodies.length / (drainedAt / 1000),
           bullmqAddProcessPerS: ceiling.addAndProcessPerS,
-          ratioEndToEnd: bodies.length / (Number(jobsIdle) / 1000) / ceiling.addAndProcessPerS,
+          ratioEndToEnd: bodies.length / (drainedAt / 1000) / ceiling.addAndProcessPerS,
         },
       ]);
-      return { ...row, bullmqCeiling: ceiling, exactly500: incidents === GROUPS && channels === GROUPS };
+      let withoutChannel = 0;
+      for (let n = 1; n <= incidents; n++) {
+        const raw = await redis.lrange(`${prefix}:{INC-${n}}:timeline`, 0, -1);
+        if (!raw.some((j) => j.includes('"kind":"channel_created"'))) withoutChannel++;
+      }
+      if (withoutChannel > 0)
+        console.log(`incidents without a channel at the end: ${withoutChannel}; job counts`, jobCounts);
+      return {
+        ...row,
+        deadlineS: DEADLINE_S,
+        withoutChannel,
+        jobCounts,
+        bullmqCeiling: ceiling,
+        exactly500: incidents === GROUPS && channels === GROUPS,
+      };
     } finally {
       redis.disconnect();
       for (const c of children) await c.stop();

@@ -123,6 +123,8 @@ export async function startStack(
     POSTMORTEM_DIR: mkdtempSync(join(tmpdir(), 'ib-faults-pm-')),
     REMINDER_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
     ESCALATION_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
+    // A killed worker's jobs come back once their lock expires: 5 s instead of 30 s keeps the suite short.
+    JOB_LOCK_SECONDS: '5',
     ...opts.env,
   };
   const web = spawnNode('src/web.ts', { ...env, PORT: String(port) });
