@@ -3,6 +3,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import type { TimelineEntry } from '../core/timeline.js';
 import { startBot } from '../process.js';
 import { type Sandbox, SlackClientSim, startSandbox } from '../sandbox/index.js';
@@ -144,10 +145,19 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
     };
     const bot = await startBot({ env });
     cleanups.unshift(async () => {
-      const r = bot.rt.redis;
-      const keys = await r.keys(`${env.REDIS_PREFIX}:*`).catch(() => [] as string[]);
-      if (keys.length) await r.del(...keys).catch(() => 0);
       await bot.close();
+      // The demo's keys go once the workers have stopped writing them.
+      const r = new Redis(redis.url);
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await r.scan(cursor, 'MATCH', `${env.REDIS_PREFIX}:*`, 'COUNT', 1000);
+          cursor = next;
+          if (keys.length) await r.unlink(...keys);
+        } while (cursor !== '0');
+      } finally {
+        r.disconnect();
+      }
     });
     const base = `http://127.0.0.1:${bot.port}`;
     const slack = new SlackClientSim({ appUrl: `${base}/slack/events`, signingSecret: SECRET, sandbox });
