@@ -84,7 +84,14 @@ export function alertRoutes(rt: Runtime, metrics: Metrics): Route[] {
           // NX: the first copy's receive time wins; the job id makes the enqueue idempotent, and a
           // crash between the two is healed by the sender's retry (same body, same ids).
           await redis.set(k.delivery(deliveryId), JSON.stringify(delivery), 'EX', DELIVERY_TTL_S, 'NX');
-          await rt.jobs.enqueue('ingest-alert', { deliveryId }, { jobId: `ingest-${deliveryId}` });
+          const jobId = `ingest-${deliveryId}`;
+          await rt.jobs.enqueue('ingest-alert', { deliveryId }, { jobId });
+          // A job that failed for good keeps its id for days and would swallow every re-send of the
+          // same body: the sender retrying is the signal to run it again.
+          const queue = rt.jobs.queues.alerts;
+          if ((await queue.getJobState(jobId)) === 'failed') {
+            await (await queue.getJob(jobId))?.retry('failed').catch(() => {});
+          }
         })(),
         STORE_TIMEOUT_MS,
       );

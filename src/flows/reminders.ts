@@ -13,6 +13,11 @@ function cadence(deps: Deps, inc: Incident): number {
 function escalationDelay(deps: Deps, inc: Incident): number {
   return parseSeverityMinutes('ESCALATION_MINUTES', deps.config.ESCALATION_MINUTES)[inc.severity] * MINUTE;
 }
+/** Minutes as people read them: whole minutes, or up to two decimals below one (tests use 0.025). */
+function minutesText(ms: number): string {
+  const m = ms / MINUTE;
+  return m >= 1 ? String(Math.round(m)) : String(Number(m.toFixed(2)));
+}
 /** Job id of the status nudge scheduled from one status update (BullMQ ids: no `:`). */
 function nudgeJobId(id: IncidentId, basis: string): string {
   return `nudge-${id}-${Date.parse(basis)}`;
@@ -87,7 +92,7 @@ export async function processReminder(
       await scheduleNudge(deps, inc);
       return 'skipped';
     }
-    const minutes = Math.round(cadence(deps, inc) / MINUTE);
+    const minutes = minutesText(cadence(deps, inc));
     const who = inc.commander ? `<@${inc.commander}>` : 'Incident commander';
     const rec = await mutate(
       deps,
@@ -118,7 +123,7 @@ export async function processReminder(
   }
   if (inc.commander) return 'skipped';
   const users = deps.config.INCIDENT_ESCALATION_USERS;
-  const minutes = Math.round(escalationDelay(deps, inc) / MINUTE);
+  const minutes = minutesText(escalationDelay(deps, inc));
   const rec = await mutate(
     deps,
     inc.id,

@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupId } from '../../src/alerts/group-id.js';
+import { alertDeliveryId } from '../../src/flows/ingest-alert.js';
 import { eventually } from '../support/eventually.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
@@ -164,6 +166,31 @@ describe('bad webhook input is refused with the reason and leaves nothing behind
   });
 });
 
+describe('a delivery whose job failed for good', () => {
+  it('is run again when the sender re-sends it', async () => {
+    const body = {
+      title: 'Retried after failure',
+      status: 'firing',
+      dedupKey: 'failed-once',
+      severity: 'warning',
+    };
+    const raw = Buffer.from(JSON.stringify(body));
+    const deliveryId = alertDeliveryId(groupId('generic', body.dedupKey), raw);
+    const { redis, k } = h.bot.rt.store;
+    // A stored delivery the worker cannot read: its job fails without retries.
+    await redis.set(k.delivery(deliveryId), '{"not":"a delivery"}', 'EX', 60);
+    const first = await postAlert(base, 'generic', raw);
+    expect(first.status).toBe(202);
+    const queue = h.bot.rt.jobs.queues.alerts;
+    await eventually(async () => expect(await queue.getJobState(`ingest-${deliveryId}`)).toBe('failed'));
+
+    await redis.del(k.delivery(deliveryId));
+    const again = await postAlert(base, 'generic', raw);
+    expect(again.status).toBe(202);
+    expect(await ingested(queue, deliveryId)).toMatchObject({ outcome: 'declared' });
+  });
+});
+
 describe('Redis unavailable when a webhook arrives', () => {
   it('answers 503 with Retry-After while Redis is away, and the retried delivery opens the incident once it is back', async () => {
     const body = {
@@ -193,7 +220,7 @@ describe('Redis unavailable when a webhook arrives', () => {
       outcome: 'declared',
     });
     await h.sandbox.waitFor((e) => e.method === 'conversations.create' && e.ok);
-    expect(await h.bot.rt.store.openIncidents()).toHaveLength(1);
+    expect(await h.bot.rt.redis.get(h.bot.rt.store.k.alertGroup(accepted.body.groupId))).toMatch(/^INC-\d+$/);
     // The detector the "recording nothing" tests rely on does see a recorded alert.
     const now = await recorded();
     expect(now.some((k) => k.includes(':delivery:'))).toBe(true);
