@@ -75,5 +75,6 @@ export async function settled(h: Harness, id: string): Promise<void> {
     const len = await h.bot.rt.redis.llen(k.timeline(id));
     const delivered = Number(await h.bot.rt.redis.get(k.delivered(id)));
     if (len === 0 || delivered !== len) throw new Error(`${id}: delivered ${delivered} of ${len}`);
-  });
+    // Generous: Slack's (the sandbox's) 1 message/s per channel and a loaded CI machine add up.
+  }, 45_000);
 }
