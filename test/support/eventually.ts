@@ -4,7 +4,7 @@
  */
 export async function eventually<T>(
   check: () => T | Promise<T>,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
   everyMs = 25,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
