@@ -5,6 +5,7 @@ import { postmortemView } from '../core/postmortem.js';
 import type { TimelineEntry } from '../core/timeline.js';
 import { postmortemFileName } from '../postmortem/render.js';
 import type { Deps } from './deps.js';
+import { enqueueDelivery } from './record.js';
 
 /** The latest draft of an incident as the channel gets it: a file (a postmortem is too long for blocks) and a short summary. */
 export interface PostmortemUpload {
@@ -53,7 +54,7 @@ export async function draftPostmortem(
   };
   await deps.store.redis.set(deps.store.k.postmortem(id), JSON.stringify(upload), 'EX', 30 * 24 * 3600);
   const last = entries.at(-1)!;
-  await deps.store.append(
+  const res = await deps.store.append(
     id,
     [
       {
@@ -67,6 +68,7 @@ export async function draftPostmortem(
     ],
     { claimKey: `postmortem-${id}-${last.seq}` },
   );
+  if (res.ok) await enqueueDelivery(deps, id, res.seqs.at(-1)!);
   return { path, markdown };
 }
 

@@ -1,5 +1,5 @@
 import { DomainError } from '../core/errors.js';
-import { foldTimeline, type Incident, isOpen } from '../core/incident.js';
+import { applyEntry, type Incident, isOpen } from '../core/incident.js';
 import type { IncidentId } from '../core/incident-model.js';
 import type { NewEntry, TimelineEntry } from '../core/timeline.js';
 import type { Deps } from './deps.js';
@@ -22,14 +22,14 @@ const MAX_ATTEMPTS = 8;
 export async function mutate(
   deps: Deps,
   id: IncidentId,
-  decide: (inc: Incident, entries: TimelineEntry[]) => NewEntry[],
+  decide: (inc: Incident) => NewEntry[],
   opts: { claimKey?: string; allowClosed?: boolean } = {},
 ): Promise<Recorded> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const loaded = await deps.store.load(id);
-    if (!loaded)
+    // The cached fold plus the entries after it: O(new entries), not O(timeline), per command.
+    const incident = await deps.store.current(id);
+    if (!incident)
       throw new DomainError('INCIDENT_NOT_FOUND', `${id} does not exist`, 'Check the incident id.');
-    const { incident, entries } = loaded;
     if (!isOpen(incident) && !opts.allowClosed) {
       throw new DomainError(
         'INCIDENT_CLOSED',
@@ -37,15 +37,21 @@ export async function mutate(
         'Start a new incident with `/incident start <title>`, or use `/incident postmortem` to re-render its draft.',
       );
     }
-    const fresh = decide(incident, entries);
+    const fresh = decide(structuredClone(incident));
     const res = await deps.store.append(id, fresh, {
-      expectedLength: entries.length,
+      expectedLength: incident.entryCount,
       claimKey: opts.claimKey,
     });
     if (res.ok) {
-      const all = [...entries, ...fresh.map((e, i) => ({ ...e, seq: res.seqs[i]! }) as TimelineEntry)];
-      if (fresh.length > 0) await enqueueDelivery(deps, id, res.seqs.at(-1)!);
-      return { incident: foldTimeline(all), seqs: res.seqs, duplicate: false };
+      const after = structuredClone(incident);
+      fresh.forEach((e, i) => {
+        applyEntry(after, { ...e, seq: res.seqs[i]! } as TimelineEntry);
+      });
+      if (fresh.length > 0) {
+        await deps.store.saveSnapshot(id, after);
+        await enqueueDelivery(deps, id, res.seqs.at(-1)!);
+      }
+      return { incident: after, seqs: res.seqs, duplicate: false };
     }
     if (res.reason === 'duplicate') return { incident, seqs: [], duplicate: true };
     if (res.reason === 'not-found') throw new DomainError('INCIDENT_NOT_FOUND', `${id} does not exist`);

@@ -10,6 +10,9 @@ export function keys(prefix: string) {
     incidentSeq: `${p}:incident-seq`,
     /** List of JSON timeline entries (without seq/incidentId; seq = index + 1). */
     timeline: (id: string) => `${p}:{${id}}:timeline`,
+    /** Hash {count, state}: the incident folded over its first `count` entries (a cache; the timeline stays the truth). */
+    // Versioned: a release that changes the fold starts from fresh snapshots.
+    snapshot: (id: string) => `${p}:{${id}}:snapshot-v1`,
     /** Last timeline seq delivered to the channel (confirmations posted in order). */
     delivered: (id: string) => `${p}:{${id}}:delivered`,
     /** Per-incident delivery lock, so one worker posts an incident's messages at a time, in order. */

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { foldTimeline, type Incident } from '../core/incident.js';
+import { applyEntry, foldTimeline, type Incident } from '../core/incident.js';
 import { type IncidentId, incidentId } from '../core/incident-model.js';
 import { type NewEntry, TimelineEntry } from '../core/timeline.js';
 import type { Keys } from './keys.js';
@@ -42,6 +42,15 @@ if KEYS[2] ~= '' then
 end
 for i = 3, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
 return len + #ARGV - 2
+`;
+
+// Writes the snapshot only if it folds more entries than the cached one (two writers may race).
+const SNAPSHOT_LUA = `
+local cur = redis.call('HGET', KEYS[1], 'count')
+if (not cur) or tonumber(cur) < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'count', ARGV[1], 'state', ARGV[2])
+end
+return 0
 `;
 
 function serialize(entry: NewEntry): string {
@@ -116,6 +125,29 @@ export class IncidentStore {
     const entries = await this.entries(id);
     if (entries.length === 0) return undefined;
     return { incident: foldTimeline(entries), entries };
+  }
+
+  /**
+   * The incident's current state: the cached fold (snapshot) plus the entries appended after it,
+   * or the full fold when there is no usable snapshot; undefined when the incident does not exist.
+   */
+  async current(id: IncidentId): Promise<Incident | undefined> {
+    const [count, state] = await this.redis.hmget(this.k.snapshot(id), 'count', 'state');
+    if (count && state) {
+      const inc = JSON.parse(state) as Incident;
+      const rest = await this.entries(id, Number(count) + 1);
+      for (const e of rest) applyEntry(inc, e);
+      if (rest.length > 32) await this.saveSnapshot(id, inc);
+      return inc;
+    }
+    const loaded = await this.load(id);
+    if (loaded) await this.saveSnapshot(id, loaded.incident);
+    return loaded?.incident;
+  }
+
+  /** Caches a fold of the first `inc.entryCount` entries, unless a fold of more entries is already cached. */
+  async saveSnapshot(id: IncidentId, inc: Incident): Promise<void> {
+    await this.redis.eval(SNAPSHOT_LUA, 1, this.k.snapshot(id), String(inc.entryCount), JSON.stringify(inc));
   }
 
   /** The incident whose channel this is, if any. */
