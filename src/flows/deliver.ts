@@ -5,6 +5,7 @@ import type { TimelineEntry } from '../core/timeline.js';
 import { confirmationFor, summaryMessage } from '../slack/render.js';
 import { type Deps, type SlackMessage, slackOf } from './deps.js';
 import type { PostmortemUpload } from './draft-postmortem.js';
+import { postOnce } from './post-once.js';
 
 /** Thrown when another worker is delivering this incident's messages; the job retries shortly. */
 export class DeliveryBusy extends Error {
@@ -61,7 +62,7 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
           posted++;
         }
       } else if (msg) {
-        await slack.post(inc.channelId, msg);
+        await postOnce(deps, slack, id, inc.channelId, `entry-${e.seq}`, msg);
         posted++;
       }
       await redis.set(k.delivered(id), String(e.seq));

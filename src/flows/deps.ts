@@ -21,6 +21,15 @@ export interface SlackMessage {
   blocks?: unknown[];
 }
 
+/**
+ * Message metadata the bot attaches to what it posts, so a retried job can tell whether its post
+ * already reached Slack (https://docs.slack.dev/messaging/message-metadata).
+ */
+export interface PostMark {
+  event_type: 'incident_bot_post';
+  event_payload: { incident_id: string; key: string };
+}
+
 /** The Slack Web API calls flows make (implemented by src/slack/notifier.ts over @slack/web-api). */
 export interface SlackPort {
   /** Creates a public channel; `name_taken` is reported, not thrown. */
@@ -30,7 +39,10 @@ export interface SlackPort {
   /** Finds a channel the bot itself created, by exact name (recovers a channel created just before a crash). */
   findChannel(name: string): Promise<string | undefined>;
   invite(channelId: string, userIds: string[]): Promise<void>;
-  post(channelId: string, msg: SlackMessage): Promise<string>;
+  /** Posts a message (with `mark` as its metadata); returns its ts. */
+  post(channelId: string, msg: SlackMessage, mark?: PostMark): Promise<string>;
+  /** The ts of a recent bot message in the channel carrying `mark`, if any (reads the last 100 messages). */
+  findPosted(channelId: string, mark: PostMark): Promise<string | undefined>;
   update(channelId: string, ts: string, msg: SlackMessage): Promise<void>;
   pin(channelId: string, ts: string): Promise<void>;
   setTopic(channelId: string, topic: string): Promise<void>;

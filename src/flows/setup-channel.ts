@@ -3,6 +3,7 @@ import { type IncidentId, incidentNumber } from '../core/incident-model.js';
 import { escapeText } from '../slack/escape.js';
 import { summaryMessage } from '../slack/render.js';
 import { type Deps, slackOf } from './deps.js';
+import { postOnce } from './post-once.js';
 import { enqueueDelivery } from './record.js';
 import { scheduleEscalation, scheduleNudge } from './reminders.js';
 
@@ -65,7 +66,7 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
   await slack.invite(channelId, [...invitees]);
 
   if (!inc.summaryTs) {
-    const ts = await slack.post(channelId, summaryMessage(inc, deps.now()));
+    const ts = await postOnce(deps, slack, id, channelId, 'summary', summaryMessage(inc, deps.now()));
     await slack.pin(channelId, ts);
     await deps.store.append(
       id,

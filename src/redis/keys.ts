@@ -15,6 +15,8 @@ export function keys(prefix: string) {
     snapshot: (id: string) => `${p}:{${id}}:snapshot-v1`,
     /** Last timeline seq delivered to the channel (confirmations posted in order). */
     delivered: (id: string) => `${p}:{${id}}:delivered`,
+    /** Hash: post key → time, for posts started and not yet known to have reached Slack (crash recovery). */
+    posting: (id: string) => `${p}:{${id}}:posting`,
     /** Per-incident delivery lock, so one worker posts an incident's messages at a time, in order. */
     deliveryLock: (id: string) => `${p}:{${id}}:delivery-lock`,
     /** Hash: checklist message ts and other per-incident Slack bookkeeping. */

@@ -103,7 +103,21 @@ const PostArgs = z.object({
   attachments: z.unknown().optional(),
   thread_ts: Str.optional(),
   reply_broadcast: Bool.optional(),
+  metadata: z.unknown().optional(),
 });
+
+const Metadata = z.object({
+  event_type: z.string().regex(/^[A-Za-z0-9_]+$/),
+  event_payload: z.record(z.string(), z.unknown()),
+});
+
+/** `metadata` as Slack takes it: a JSON object (or its JSON string) with `event_type` and `event_payload`; `invalid_metadata_format` otherwise. */
+function metadataArg(v: unknown): z.infer<typeof Metadata> | undefined {
+  if (v === undefined) return undefined;
+  const parsed = Metadata.safeParse(typeof v === 'string' ? jsonArg(v, 'invalid_metadata_format') : v);
+  if (!parsed.success) throw new SlackApiError('invalid_metadata_format');
+  return parsed.data;
+}
 
 function messageBody(args: z.infer<typeof PostArgs>): { text: string; blocks?: unknown[] } {
   const blocks = blocksArg(args.blocks);
@@ -120,7 +134,9 @@ const chatPostMessage: MethodHandler = ({ ws, args }) => {
   if (c.is_archived) throw new SlackApiError('is_archived');
   requireBotMember(ws, c);
   const body = messageBody(a);
+  const metadata = metadataArg(a.metadata);
   const msg = ws.append(c, { user: ws.botUserId, bot: true, ...body, thread_ts: a.thread_ts });
+  if (metadata) msg.metadata = metadata;
   return { channel: c.id, ts: msg.ts, message: ws.toWire(msg) };
 };
 
@@ -297,6 +313,7 @@ const HistoryArgs = ChannelArg.extend({
   inclusive: Bool.optional(),
   limit: Int.optional(),
   cursor: z.string().optional(),
+  include_all_metadata: Bool.optional(),
 });
 
 const conversationsHistory: MethodHandler = ({ ws, args }) => {
@@ -313,7 +330,10 @@ const conversationsHistory: MethodHandler = ({ ws, args }) => {
   const limit = Math.min(Math.max(a.limit ?? 100, 1), 999);
   const p = page(msgs, a.cursor, limit);
   return {
-    messages: p.items.map((m) => ws.toWire(m)),
+    messages: p.items.map((m) => ({
+      ...ws.toWire(m),
+      ...(a.include_all_metadata && m.metadata ? { metadata: m.metadata } : {}),
+    })),
     has_more: p.next_cursor !== '',
     pin_count: c.pins.length,
     response_metadata: { next_cursor: p.next_cursor },

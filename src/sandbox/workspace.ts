@@ -61,6 +61,8 @@ export interface SandboxMessage {
   reactions?: Array<{ name: string; users: string[]; count: number }>;
   files?: SandboxFile[];
   deleted?: boolean;
+  /** Message metadata (https://docs.slack.dev/messaging/message-metadata): returned by history only with `include_all_metadata`. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 
 /** A message visible to one user only: chat.postEphemeral, or an ephemeral `respond()` to a response_url. */
@@ -334,7 +336,7 @@ export class Workspace {
 
   /** Message shape returned by the Web API: internal fields dropped, pins reported as `pinned_to`. */
   toWire(m: SandboxMessage): Record<string, unknown> {
-    const { channel, history: _history, deleted: _deleted, files, ...rest } = m;
+    const { channel, history: _history, deleted: _deleted, files, metadata: _metadata, ...rest } = m;
     const c = this.channels.get(channel);
     const pinned = c?.pins.some((p) => p.ts === m.ts);
     return {

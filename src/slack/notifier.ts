@@ -1,5 +1,5 @@
 import { type Logger, type WebAPICallResult, WebClient } from '@slack/web-api';
-import type { SlackMessage, SlackPort } from '../flows/deps.js';
+import type { PostMark, SlackMessage, SlackPort } from '../flows/deps.js';
 
 /** Slack error codes that mean "already done", safe to treat as success on a retried job. */
 const ALREADY = new Set(['already_in_channel', 'already_pinned', 'cant_invite_self']);
@@ -64,15 +64,34 @@ export class SlackNotifier implements SlackPort {
     }
   }
 
-  async post(channelId: string, msg: SlackMessage): Promise<string> {
+  async post(channelId: string, msg: SlackMessage, mark?: PostMark): Promise<string> {
     const res: WebAPICallResult & { ts?: string } = await this.client.chat.postMessage({
       channel: channelId,
       text: msg.text,
       // biome-ignore lint/suspicious/noExplicitAny: blocks are built by our pure renderers and checked by Slack.
       blocks: msg.blocks as any,
       unfurl_links: false,
+      ...(mark ? { metadata: mark } : {}),
     });
     return res.ts!;
+  }
+
+  async findPosted(channelId: string, mark: PostMark): Promise<string | undefined> {
+    const res = await this.client.conversations.history({
+      channel: channelId,
+      limit: 100,
+      include_all_metadata: true,
+    });
+    const hit = res.messages?.find((m) => {
+      const md = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } })
+        .metadata;
+      return (
+        md?.event_type === mark.event_type &&
+        md.event_payload?.incident_id === mark.event_payload.incident_id &&
+        md.event_payload?.key === mark.event_payload.key
+      );
+    });
+    return hit?.ts;
   }
 
   async update(channelId: string, ts: string, msg: SlackMessage): Promise<void> {

@@ -3,8 +3,6 @@ import type { TranscriptEntry } from '../../src/sandbox/index.js';
 import { declare, type Stack, startStack, timeline, until } from './support.js';
 
 let s: Stack | undefined;
-/** FAULTS_STRICT=1 runs known gaps as ordinary tests, to see how they fail today. */
-const knownGap = process.env.FAULTS_STRICT ? it : it.fails;
 afterEach(async () => {
   await s?.close();
   s = undefined;
@@ -99,9 +97,9 @@ describe('a worker SIGKILLed in the middle of its jobs', () => {
       expect(c.pins, c.name).toHaveLength(1);
   });
 
-  // Known gap (see BENCHMARKS.md, "Failure tests"): deliver() posts, then moves its cursor. A worker
-  // killed after Slack accepted a message and before the cursor moved posts it again on retry.
-  knownGap('does not post a confirmation twice when it dies after Slack accepted it', async () => {
+  // deliver() posts, then moves its cursor: a worker killed in between used to post the message
+  // again on retry. Posts now carry message metadata and a Redis note (src/flows/post-once.ts).
+  it('does not post a confirmation twice when it dies after Slack accepted it', async () => {
     s = await startStack('kill-deliver', { rateLimits: 'raised', env: { WORKER_CONCURRENCY: '1' } });
     const inc = await declare(s, 'Checkout latency');
     await until('the first delivery', () => delivered(s!, inc.id));
