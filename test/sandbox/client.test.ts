@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import {
   App,
   type BlockAction,
@@ -14,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sandbox, SlackClientSim, sign, startSandbox } from '../../src/sandbox/index.js';
 import { silentLogger, webClient } from './web-client.js';
 
-const FORMATS = '/work/shared/formats/slack';
+// Slack's doc example (copied from shared/formats/slack, see test/fixtures/slack/README.md).
+const FORMATS = join(import.meta.dirname, '../fixtures/slack');
 const SECRET = 'sandbox-signing-secret';
 
 describe('sign', () => {
