@@ -1,5 +1,4 @@
-import { mutate } from '../src/flows/record.js';
-import { currentIncident, slashOrigin } from './context.js';
+import { recordFromSlash } from './context.js';
 import { FreeText, parseArgs } from './parse.js';
 import type { Command } from './types.js';
 
@@ -11,23 +10,7 @@ export const note: Command = {
   summary: 'Add a note to the timeline.',
   async run(ctx, text) {
     const body = parseArgs(FreeText, text, usage);
-    const id = await currentIncident(ctx);
-    const o = slashOrigin(ctx);
-    const rec = await mutate(
-      ctx.deps,
-      id,
-      () => [
-        {
-          kind: 'note',
-          incidentId: id,
-          at: ctx.deps.now().toISOString(),
-          actor: o.actor,
-          source: o.source,
-          text: body,
-        },
-      ],
-      { claimKey: o.claimKey },
-    );
+    const { id, rec } = await recordFromSlash(ctx, (_inc, b) => ({ kind: 'note', ...b, text: body }));
     return { text: `Noted on ${id}'s timeline.`, duplicate: rec.duplicate, incidentId: id };
   },
 };

@@ -1,36 +1,6 @@
-import type { Incident } from '../src/core/incident.js';
-import type { NewEntry } from '../src/core/timeline.js';
-import { mutate } from '../src/flows/record.js';
-import { currentIncident, slashOrigin } from './context.js';
+import { currentIncident, recordFromSlash as record } from './context.js';
 import { FreeText, parseArgs, UserMention } from './parse.js';
-import type { Command, CommandContext } from './types.js';
-
-async function record(
-  ctx: CommandContext,
-  build: (
-    inc: Incident,
-    base: { incidentId: string; at: string; actor: { type: 'user'; id: string }; source: 'slash' },
-  ) => NewEntry,
-) {
-  const id = await currentIncident(ctx);
-  const o = slashOrigin(ctx);
-  const rec = await mutate(
-    ctx.deps,
-    id,
-    (inc) => [
-      build(inc, {
-        incidentId: id,
-        at: ctx.deps.now().toISOString(),
-        actor: { type: 'user', id: ctx.userId },
-        source: 'slash',
-      }),
-    ],
-    {
-      claimKey: o.claimKey,
-    },
-  );
-  return { id, rec };
-}
+import type { Command } from './types.js';
 
 export const impact: Command = {
   name: 'impact',
