@@ -1,13 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EntryOf } from '../../src/core/timeline.js';
+import { type RunningAlertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { eventually } from '../support/eventually.js';
 import { type Harness, startHarness } from '../support/harness.js';
-import { freePort } from '../support/lab.js';
 import { settled, TOKEN } from './support.js';
 
 // A real Prometheus Alertmanager (Debian's prometheus-alertmanager) on loopback whose webhook
@@ -15,9 +10,8 @@ import { settled, TOKEN } from './support.js';
 // to its API v2; everything after that is Alertmanager, the bot, BullMQ, Redis and the sandbox.
 
 let h: Harness;
-let am: ChildProcess;
+let am: RunningAlertmanager | undefined;
 let amUrl: string;
-let dir: string;
 
 beforeAll(async () => {
   h = await startHarness('alerts-am', {
@@ -25,57 +19,12 @@ beforeAll(async () => {
     REMINDER_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
     ESCALATION_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
   });
-  dir = mkdtempSync(join(tmpdir(), 'incident-bot-am-e2e-'));
-  writeFileSync(
-    join(dir, 'alertmanager.yml'),
-    `route:
-  receiver: incident-bot
-  group_by: [alertname, service]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: incident-bot
-    webhook_configs:
-      - url: http://127.0.0.1:${h.bot.port}/alerts/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            type: Bearer
-            credentials: ${TOKEN}
-`,
-  );
-  const port = await freePort();
-  amUrl = `http://127.0.0.1:${port}`;
-  am = spawn(
-    'prometheus-alertmanager',
-    [
-      `--config.file=${join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${dir}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const failed = once(am, 'error').then(([err]) => {
-    throw new Error(`cannot start prometheus-alertmanager (apt-get install prometheus-alertmanager): ${err}`);
-  });
-  const listening = new Promise<void>((resolve) => {
-    let log = '';
-    am.stderr?.on('data', (c: Buffer) => {
-      log += c.toString();
-      if (log.includes('Listening')) resolve();
-    });
-  });
-  await Promise.race([listening, failed]);
+  am = await startAlertmanager(`http://127.0.0.1:${h.bot.port}/alerts/alertmanager`, TOKEN);
+  amUrl = am.url;
 }, 30_000);
 
 afterAll(async () => {
-  if (am && am.exitCode === null) {
-    am.kill('SIGTERM');
-    await once(am, 'exit');
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await am?.stop();
   await h?.close();
 });
 

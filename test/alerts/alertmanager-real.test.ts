@@ -1,13 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleAlertWebhook, readBody } from '../../src/alerts/intake.js';
 import { type AlertStates, correlate } from '../../src/core/correlation.js';
+import { type RunningAlertmanager, startAlertmanager } from '../support/alertmanager.js';
 import { accepted, OPTS, TOKEN } from './helpers.js';
 
 // A real Alertmanager (Debian's prometheus-alertmanager, installed by .ci/run) on loopback,
@@ -25,18 +22,9 @@ function nextDelivery(): Promise<Delivery> {
   return d ? Promise.resolve(d) : new Promise((resolve) => waiting.push(resolve));
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 let receiver: Server;
-let am: ChildProcess;
+let am: RunningAlertmanager | undefined;
 let amUrl: string;
-let dir: string;
 
 beforeAll(async () => {
   receiver = createServer(async (req, res) => {
@@ -50,58 +38,13 @@ beforeAll(async () => {
   await once(receiver, 'listening');
   const hookPort = (receiver.address() as AddressInfo).port;
 
-  dir = mkdtempSync(join(tmpdir(), 'incident-bot-am-'));
-  writeFileSync(
-    join(dir, 'alertmanager.yml'),
-    `route:
-  receiver: bot
-  group_by: [alertname, service]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: bot
-    webhook_configs:
-      - url: http://127.0.0.1:${hookPort}/alerts/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: ${TOKEN}
-`,
-  );
-  const port = await freePort();
-  amUrl = `http://127.0.0.1:${port}`;
-  am = spawn(
-    'prometheus-alertmanager',
-    [
-      `--config.file=${join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${dir}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const spawnError = once(am, 'error').then(([err]) => {
-    throw new Error(`cannot start prometheus-alertmanager (apt-get install prometheus-alertmanager): ${err}`);
-  });
-  // Alertmanager logs "Listening on" once its API accepts requests.
-  const listening = new Promise<void>((resolve) => {
-    let log = '';
-    am.stderr?.on('data', (c: Buffer) => {
-      log += c.toString();
-      if (log.includes('Listening')) resolve();
-    });
-  });
-  await Promise.race([listening, spawnError]);
+  am = await startAlertmanager(`http://127.0.0.1:${hookPort}/alerts/alertmanager`, TOKEN);
+  amUrl = am.url;
 }, 30_000);
 
 afterAll(async () => {
-  if (am && am.exitCode === null) {
-    am.kill('SIGTERM');
-    await once(am, 'exit');
-  }
+  await am?.stop();
   await new Promise((r) => receiver?.close(r));
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function postAlert(endsAt?: string) {
