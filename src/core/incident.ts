@@ -60,6 +60,8 @@ export interface Incident {
   checklist: Record<string, boolean>;
   followups: { id: string; text: string; owner?: string }[];
   postmortemPath?: string;
+  /** Links worth a click from the summary: alert sources and runbooks (http/https only, first seen first). */
+  links: { title: string; url: string }[];
   entryCount: number;
 }
 
@@ -87,6 +89,7 @@ export function foldTimeline(entries: readonly TimelineEntry[]): Incident {
     checks: [],
     checklist: {},
     followups: [],
+    links: [],
     entryCount: 0,
   };
   for (const e of entries) applyEntry(inc, e);
@@ -141,6 +144,8 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
     case 'escalated':
       break;
     case 'alert_fired': {
+      addLink(inc, `Runbook: ${e.name}`, e.annotations.runbook_url);
+      addLink(inc, `Alert source: ${e.name}`, e.generatorURL);
       const a = inc.alerts.find((x) => x.alertGroupId === e.alertGroupId && x.fingerprint === e.fingerprint);
       if (a) {
         a.status = 'firing';
@@ -221,6 +226,11 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
       throw new Error(`unknown timeline entry ${(never as { kind: string }).kind}`);
     }
   }
+}
+
+function addLink(inc: Incident, title: string, url: string | undefined): void {
+  if (!url || !/^https?:\/\//i.test(url) || inc.links.some((l) => l.url === url)) return;
+  inc.links.push({ title, url });
 }
 
 /** True while the incident is open (not closed). */

@@ -12,7 +12,7 @@ export function keys(prefix: string) {
     timeline: (id: string) => `${p}:{${id}}:timeline`,
     /** Hash {count, state}: the incident folded over its first `count` entries (a cache; the timeline stays the truth). */
     // Versioned: a release that changes the fold starts from fresh snapshots.
-    snapshot: (id: string) => `${p}:{${id}}:snapshot-v1`,
+    snapshot: (id: string) => `${p}:{${id}}:snapshot-v2`,
     /** Last timeline seq delivered to the channel (confirmations posted in order). */
     delivered: (id: string) => `${p}:{${id}}:delivered`,
     /** Hash: post key → time, for posts started and not yet known to have reached Slack (crash recovery). */

@@ -351,7 +351,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     });
   }
 
-  #wait<T>(find: () => T | undefined, timeoutMs = 10_000, what = 'match'): Promise<T> {
+  #wait<T>(find: () => T | undefined, timeoutMs = 30_000, what = 'match'): Promise<T> {
     const now = find();
     if (now !== undefined) return Promise.resolve(now);
     return new Promise<T>((resolve, reject) => {

@@ -57,6 +57,18 @@ export function summaryMessage(inc: Incident, now: Date): SlackMessage {
   if (inc.relatedIncidentId) context.push(`Follows ${inc.relatedIncidentId}`);
   if (inc.resolution) context.push(`Resolution: ${escapeText(inc.resolution)}`);
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(context.join(' · '), 2900) }] });
+  if (inc.links.length > 0) {
+    // Slack link syntax: the URL must not carry `|` or `>`, and the title is escaped text.
+    const links = inc.links
+      .slice(0, 6)
+      .map(
+        (l) => `<${l.url.replace(/[|>]/g, encodeURIComponent)}|${escapeText(l.title).replace(/[|>]/g, '')}>`,
+      );
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: truncate(`Links: ${links.join(' · ')}`, 2900) }],
+    });
+  }
   blocks.push({
     type: 'context',
     elements: [

@@ -6,6 +6,7 @@ import type { TimelineEntry } from '../../src/core/timeline.js';
 
 const user = (id: string) => ({ type: 'user' as const, id });
 const base = { incidentId: 'INC-7', source: 'slash' as const };
+const at = '2024-02-27T10:00:00.000Z';
 
 type Input = TimelineEntry extends infer E
   ? E extends TimelineEntry
@@ -98,6 +99,38 @@ describe('folding a timeline into an incident', () => {
         evidence: 'p99 2ms',
         settledAt: '2024-02-27T11:10:00.000Z',
       }),
+    ]);
+  });
+
+  it('collects the alerts’ runbook and source links once each, web links only', () => {
+    const fired = (name: string, runbook: string, source?: string) => ({
+      kind: 'alert_fired' as const,
+      at,
+      actor: { type: 'alert' as const, source: 'alertmanager' },
+      alertGroupId: 'g',
+      fingerprint: name,
+      name,
+      labels: {},
+      annotations: { runbook_url: runbook },
+      startsAt: at,
+      generatorURL: source,
+    });
+    const inc = foldTimeline(
+      tl(
+        {
+          kind: 'declared',
+          at,
+          actor: { type: 'alert', source: 'alertmanager' },
+          title: 'x',
+          severity: 'SEV2',
+        },
+        fired('HighErrorRate', 'https://runbooks.example.com/web', 'http://prom.example.com/graph?x'),
+        fired('HighLatency', 'https://runbooks.example.com/web', 'javascript:alert(1)'),
+      ),
+    );
+    expect(inc.links).toEqual([
+      { title: 'Runbook: HighErrorRate', url: 'https://runbooks.example.com/web' },
+      { title: 'Alert source: HighErrorRate', url: 'http://prom.example.com/graph?x' },
     ]);
   });
 

@@ -119,6 +119,7 @@ const incident = (over: Partial<Incident> = {}): Incident => ({
   checks: [],
   checklist: {},
   followups: [],
+  links: [],
   entryCount: 1,
   ...over,
 });
