@@ -7,6 +7,7 @@ import { parseHaproxyHttpLogLine } from '../../src/diagnostics/sources/haproxy-l
 import {
   type HaproxyLogScanOptions,
   summarizeHaproxyHttpLog,
+  summarizeInRanges,
 } from '../../src/diagnostics/sources/haproxy-log-scan.js';
 import {
   type LogWindowSummary,
@@ -235,5 +236,155 @@ describe('the HAProxy log byte scanner', () => {
     const ac = new AbortController();
     ac.abort();
     await expect(summarizeHaproxyHttpLog(file(EDGE), { ...ALL, signal: ac.signal })).rejects.toThrow();
+  });
+});
+
+/** The single-thread scan. */
+const single = (path: string, opts: HaproxyLogScanOptions) =>
+  summarizeHaproxyHttpLog(path, { ...opts, threads: 1 });
+
+/** Fails with the cuts that disagree; JSON, so key order (first-seen order) counts too. */
+async function sameInRanges(
+  path: string,
+  opts: HaproxyLogScanOptions,
+  cutsList: number[][],
+  mode: 'workers' | 'inline' = 'inline',
+): Promise<void> {
+  const want = JSON.stringify(await single(path, opts));
+  for (const cuts of cutsList) {
+    const got = await summarizeInRanges(path, opts, cuts, mode);
+    expect(got, 'the workers started').toBeDefined();
+    if (JSON.stringify(got) !== want) expect({ cuts, got }).toEqual({ cuts, got: JSON.parse(want) });
+  }
+}
+
+/** A cut at every `step`th offset of a file of `size` bytes; two cuts `gap` apart and three at every tenth. */
+function everyCut(size: number, gap = 37, step = 1): number[][] {
+  const out: number[][] = [];
+  for (let c = 0; c <= size; c += step) {
+    out.push([c]);
+    if (c % 10 === 0) out.push([c, c + gap], [c, c + 1, c + gap * 2]);
+  }
+  return out;
+}
+
+/** Many clients, some repeated far apart, NOSRV paths and servers in and out of the window. */
+function manyClients(n: number, seed: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = (i * 7919 + seed * 104_729) % 997;
+    const client = `10.0.${r % 5}.${(r * 31) % 23}:${i}`;
+    const sec = String(i % 60).padStart(2, '0');
+    if (r % 11 === 0) lines.push(line({ client, bs: 'api/<NOSRV>', status: '503', req: `GET /p${r % 9}` }));
+    else if (r % 13 === 0) lines.push('junk line');
+    else
+      lines.push(
+        line({
+          client,
+          bs: `app/web${r % 4}`,
+          status: r % 7 === 0 ? '502' : '200',
+          date: `12/Mar/2024:10:00:${sec}.000`,
+        }),
+      );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+describe('the HAProxy log scan split across threads', () => {
+  it('gives the single-thread summary on every recorded HAProxy log, in worker threads, whole and windowed', async () => {
+    const logs = readdirSync(REC)
+      .filter((d) => d.startsWith('haproxy-'))
+      .map((d) => join(REC, d, 'haproxy.log'));
+    for (const path of logs) {
+      const all = await single(path, ALL);
+      const mid = (all.firstTime! + all.lastTime!) / 2;
+      const size = readFileSync(path).length;
+      for (const opts of [ALL, { from: new Date(mid), to: new Date(all.lastTime! + 1) }]) {
+        await sameInRanges(path, opts, [[size / 2], [size / 4, size / 2, (3 * size) / 4]], 'workers');
+        expect(await summarizeHaproxyHttpLog(path, { ...opts, parallelMinBytes: 0, threads: 2 })).toEqual(
+          await single(path, opts),
+        );
+      }
+    }
+  });
+
+  it('gives the single-thread summary wherever the ranges are cut: edge-case lines, CRLF, window edges', async () => {
+    const path = file(EDGE);
+    await sameInRanges(path, WINDOW, everyCut(EDGE.length));
+    await sameInRanges(path, ALL, everyCut(EDGE.length, 101, 4));
+    const crlf = `${EDGE_LINES.join('\r\n')}\r\n`;
+    await sameInRanges(file(crlf), WINDOW, everyCut(crlf.length, 37, 4));
+  });
+
+  it('gives the single-thread summary with junk, binary and over-long lines cut anywhere', async () => {
+    const junk = Buffer.alloc(3000);
+    for (let i = 0; i < junk.length; i++) junk[i] = (i * 7919) % 256;
+    const content = Buffer.concat([
+      Buffer.from(`${EDGE_LINES.slice(0, 8).join('\n')}\n`, 'latin1'),
+      junk,
+      Buffer.from(`\n${'y'.repeat(300)}\n${EDGE_LINES.slice(8).join('\n')}`, 'latin1'),
+    ]);
+    const path = file(content);
+    const cuts = everyCut(content.length, 211).filter((_, i) => i % 5 === 0);
+    await sameInRanges(path, { ...WINDOW, maxLineBytes: 200 }, cuts);
+  });
+
+  it('tracks and counts clients like the single pass at the maxClients cap, wherever ranges cut', async () => {
+    for (const seed of [1, 2]) {
+      const content = manyClients(400, seed);
+      const path = file(content);
+      const size = content.length;
+      for (const maxClients of [1, 7, 30, 115, 116]) {
+        const opts = { ...WINDOW, maxClients };
+        const cuts: number[][] = [];
+        for (let c = 0; c <= size; c += 613)
+          cuts.push([c], [c, c + 1500], [size - c, size - c / 2, size - c / 3]);
+        await sameInRanges(path, opts, cuts);
+      }
+      expect((await single(path, { ...WINDOW, maxClients: 30 })).clientsCapped).toBe(true);
+      await sameInRanges(path, { ...WINDOW, maxClients: 30 }, [[size / 3, size / 2, size * 0.9]], 'workers');
+      await sameInRanges(path, { ...WINDOW, maxClients: 7 }, [[size / 2]], 'workers');
+    }
+  });
+
+  it('gives the single-thread summary on random logs, caps and cuts', async () => {
+    const pool = [
+      ...EDGE_LINES.slice(0, 12),
+      line({ client: '10.1.1.1:1' }),
+      line({ client: '10.1.1.2:1', bs: 'app/web2' }),
+      line({ client: '10.1.1.3:1', bs: 'api/<NOSRV>', status: '503', req: 'GET /z' }),
+      line({ client: '10.1.1.4:1', date: '12/Mar/2024:09:59:30.000' }),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.nat({ max: pool.length - 1 }), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.nat({ max: 5000 }), { maxLength: 4 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.boolean(),
+        async (picks, cuts, maxClients, crlf) => {
+          const content = picks.map((i) => pool[i]!).join(crlf ? '\r\n' : '\n');
+          const path = file(content);
+          const f = content.length / 5000;
+          await sameInRanges(path, { ...WINDOW, maxClients }, [cuts.map((c) => Math.floor(c * f))]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('stops its workers and rejects when the signal aborts', async () => {
+    const path = file(manyClients(200_000, 3));
+    const ac = new AbortController();
+    const p = summarizeHaproxyHttpLog(path, {
+      ...ALL,
+      parallelMinBytes: 0,
+      threads: 2,
+      chunkBytes: 4096,
+      signal: ac.signal,
+    });
+    setTimeout(() => ac.abort(new Error('stop')), 20);
+    await expect(p).rejects.toThrow('stop');
+    // and unaborted, it finishes with the single-thread result
+    await sameInRanges(path, ALL, [[1_000_000]], 'workers');
   });
 });

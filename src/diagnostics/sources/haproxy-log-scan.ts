@@ -1,4 +1,8 @@
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { parseHaproxyHttpLogLine } from './haproxy-log.js';
 import { looksBinary } from './lines.js';
 import type { LogWindowSummary, NoServerTally, ServerTally, SummarizeOptions } from './log-window.js';
@@ -11,6 +15,13 @@ export interface HaproxyLogScanOptions extends SummarizeOptions {
   maxLineBytes?: number;
   /** Bytes per read (default 4 MiB); small values exist for tests of lines split across reads. */
   chunkBytes?: number;
+  /**
+   * Files of at least this many bytes are split into line-aligned byte ranges scanned by worker threads
+   * (default 32 MiB; `Infinity` never splits). The result is identical to the single-thread scan.
+   */
+  parallelMinBytes?: number;
+  /** Ranges (and threads) for a split file (default `min(availableParallelism(), 4)`; 1 never splits). */
+  threads?: number;
 }
 
 const MONTH_BYTES = 'JanFebMarAprMayJunJulAugSepOctNovDec';
@@ -105,6 +116,27 @@ class ByteKeys {
     return Buffer.from(this.arena.buffer, this.off[id]!, this.len[id]!).toString('latin1');
   }
 
+  /** The first `n` keys (default all) in id order, copied (the arena holds them back to back in id order). */
+  export(n = this.size): KeyList {
+    const used = n === this.size ? this.used : n === 0 ? 0 : this.off[n - 1]! + this.len[n - 1]!;
+    return { bytes: this.arena.slice(0, used), lens: this.len.slice(0, n) };
+  }
+
+  /** Calls `f(id, isNew)` for each key of `list` in order, adding the absent ones while `size < cap`. */
+  merge(list: KeyList, cap: number, f: (id: number, k: number) => void): void {
+    const b = list.bytes;
+    const dv = new DataView(b.buffer, b.byteOffset, b.length);
+    let s = 0;
+    for (let k = 0; k < list.lens.length; k++) {
+      const e = s + list.lens[k]!;
+      const h = keyHash(b, dv, s, e);
+      let id = this.find(b, dv, s, e, h);
+      if (id === -1 && this.size < cap) id = this.add(b, s, e, h);
+      f(id, k);
+      s = e;
+    }
+  }
+
   private place(id: number): void {
     let i = this.hashes[id]! & this.mask;
     while (this.slots[i] !== 0) i = (i + 1) & this.mask;
@@ -128,6 +160,35 @@ function same(b: Uint8Array, s: number, e: number, k: number[]): boolean {
   if (e - s !== k.length) return false;
   for (let i = 0; i < k.length; i++) if (b[s + i] !== k[i]) return false;
   return true;
+}
+
+/** Byte strings in order: their bytes back to back and each one's length (cheap to post to another thread). */
+export interface KeyList {
+  bytes: Uint8Array;
+  lens: Int32Array;
+}
+
+/**
+ * The raw tallies of one scanned byte range, which {@link mergeTallies} folds (in file order) into a summary.
+ * `clients` holds the range's first-seen clients (the first `tracked`), then any `maxClients` keys it was given
+ * when it hit the cap (see `Scan.onCap`); `clientsCapped`: an in-window client it could not count.
+ */
+export interface RangeTally {
+  lines: number;
+  inWindow: number;
+  previousWindow: number;
+  errors5xx: number;
+  firstTime: number;
+  lastTime: number;
+  unparsable: number;
+  binary: number;
+  truncated: number;
+  clientsCapped: boolean;
+  clients: KeyList;
+  tracked: number;
+  clientCounts: number[];
+  servers: ServerTally[];
+  noServer: { tally: NoServerTally; statuses: [number, number][] }[];
 }
 
 interface NoServerEntry {
@@ -156,6 +217,15 @@ class Scan {
   binary = 0;
   truncated = 0;
   clientsCapped = false;
+  /**
+   * For a range scan: called once, when a new client arrives with `maxClients` tracked, with the tracked ones;
+   * returns the clients of the whole file's first `maxClients` (the ones the single pass tracks), which are
+   * added (uncounted so far: none of the untracked ones has appeared in this range yet) and counted from here
+   * on. Without it, the rest are dropped as in the single pass.
+   */
+  onCap: ((tracked: KeyList) => KeyList) | undefined;
+  /** Clients first seen in this range, before any `onCap` additions. */
+  private tracked = -1;
   readonly clientKeys = new ByteKeys();
   readonly clientCounts: number[] = [];
   readonly serverKeys = new ByteKeys();
@@ -506,10 +576,10 @@ class Scan {
     const hc = keyHash(b, dv, cs, ce);
     const ci = this.clientKeys.find(b, dv, cs, ce, hc);
     if (ci !== -1) this.clientCounts[ci]!++;
-    else if (this.clientKeys.size < this.maxClients) {
+    else if (this.tracked === -1 && this.clientKeys.size < this.maxClients) {
       this.clientKeys.add(b, cs, ce, hc);
       this.clientCounts.push(1);
-    } else this.clientsCapped = true;
+    } else this.capped(b, dv, cs, ce, hc);
     if (b[slash + 1] === 60) {
       if (same(b, slash + 1, bsE, NOSRV)) {
         this.recordNoServer(status, b, dv, feS, feE, bsS, slash, afterQueues, e, pathStart);
@@ -532,6 +602,23 @@ class Scan {
     const st = this.servers[si]!;
     st.requests++;
     if (is5xx) st.errors5xx++;
+  }
+
+  private capped(b: Uint8Array, dv: DataView, cs: number, ce: number, hc: number): void {
+    const onCap = this.onCap;
+    if (onCap) {
+      this.onCap = undefined;
+      this.tracked = this.clientKeys.size;
+      this.clientKeys.merge(onCap(this.clientKeys.export()), Number.POSITIVE_INFINITY, (id) => {
+        if (id === this.clientCounts.length) this.clientCounts.push(0);
+      });
+      const ci = this.clientKeys.find(b, dv, cs, ce, hc);
+      if (ci !== -1) {
+        this.clientCounts[ci]!++;
+        return;
+      }
+    }
+    this.clientsCapped = true;
   }
 
   private recordNoServer(
@@ -597,29 +684,132 @@ class Scan {
     ns.tally.samplePaths.push(text.toString('latin1', ps, pe));
   }
 
-  summary(): LogWindowSummary {
-    const top = topIds(this.clientCounts, 10);
-    const noServer = this.noServer.map(({ tally, statuses }) => {
-      for (const [st, n] of statuses) tally.statuses[String(st)] = n;
-      return tally;
-    });
+  tally(): RangeTally {
     return {
-      from: this.from,
-      to: this.to,
       lines: this.lines,
       inWindow: this.inWindow,
       previousWindow: this.previousWindow,
-      firstTime: this.firstTime !== Number.POSITIVE_INFINITY ? this.firstTime : undefined,
-      lastTime: this.lastTime !== Number.NEGATIVE_INFINITY ? this.lastTime : undefined,
-      servers: this.servers,
-      noServer,
       errors5xx: this.errors5xx,
-      topClients: top.map((id) => ({ client: this.clientKeys.key(id), requests: this.clientCounts[id]! })),
-      distinctClients: this.clientKeys.size,
+      firstTime: this.firstTime,
+      lastTime: this.lastTime,
+      unparsable: this.unparsable,
+      binary: this.binary,
+      truncated: this.truncated,
       clientsCapped: this.clientsCapped,
-      problems: { unparsable: this.unparsable, binary: this.binary, truncated: this.truncated },
+      clients: this.clientKeys.export(),
+      tracked: this.tracked === -1 ? this.clientKeys.size : this.tracked,
+      clientCounts: this.clientCounts,
+      servers: this.servers,
+      noServer: this.noServer.map(({ tally, statuses }) => ({ tally, statuses: [...statuses] })),
     };
   }
+}
+
+/**
+ * Folds the tallies of consecutive byte ranges, in file order, into exactly the summary one pass over them all
+ * gives: counts summed; servers, `<NOSRV>` backends, statuses and sample paths in first-seen order (a range's
+ * new keys after those of the ranges before it); the clients the single pass would track (the first
+ * `maxClients` in file order) with their counts summed, and the top ten rebuilt from those.
+ */
+export function mergeTallies(
+  from: number,
+  to: number,
+  maxClients: number,
+  tallies: RangeTally[],
+): LogWindowSummary {
+  const t0 = tallies[0]!;
+  let counts = t0.clientCounts;
+  let keys: (id: number) => string;
+  let distinct = t0.tracked;
+  let clientsCapped = t0.clientsCapped;
+  const sum = {
+    lines: 0,
+    inWindow: 0,
+    previousWindow: 0,
+    errors5xx: 0,
+    unparsable: 0,
+    binary: 0,
+    truncated: 0,
+  };
+  let firstTime = Number.POSITIVE_INFINITY;
+  let lastTime = Number.NEGATIVE_INFINITY;
+  const servers = new Map<string, ServerTally>();
+  const noServer = new Map<string, { tally: NoServerTally; statuses: Map<number, number> }>();
+  for (const t of tallies) {
+    for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += t[k];
+    firstTime = Math.min(firstTime, t.firstTime);
+    lastTime = Math.max(lastTime, t.lastTime);
+    for (const st of t.servers) {
+      const k = `${st.backend}/${st.server}`;
+      const m = servers.get(k);
+      if (!m) servers.set(k, tallies.length === 1 ? st : { ...st });
+      else {
+        m.requests += st.requests;
+        m.errors5xx += st.errors5xx;
+      }
+    }
+    for (const ns of t.noServer) {
+      let m = noServer.get(ns.tally.backend);
+      if (!m) {
+        m = { tally: { ...ns.tally, requests: 0, statuses: {}, samplePaths: [] }, statuses: new Map() };
+        noServer.set(ns.tally.backend, m);
+      }
+      m.tally.requests += ns.tally.requests;
+      for (const [st, n] of ns.statuses) m.statuses.set(st, (m.statuses.get(st) ?? 0) + n);
+      // Each range kept its first five distinct paths, so the first five of all are among them.
+      for (const p of ns.tally.samplePaths)
+        if (m.tally.samplePaths.length < 5 && !m.tally.samplePaths.includes(p)) m.tally.samplePaths.push(p);
+    }
+  }
+  if (tallies.length === 1) {
+    const list = t0.clients;
+    const offs = new Int32Array(list.lens.length + 1);
+    for (let i = 0; i < list.lens.length; i++) offs[i + 1] = offs[i]! + list.lens[i]!;
+    const text = Buffer.from(list.bytes.buffer, list.bytes.byteOffset, list.bytes.length);
+    keys = (id) => text.toString('latin1', offs[id]!, offs[id + 1]!);
+  } else {
+    // The single pass tracks the first maxClients in file order: each range's own first-seen ones, in order,
+    // then the range's counts (for the keys added at its cap, too) go to the tracked ones.
+    const merged = new ByteKeys();
+    counts = [];
+    for (const t of tallies) {
+      if (t.clientsCapped) clientsCapped = true;
+      merged.merge(
+        { bytes: t.clients.bytes, lens: t.clients.lens.subarray(0, t.tracked) },
+        maxClients,
+        (id) => {
+          if (id === -1) clientsCapped = true;
+          else if (id === counts.length) counts.push(0);
+        },
+      );
+    }
+    for (const t of tallies)
+      merged.merge(t.clients, 0, (id, k) => {
+        if (id !== -1) counts[id]! += t.clientCounts[k]!;
+      });
+    distinct = merged.size;
+    keys = (id) => merged.key(id);
+  }
+  const top = topIds(counts, 10);
+  return {
+    from,
+    to,
+    lines: sum.lines,
+    inWindow: sum.inWindow,
+    previousWindow: sum.previousWindow,
+    firstTime: firstTime !== Number.POSITIVE_INFINITY ? firstTime : undefined,
+    lastTime: lastTime !== Number.NEGATIVE_INFINITY ? lastTime : undefined,
+    servers: [...servers.values()],
+    noServer: [...noServer.values()].map(({ tally, statuses }) => {
+      for (const [st, n] of statuses) tally.statuses[String(st)] = n;
+      return tally;
+    }),
+    errors5xx: sum.errors5xx,
+    topClients: top.map((id) => ({ client: keys(id), requests: counts[id]! })),
+    distinctClients: distinct,
+    clientsCapped,
+    problems: { unparsable: sum.unparsable, binary: sum.binary, truncated: sum.truncated },
+  };
 }
 
 /** Ids of the `k` largest counts, largest first, ties in id order (what a stable sort by count gives). */
@@ -636,26 +826,49 @@ function topIds(counts: number[], k: number): number[] {
   return top;
 }
 
+/** One range scan, as plain data (it may go to a worker thread). */
+export interface RangeJob {
+  path: string;
+  /** A line start. */
+  start: number;
+  /** A line start or the end of the file (`Infinity`: read to the end). */
+  end: number;
+  from: number;
+  to: number;
+  offsetMinutes: number;
+  maxClients: number;
+  maxLineBytes: number;
+  chunkBytes: number;
+}
+
+function jobOf(path: string, opts: HaproxyLogScanOptions, start: number, end: number): RangeJob {
+  return {
+    path,
+    start,
+    end,
+    from: opts.from.getTime(),
+    to: opts.to.getTime(),
+    offsetMinutes: opts.utcOffsetMinutes ?? 0,
+    maxClients: opts.maxClients ?? 100_000,
+    maxLineBytes: opts.maxLineBytes ?? 64 * 1024,
+    chunkBytes: Math.max(1, opts.chunkBytes ?? 4 * 1024 * 1024),
+  };
+}
+
 /**
- * Summarizes an HAProxy `option httplog` file over `[from, to)` to exactly what `summarizeAccessLog` gives with
- * {@link parseHaproxyHttpLogLine}, but from the bytes of one reused read buffer: no string per line, one native
- * newline search per line, per-server and per-client tallies keyed by the bytes themselves. Memory: the buffer
- * (`chunkBytes` + `maxLineBytes`) plus the tracked clients (`maxClients`). Rejects when the file cannot be read
- * or `signal` aborts.
- * Format: https://docs.haproxy.org/2.6/configuration.html#8.2.3
+ * The raw tallies of the lines in `[job.start, job.end)`, read from one reused buffer: no string per line, one
+ * native newline search per line, per-server and per-client tallies keyed by the bytes themselves. Memory: the
+ * buffers (`chunkBytes` + `maxLineBytes`, twice) plus the tracked clients. `onCap`: see `Scan.onCap`.
  */
-export async function summarizeHaproxyHttpLog(
-  path: string,
-  opts: HaproxyLogScanOptions,
-): Promise<LogWindowSummary> {
-  const max = opts.maxLineBytes ?? 64 * 1024;
-  const chunk = Math.max(1, opts.chunkBytes ?? 4 * 1024 * 1024);
-  const scan = new Scan(
-    opts.from.getTime(),
-    opts.to.getTime(),
-    opts.utcOffsetMinutes ?? 0,
-    opts.maxClients ?? 100_000,
-  );
+export async function scanRange(
+  job: RangeJob,
+  onCap?: (tracked: KeyList) => KeyList,
+  signal?: AbortSignal,
+): Promise<RangeTally> {
+  const max = job.maxLineBytes;
+  const chunk = Math.min(job.chunkBytes, Math.max(1, job.end - job.start));
+  const scan = new Scan(job.from, job.to, job.offsetMinutes, job.maxClients);
+  scan.onCap = onCap;
   // [head | chunk | pad]: an unfinished last line (at most `max` bytes) moves to just before where the next
   // read lands, so every complete line is contiguous; the byte before it is set to '\n' (see Scan). Head and
   // pad leave room for word reads on either side.
@@ -664,22 +877,28 @@ export async function summarizeHaproxyHttpLog(
   // Node's I/O pool; the scan stays on this thread).
   const bufs = [Buffer.alloc(head + chunk + 8), Buffer.alloc(head + chunk + 8)] as const;
   const dvs = bufs.map((b) => new DataView(b.buffer, b.byteOffset, b.length));
-  opts.signal?.throwIfAborted();
-  const fh = await open(path, 'r');
+  signal?.throwIfAborted();
+  const fh = await open(job.path, 'r');
+  let pos = job.start;
+  const read = (b: Buffer) => {
+    const n = Math.min(chunk, job.end - pos);
+    return n > 0 ? fh.read(b, head, n, pos) : Promise.resolve({ bytesRead: 0 });
+  };
   let cur = 0;
   let tail = 0;
   let dropping = false;
-  let pending: Promise<{ bytesRead: number }> | undefined = fh.read(bufs[0], head, chunk, null);
+  let pending: Promise<{ bytesRead: number }> | undefined = read(bufs[0]);
   try {
     for (;;) {
       const { bytesRead } = await pending;
       pending = undefined;
       if (bytesRead === 0) break;
-      opts.signal?.throwIfAborted();
+      pos += bytesRead;
+      signal?.throwIfAborted();
       const buf = bufs[cur]!;
       const dv = dvs[cur]!;
       const next = bufs[cur ^ 1]!;
-      pending = fh.read(next, head, chunk, null);
+      pending = read(next);
       const end = head + bytesRead;
       // Bounded, so native searches never run into stale bytes past `end`.
       const v = buf.subarray(0, end);
@@ -723,5 +942,254 @@ export async function summarizeHaproxyHttpLog(
     buf[head + 1] = 91;
     scan.line(buf.subarray(0, head), dvs[cur]!, head - tail, head);
   }
-  return scan.summary();
+  return scan.tally();
+}
+
+/**
+ * Summarizes an HAProxy `option httplog` file over `[from, to)` to exactly what `summarizeAccessLog` gives with
+ * {@link parseHaproxyHttpLogLine} (see {@link scanRange}). A file of at least `parallelMinBytes` is cut into
+ * `threads` line-aligned ranges scanned by worker threads and merged ({@link mergeTallies}); when the workers
+ * cannot start (say, no tsx loader for the `.ts` worker), one thread scans it. Rejects when the file cannot be
+ * read or `signal` aborts (which stops the workers).
+ * Format: https://docs.haproxy.org/2.6/configuration.html#8.2.3
+ */
+export async function summarizeHaproxyHttpLog(
+  path: string,
+  opts: HaproxyLogScanOptions,
+): Promise<LogWindowSummary> {
+  opts.signal?.throwIfAborted();
+  const threads = Math.max(1, Math.floor(opts.threads ?? Math.min(availableParallelism(), 4)));
+  if (threads > 1) {
+    const size = (await stat(path)).size;
+    if (size > 0 && size >= (opts.parallelMinBytes ?? 32 * 1024 * 1024)) {
+      const cuts = Array.from({ length: threads - 1 }, (_, k) => Math.floor((size * (k + 1)) / threads));
+      const r = await summarizeInRanges(path, opts, cuts, 'workers');
+      if (r) return r;
+    }
+  }
+  const job = jobOf(path, opts, 0, Number.POSITIVE_INFINITY);
+  return mergeTallies(job.from, job.to, job.maxClients, [await scanRange(job, undefined, opts.signal)]);
+}
+
+/** `[start, end)` ranges covering the file, cut at the first line start at or after each of `cuts`. */
+async function lineRanges(path: string, cuts: number[]): Promise<[number, number][]> {
+  const fh = await open(path, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const bounds = [0];
+    const b = Buffer.alloc(64 * 1024);
+    for (const cut of cuts.map(Math.floor).sort((x, y) => x - y)) {
+      let at = Math.max(cut, bounds.at(-1)!);
+      if (at <= 0) continue;
+      // the first '\n' at or after at - 1
+      let nl = -1;
+      for (let p = at - 1; nl === -1 && p < size; ) {
+        const { bytesRead } = await fh.read(b, 0, b.length, p);
+        if (bytesRead === 0) break;
+        const i = b.subarray(0, bytesRead).indexOf(10);
+        if (i !== -1) nl = p + i;
+        p += bytesRead;
+      }
+      at = nl === -1 ? size : nl + 1;
+      if (at > bounds.at(-1)! && at < size) bounds.push(at);
+    }
+    bounds.push(size);
+    return bounds.slice(1).map((e, k) => [bounds[k]!, e]);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Hands each capped range the clients the single pass tracks (the first `maxClients` of the whole file) once
+ * they are known: from the first-seen lists of the ranges before it (final when a range ends or caps) and its own.
+ * A range waits only on earlier ones, and the first never waits, so this cannot deadlock.
+ */
+class CapCoordinator {
+  private readonly lists: (KeyList | undefined)[];
+  private readonly waiting = new Map<number, (t: KeyList) => void>();
+  private tracked: KeyList | undefined;
+
+  constructor(
+    n: number,
+    private readonly maxClients: number,
+  ) {
+    this.lists = new Array(n).fill(undefined);
+  }
+
+  capped(j: number, list: KeyList, reply: (t: KeyList) => void): void {
+    this.lists[j] = list;
+    this.waiting.set(j, reply);
+    this.flush();
+  }
+
+  done(j: number, t: RangeTally): void {
+    this.lists[j] ??= t.clients;
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.waiting.size === 0) return;
+    if (!this.tracked) {
+      const keys = new ByteKeys();
+      for (const list of this.lists) {
+        if (keys.size >= this.maxClients) break;
+        if (!list) return;
+        keys.merge(list, this.maxClients, () => {});
+      }
+      this.tracked = keys.export();
+    }
+    for (const [j, reply] of this.waiting) {
+      this.waiting.delete(j);
+      reply(this.tracked);
+    }
+  }
+}
+
+/**
+ * The summary from ranges cut at `cuts` (see {@link lineRanges}). The first range is scanned on this thread (at
+ * its cap its own clients decide, so it never waits) and each other one by a worker thread, or all of them here
+ * one after the other (`inline`, for tests). Undefined when a worker fails: the caller scans on one thread,
+ * which reports any real read error.
+ */
+export async function summarizeInRanges(
+  path: string,
+  opts: HaproxyLogScanOptions,
+  cuts: number[],
+  mode: 'workers' | 'inline',
+): Promise<LogWindowSummary | undefined> {
+  const ranges = await lineRanges(path, cuts);
+  const jobs = ranges.map(([s, e]) => jobOf(path, opts, s, e));
+  const { from, to, maxClients } = jobs[0]!;
+  const coord = new CapCoordinator(jobs.length, maxClients);
+  // Here, a range before this one is done or capped, so a cap is answered at once.
+  const here = async (j: number) => {
+    const t = await scanRange(
+      jobs[j]!,
+      (list) => {
+        let got: KeyList | undefined;
+        coord.capped(j, list, (t) => {
+          got = t;
+        });
+        return got!;
+      },
+      opts.signal,
+    );
+    coord.done(j, t);
+    return t;
+  };
+  if (mode === 'inline') {
+    const tallies: RangeTally[] = [];
+    for (let j = 0; j < jobs.length; j++) tallies.push(await here(j));
+    return mergeTallies(from, to, maxClients, tallies);
+  }
+  const flags = new SharedArrayBuffer(4 * jobs.length);
+  // One failed worker stops them all: a later range may be waiting for its clients.
+  const stop = () => {
+    for (const w of workers) w.stop();
+  };
+  const workers = jobs.slice(1).map((job, k) => runWorker(job, k + 1, coord, flags, stop));
+  opts.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    const first = await here(0);
+    const rest = await Promise.all(workers.map((w) => w.tally));
+    opts.signal?.throwIfAborted();
+    const tallies = [first, ...rest];
+    return tallies.every((t) => t !== undefined) ? mergeTallies(from, to, maxClients, tallies) : undefined;
+  } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    stop();
+  }
+}
+
+const WORKER = new URL(
+  import.meta.url.endsWith('.ts') ? './haproxy-log-scan-worker.ts' : './haproxy-log-scan-worker.js',
+  import.meta.url,
+);
+
+/**
+ * A range worker. Under tsx the worker is a `.ts` file, and Node 20 does not apply the `--import tsx` loader
+ * inherited through execArgv to a worker's entry module (ERR_UNKNOWN_FILE_EXTENSION), so a small script
+ * registers tsx's hooks in the worker and then imports it; without tsx installed the worker fails and the scan
+ * runs on one thread.
+ */
+function startWorker(data: RangeWorkerData, port: MessagePort): Worker {
+  const opts = { workerData: data, transferList: [port] };
+  if (!WORKER.pathname.endsWith('.ts')) return new Worker(WORKER, opts);
+  // The ESM entry (the CommonJS one imports a path that does not exist in tsx 4.23).
+  const api = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
+  const code = `import(${JSON.stringify(api)}).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(WORKER.href)}); });`;
+  return new Worker(code, { ...opts, eval: true });
+}
+
+/** Data a range worker starts with (see haproxy-log-scan-worker.ts). */
+export interface RangeWorkerData {
+  job: RangeJob;
+  /** Where the coordinator's answer to a cap arrives. */
+  port: MessagePort;
+  /** One Int32 per range, set to 1 when that answer is posted (the worker blocks on it). */
+  flags: SharedArrayBuffer;
+  index: number;
+}
+
+/** Messages from a range worker. */
+export type RangeWorkerMessage = { type: 'cap'; list: KeyList } | { type: 'done'; tally: RangeTally };
+
+/** Scans range `j` in a worker; `tally` is undefined when the worker fails or is stopped. */
+function runWorker(
+  job: RangeJob,
+  j: number,
+  coord: CapCoordinator,
+  flags: SharedArrayBuffer,
+  failed: () => void,
+): { tally: Promise<RangeTally | undefined>; stop: () => void } {
+  const flag = new Int32Array(flags);
+  let w: Worker | undefined;
+  let resolve: (t: RangeTally | undefined) => void = () => {};
+  const tally = new Promise<RangeTally | undefined>((r) => {
+    resolve = r;
+  });
+  let settled = false;
+  const settle = (t: RangeTally | undefined) => {
+    settled = true;
+    resolve(t);
+  };
+  const fail = () => {
+    if (settled) return;
+    settle(undefined);
+    failed();
+  };
+  try {
+    const { port1, port2 } = new MessageChannel();
+    w = startWorker({ job, port: port2, flags, index: j }, port2);
+    w.on('message', (m: RangeWorkerMessage) => {
+      if (m.type === 'cap') {
+        coord.capped(j, m.list, (t) => {
+          port1.postMessage(t);
+          Atomics.store(flag, j, 1);
+          Atomics.notify(flag, j);
+        });
+        return;
+      }
+      coord.done(j, m.tally);
+      port1.close();
+      settle(m.tally);
+    });
+    w.on('error', fail);
+    // (a worker's last messages arrive before its exit)
+    w.on('exit', () => setImmediate(fail));
+  } catch {
+    queueMicrotask(fail);
+  }
+  return {
+    tally,
+    stop: () => {
+      settle(undefined);
+      void w?.terminate();
+    },
+  };
 }
