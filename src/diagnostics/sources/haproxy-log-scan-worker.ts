@@ -1,5 +1,6 @@
-// One range of a split HAProxy log scan (see summarizeInRanges in haproxy-log-scan.ts): scans it, and when it
-// reaches maxClients, posts its tracked clients and blocks until the coordinator says which clients to count.
+// One range of a split HAProxy log scan (see summarizeInRanges in haproxy-log-scan.ts). It asks first whether
+// the clients to count are already known (then it counts just those), and otherwise, when it reaches maxClients,
+// posts its tracked clients and blocks until the coordinator says which clients to count.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import {
   type KeyList,
@@ -12,14 +13,19 @@ const { job, port, flags, index } = workerData as RangeWorkerData;
 const flag = new Int32Array(flags);
 const post = (m: RangeWorkerMessage, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 
-const tally = await scanRange(job, (list) => {
-  post({ type: 'cap', list });
+/** Posts `m` and blocks until the answer arrives. */
+function ask(m: RangeWorkerMessage): KeyList | null {
+  const seen = Atomics.load(flag, index);
+  post(m);
   for (;;) {
-    Atomics.wait(flag, index, 0, 50);
-    const m = receiveMessageOnPort(port);
-    if (m) return m.message as KeyList;
+    const r = receiveMessageOnPort(port);
+    if (r) return r.message as KeyList | null;
+    Atomics.wait(flag, index, seen, 50);
   }
-});
+}
+
+const seed = ask({ type: 'start' }) ?? undefined;
+const tally = await scanRange(job, { seed, onCap: (list) => ask({ type: 'cap', list })! });
 port.close();
 post({ type: 'done', tally }, [
   tally.clients.bytes.buffer as ArrayBuffer,

@@ -604,14 +604,30 @@ class Scan {
     if (is5xx) st.errors5xx++;
   }
 
+  /**
+   * Starts a range with the clients the single pass tracks, when they are already known (the ranges before it
+   * had `maxClients` of them): it counts those and no others, and its own first-seen ones do not matter.
+   */
+  seed(all: KeyList): void {
+    this.onCap = undefined;
+    this.tracked = 0;
+    this.addUncounted(all);
+  }
+
+  private addUncounted(list: KeyList): void {
+    this.clientKeys.merge(list, Number.POSITIVE_INFINITY, (id) => {
+      if (id === this.clientCounts.length) this.clientCounts.push(0);
+    });
+  }
+
   private capped(b: Uint8Array, dv: DataView, cs: number, ce: number, hc: number): void {
     const onCap = this.onCap;
     if (onCap) {
       this.onCap = undefined;
       this.tracked = this.clientKeys.size;
-      this.clientKeys.merge(onCap(this.clientKeys.export()), Number.POSITIVE_INFINITY, (id) => {
-        if (id === this.clientCounts.length) this.clientCounts.push(0);
-      });
+      const own = this.clientKeys.export();
+      const all = onCap(own);
+      if (all !== own) this.addUncounted(all);
       const ci = this.clientKeys.find(b, dv, cs, ce, hc);
       if (ci !== -1) {
         this.clientCounts[ci]!++;
@@ -858,17 +874,19 @@ function jobOf(path: string, opts: HaproxyLogScanOptions, start: number, end: nu
 /**
  * The raw tallies of the lines in `[job.start, job.end)`, read from one reused buffer: no string per line, one
  * native newline search per line, per-server and per-client tallies keyed by the bytes themselves. Memory: the
- * buffers (`chunkBytes` + `maxLineBytes`, twice) plus the tracked clients. `onCap`: see `Scan.onCap`.
+ * buffers (`chunkBytes` + `maxLineBytes`, twice) plus the tracked clients. `clients`: see `Scan.onCap` and
+ * `Scan.seed`.
  */
 export async function scanRange(
   job: RangeJob,
-  onCap?: (tracked: KeyList) => KeyList,
+  clients: { onCap?: (tracked: KeyList) => KeyList; seed?: KeyList } = {},
   signal?: AbortSignal,
 ): Promise<RangeTally> {
   const max = job.maxLineBytes;
   const chunk = Math.min(job.chunkBytes, Math.max(1, job.end - job.start));
   const scan = new Scan(job.from, job.to, job.offsetMinutes, job.maxClients);
-  scan.onCap = onCap;
+  scan.onCap = clients.onCap;
+  if (clients.seed) scan.seed(clients.seed);
   // [head | chunk | pad]: an unfinished last line (at most `max` bytes) moves to just before where the next
   // read lands, so every complete line is contiguous; the byte before it is set to '\n' (see Scan). Head and
   // pad leave room for word reads on either side.
@@ -962,14 +980,21 @@ export async function summarizeHaproxyHttpLog(
   if (threads > 1) {
     const size = (await stat(path)).size;
     if (size > 0 && size >= (opts.parallelMinBytes ?? 32 * 1024 * 1024)) {
-      const cuts = Array.from({ length: threads - 1 }, (_, k) => Math.floor((size * (k + 1)) / threads));
+      // The first range runs here from the start; a worker starts later (tsx's loader takes ~0.1-0.15 s to
+      // register in a thread), so the first range is longer by about what this thread scans meanwhile.
+      const head = Math.min(size, Number(process.env.HAPROXY_SCAN_HEAD_BYTES ?? STARTUP_BYTES));
+      const w = (size - head) / threads;
+      const cuts = Array.from({ length: threads - 1 }, (_, k) => Math.floor(head + w * (k + 1)));
       const r = await summarizeInRanges(path, opts, cuts, 'workers');
       if (r) return r;
     }
   }
   const job = jobOf(path, opts, 0, Number.POSITIVE_INFINITY);
-  return mergeTallies(job.from, job.to, job.maxClients, [await scanRange(job, undefined, opts.signal)]);
+  return mergeTallies(job.from, job.to, job.maxClients, [await scanRange(job, {}, opts.signal)]);
 }
+
+/** Bytes the first range gets beyond its share (see summarizeHaproxyHttpLog). */
+const STARTUP_BYTES = import.meta.url.endsWith('.ts') ? 96 * 1024 * 1024 : 16 * 1024 * 1024;
 
 /** `[start, end)` ranges covering the file, cut at the first line start at or after each of `cuts`. */
 async function lineRanges(path: string, cuts: number[]): Promise<[number, number][]> {
@@ -1028,20 +1053,32 @@ class CapCoordinator {
     this.flush();
   }
 
-  private flush(): void {
-    if (this.waiting.size === 0) return;
-    if (!this.tracked) {
+  /** The clients the single pass tracks, if the lists known so far decide them. */
+  known(): KeyList | undefined {
+    if (this.tracked) return this.tracked;
+    const first = this.lists[0];
+    // The first list alone: already in order and at most maxClients long
+    if (first && first.lens.length >= this.maxClients) this.tracked = first;
+    else {
       const keys = new ByteKeys();
       for (const list of this.lists) {
         if (keys.size >= this.maxClients) break;
-        if (!list) return;
+        if (!list) return undefined;
         keys.merge(list, this.maxClients, () => {});
       }
+      if (keys.size < this.maxClients) return undefined;
       this.tracked = keys.export();
     }
+    return this.tracked;
+  }
+
+  private flush(): void {
+    if (this.waiting.size === 0) return;
+    const t = this.known();
+    if (!t) return;
     for (const [j, reply] of this.waiting) {
       this.waiting.delete(j);
-      reply(this.tracked);
+      reply(t);
     }
   }
 }
@@ -1064,17 +1101,14 @@ export async function summarizeInRanges(
   const coord = new CapCoordinator(jobs.length, maxClients);
   // Here, a range before this one is done or capped, so a cap is answered at once.
   const here = async (j: number) => {
-    const t = await scanRange(
-      jobs[j]!,
-      (list) => {
-        let got: KeyList | undefined;
-        coord.capped(j, list, (t) => {
-          got = t;
-        });
-        return got!;
-      },
-      opts.signal,
-    );
+    const onCap = (list: KeyList) => {
+      let got: KeyList | undefined;
+      coord.capped(j, list, (t) => {
+        got = t;
+      });
+      return got!;
+    };
+    const t = await scanRange(jobs[j]!, { onCap, seed: j > 0 ? coord.known() : undefined }, opts.signal);
     coord.done(j, t);
     return t;
   };
@@ -1131,13 +1165,16 @@ export interface RangeWorkerData {
   job: RangeJob;
   /** Where the coordinator's answer to a cap arrives. */
   port: MessagePort;
-  /** One Int32 per range, set to 1 when that answer is posted (the worker blocks on it). */
+  /** One Int32 per range, incremented when an answer is posted (the worker blocks on it). */
   flags: SharedArrayBuffer;
   index: number;
 }
 
 /** Messages from a range worker. */
-export type RangeWorkerMessage = { type: 'cap'; list: KeyList } | { type: 'done'; tally: RangeTally };
+export type RangeWorkerMessage =
+  | { type: 'start' }
+  | { type: 'cap'; list: KeyList }
+  | { type: 'done'; tally: RangeTally };
 
 /** Scans range `j` in a worker; `tally` is undefined when the worker fails or is stopped. */
 function runWorker(
@@ -1166,15 +1203,14 @@ function runWorker(
   try {
     const { port1, port2 } = new MessageChannel();
     w = startWorker({ job, port: port2, flags, index: j }, port2);
+    const reply = (t: KeyList | null) => {
+      port1.postMessage(t);
+      Atomics.add(flag, j, 1);
+      Atomics.notify(flag, j);
+    };
     w.on('message', (m: RangeWorkerMessage) => {
-      if (m.type === 'cap') {
-        coord.capped(j, m.list, (t) => {
-          port1.postMessage(t);
-          Atomics.store(flag, j, 1);
-          Atomics.notify(flag, j);
-        });
-        return;
-      }
+      if (m.type === 'start') return reply(coord.known() ?? null);
+      if (m.type === 'cap') return coord.capped(j, m.list, reply);
       coord.done(j, m.tally);
       port1.close();
       settle(m.tally);
