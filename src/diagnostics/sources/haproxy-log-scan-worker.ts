@@ -1,6 +1,7 @@
 // One range of a split HAProxy log scan (see summarizeInRanges in haproxy-log-scan.ts). It asks first whether
 // the clients to count are already known (then it counts just those), and otherwise, when it reaches maxClients,
-// posts its tracked clients and blocks until the coordinator says which clients to count.
+// posts its tracked clients and blocks until the coordinator says which clients to count. No top-level await:
+// under tsx this file is loaded through tsx's CommonJS hook (see startWorker).
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import {
   type KeyList,
@@ -25,9 +26,10 @@ function ask(m: RangeWorkerMessage): KeyList | null {
 }
 
 const seed = ask({ type: 'start' }) ?? undefined;
-const tally = await scanRange(job, { seed, onCap: (list) => ask({ type: 'cap', list })! });
-port.close();
-post({ type: 'done', tally }, [
-  tally.clients.bytes.buffer as ArrayBuffer,
-  tally.clients.lens.buffer as ArrayBuffer,
-]);
+void scanRange(job, { seed, onCap: (list) => ask({ type: 'cap', list })! }).then((tally) => {
+  port.close();
+  post({ type: 'done', tally }, [
+    tally.clients.bytes.buffer as ArrayBuffer,
+    tally.clients.lens.buffer as ArrayBuffer,
+  ]);
+});

@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { parseHaproxyHttpLogLine } from './haproxy-log.js';
 import { looksBinary } from './lines.js';
@@ -17,7 +17,9 @@ export interface HaproxyLogScanOptions extends SummarizeOptions {
   chunkBytes?: number;
   /**
    * Files of at least this many bytes are split into line-aligned byte ranges scanned by worker threads
-   * (default 32 MiB; `Infinity` never splits). The result is identical to the single-thread scan.
+   * (default 512 MiB; `Infinity` never splits). The result is identical to the single-thread scan. Below about
+   * 3M lines (~500 MiB) the split was slower on the 2-core bench machine under tsx: a worker takes ~0.1-0.2 s
+   * to start and two threads scan only ~1.3x as fast as one.
    */
   parallelMinBytes?: number;
   /** Ranges (and threads) for a split file (default `min(availableParallelism(), 4)`; 1 never splits). */
@@ -979,10 +981,10 @@ export async function summarizeHaproxyHttpLog(
   const threads = Math.max(1, Math.floor(opts.threads ?? Math.min(availableParallelism(), 4)));
   if (threads > 1) {
     const size = (await stat(path)).size;
-    if (size > 0 && size >= (opts.parallelMinBytes ?? 32 * 1024 * 1024)) {
-      // The first range runs here from the start; a worker starts later (tsx's loader takes ~0.1-0.15 s to
-      // register in a thread), so the first range is longer by about what this thread scans meanwhile.
-      const head = Math.min(size, Number(process.env.HAPROXY_SCAN_HEAD_BYTES ?? STARTUP_BYTES));
+    if (size > 0 && size >= (opts.parallelMinBytes ?? 512 * 1024 * 1024)) {
+      // The first range runs here from the start; a worker starts later (~0.1 s under tsx on the bench
+      // machine), so the first range is longer by about what this thread scans meanwhile.
+      const head = Math.min(size, startupBytes());
       const w = (size - head) / threads;
       const cuts = Array.from({ length: threads - 1 }, (_, k) => Math.floor(head + w * (k + 1)));
       const r = await summarizeInRanges(path, opts, cuts, 'workers');
@@ -993,8 +995,8 @@ export async function summarizeHaproxyHttpLog(
   return mergeTallies(job.from, job.to, job.maxClients, [await scanRange(job, {}, opts.signal)]);
 }
 
-/** Bytes the first range gets beyond its share (see summarizeHaproxyHttpLog). */
-const STARTUP_BYTES = import.meta.url.endsWith('.ts') ? 96 * 1024 * 1024 : 16 * 1024 * 1024;
+/** Bytes the first range gets beyond its share (see summarizeHaproxyHttpLog): rough, from the 10M-line bench. */
+const startupBytes = () => (import.meta.url.endsWith('.ts') ? 32 * 1024 * 1024 : 8 * 1024 * 1024);
 
 /** `[start, end)` ranges covering the file, cut at the first line start at or after each of `cuts`. */
 async function lineRanges(path: string, cuts: number[]): Promise<[number, number][]> {
@@ -1136,27 +1138,20 @@ export async function summarizeInRanges(
   }
 }
 
-const WORKER = new URL(
-  import.meta.url.endsWith('.ts') ? './haproxy-log-scan-worker.ts' : './haproxy-log-scan-worker.js',
-  import.meta.url,
-);
-
 /**
  * A range worker. Under tsx the worker is a `.ts` file, and Node 20 does not apply the `--import tsx` loader
- * inherited through execArgv to a worker's entry module (ERR_UNKNOWN_FILE_EXTENSION), so a small script
- * registers tsx's hooks in the worker and then imports it; without tsx installed the worker fails and the scan
- * runs on one thread.
+ * inherited through execArgv to a worker's entry module (ERR_UNKNOWN_FILE_EXTENSION). Registering tsx's ESM
+ * hooks in the worker works but costs ~0.15-0.3 s (a hooks thread per worker); its CommonJS hook loads the
+ * worker in ~40 ms, so the worker and the modules it imports avoid top-level await and read `import.meta` only
+ * in functions the main thread calls. Without tsx installed the worker fails and the scan runs on one thread.
  */
 function startWorker(data: RangeWorkerData, port: MessagePort): Worker {
   const opts = { workerData: data, transferList: [port] };
-  if (!WORKER.pathname.endsWith('.ts')) return new Worker(WORKER, opts);
-  // The ESM entry (the CommonJS one imports a path that does not exist in tsx 4.23).
-  const api = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  const code = `import(${JSON.stringify(api)}).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(WORKER.href)}); });`;
+  const ts = import.meta.url.endsWith('.ts');
+  const worker = new URL(`./haproxy-log-scan-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
+  if (!ts) return new Worker(worker, opts);
+  const api = createRequire(import.meta.url).resolve('tsx/cjs/api');
+  const code = `require(${JSON.stringify(api)}).register(); require(${JSON.stringify(fileURLToPath(worker))});`;
   return new Worker(code, { ...opts, eval: true });
 }
 
