@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { sendJson } from '../server.js';
 import { validateBlocks } from './blocks.js';
 import { METHODS } from './methods.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
@@ -106,21 +107,6 @@ async function parseArgs(req: IncomingMessage, raw: Buffer, url: URL): Promise<R
     Object.assign(args, Object.fromEntries(new URLSearchParams(raw.toString('utf8'))));
   }
   return args;
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
 }
 
 /**
@@ -421,7 +407,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       return this.#response(rest[0], req, raw, res);
     if (root === 'upload' && rest[1] && req.method === 'POST')
       return this.#upload(rest[1], req, raw, url, res);
-    send(res, 404, { ok: false, error: 'not_found' });
+    sendJson(res, 404, { ok: false, error: 'not_found' });
   }
 
   async #api(
@@ -438,11 +424,11 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       const json = (req.headers['content-type'] ?? '').includes('json');
       const body = { ok: false, error: json ? 'invalid_json' : 'invalid_form_data' };
       this.#record(method, {}, 200, body);
-      return send(res, 200, body);
+      return sendJson(res, 200, body);
     }
     const reply = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
       this.#record(method, args, status, body);
-      send(res, status, body, headers);
+      sendJson(res, status, body, headers);
     };
     const handler = METHODS[method];
     if (!handler) return reply(200, { ok: false, error: 'unknown_method', req_method: method });
@@ -486,7 +472,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     let args: Record<string, unknown> = {};
     const reply = (status: number, body: Record<string, unknown>) => {
       this.#record('response_url', { response_url_id: id, ...args }, status, body);
-      send(res, status, body);
+      sendJson(res, status, body);
     };
     try {
       // Bolt's respond() posts JSON; older clients post a form with a `payload` field.
@@ -582,7 +568,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const server = createServer((req, res) => {
     sandbox!.handle(req, res).catch((err: unknown) => {
       opts.logger?.error({ err }, 'slack sandbox request failed');
-      if (!res.headersSent) send(res, 500, { ok: false, error: 'internal_error' });
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: 'internal_error' });
     });
   });
   const host = opts.host ?? '127.0.0.1';
