@@ -67,10 +67,24 @@ export function toAlert(a: AlertmanagerAlert, now: Date): Alert {
 }
 
 /** Alertmanager webhook → AlertBatch: group key, status and alerts as sent; title and severity per core/alert. */
-export function toAlertBatch(payload: AlertmanagerWebhook, { now, mapping }: ToBatchOptions): AlertBatch {
-  const alerts = payload.alerts.map((a) => toAlert(a, now));
+export function toAlertBatch(payload: AlertmanagerWebhook, opts: ToBatchOptions): AlertBatch {
+  return groupBatch(
+    'alertmanager',
+    payload,
+    payload.alerts.map((a) => toAlert(a, opts.now)),
+    opts,
+  );
+}
+
+/** The batch of an Alertmanager-shaped group (Alertmanager, Grafana unified alerting) from its already-mapped alerts. */
+export function groupBatch(
+  source: 'alertmanager' | 'grafana',
+  payload: Pick<AlertmanagerWebhook, 'groupKey' | 'status' | 'commonLabels' | 'externalURL'>,
+  alerts: AlertBatch['alerts'],
+  { now, mapping }: ToBatchOptions,
+): AlertBatch {
   const batch: AlertBatch = {
-    source: 'alertmanager',
+    source,
     groupKey: payload.groupKey,
     status: payload.status,
     title: batchTitle(alerts, payload.commonLabels),

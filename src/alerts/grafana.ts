@@ -1,13 +1,6 @@
 import { z } from 'zod';
-import {
-  type Alert,
-  type AlertBatch,
-  type AlertLink,
-  batchSeverity,
-  batchTitle,
-  truncate,
-} from '../core/alert.js';
-import { AlertmanagerAlert, AlertmanagerWebhook, toAlert } from './alertmanager.js';
+import { type Alert, type AlertBatch, type AlertLink, batchSeverity, truncate } from '../core/alert.js';
+import { AlertmanagerAlert, AlertmanagerWebhook, groupBatch, toAlert } from './alertmanager.js';
 import { type Ignored, type ToBatchOptions, WireOptionalUrl, WireStringMap } from './wire.js';
 
 /**
@@ -99,22 +92,12 @@ function grafanaLinks(a: GrafanaAlert): AlertLink[] {
   return links;
 }
 
-function unifiedBatch(payload: GrafanaUnifiedWebhook, { now, mapping }: ToBatchOptions): AlertBatch {
+function unifiedBatch(payload: GrafanaUnifiedWebhook, opts: ToBatchOptions): AlertBatch {
   const alerts = payload.alerts.map((a): Alert => {
     const links = grafanaLinks(a);
-    return links.length > 0 ? { ...toAlert(a, now), links } : toAlert(a, now);
+    return links.length > 0 ? { ...toAlert(a, opts.now), links } : toAlert(a, opts.now);
   });
-  const batch: AlertBatch = {
-    source: 'grafana',
-    groupKey: payload.groupKey,
-    status: payload.status,
-    title: batchTitle(alerts, payload.commonLabels),
-    severity: batchSeverity(alerts, mapping),
-    alerts,
-    receivedAt: now.toISOString(),
-  };
-  if (payload.externalURL) batch.externalUrl = payload.externalURL;
-  return batch;
+  return groupBatch('grafana', payload, alerts, opts);
 }
 
 const LEGACY_IGNORED: Record<Exclude<GrafanaLegacyState, 'alerting' | 'ok'>, string> = {
