@@ -30,7 +30,7 @@ import {
   summarizeAccessLog,
   toLineParser,
 } from './sources/log-window.js';
-import { type NginxConfig, parseNginxConfig } from './sources/nginx-config.js';
+import { loadNginxConfig, type NginxConfig } from './sources/nginx-config.js';
 import { compileNginxLogFormat, NGINX_COMBINED } from './sources/nginx-log.js';
 
 /** Every check id, in checklist order. */
@@ -101,8 +101,11 @@ export function listChecks(config: DiagnosticsConfig): CheckRef[] {
 
 interface ParsedConfig {
   path: string;
+  /** sha256 of the config file; for nginx, of the main file then each included file (see `LbContext.parsedConfig`). */
   hash: string;
+  /** The newest mtime of the config and its included files, and which file has it. */
   mtimeMs: number;
+  modifiedPath: string;
   haproxy?: HaproxyConfig;
   nginx?: NginxConfig;
   problems: string[];
@@ -168,14 +171,29 @@ class LbContext {
     return this.once('config', async () => {
       if (!this.lb.config) return undefined;
       const path = this.lb.config;
-      const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-      const hash = createHash('sha256').update(text).digest('hex');
       if (this.lb.kind === 'haproxy') {
+        const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+        const hash = createHash('sha256').update(text).digest('hex');
         const haproxy = parseHaproxyConfig(text);
-        return { path, hash, mtimeMs: st.mtimeMs, haproxy, problems: haproxy.problems };
+        return { path, hash, mtimeMs: st.mtimeMs, modifiedPath: path, haproxy, problems: haproxy.problems };
       }
-      const nginx = parseNginxConfig(text);
-      return { path, hash, mtimeMs: st.mtimeMs, nginx, problems: nginx.problems };
+      const { files, ...nginx } = await loadNginxConfig(path);
+      // The main file's text, then each included file (name and text) in include order: without includes
+      // this is the plain sha256 of the file, as before includes were followed.
+      const h = createHash('sha256');
+      for (const [i, f] of files.entries()) {
+        if (i > 0) h.update(`\0${f.label}\0`);
+        h.update(f.text);
+      }
+      const newest = files.reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a));
+      return {
+        path,
+        hash: h.digest('hex'),
+        mtimeMs: newest.mtimeMs,
+        modifiedPath: newest === files[0] ? path : newest.path,
+        nginx,
+        problems: nginx.problems,
+      };
     });
   }
 
@@ -337,6 +355,7 @@ async function runLbCheck(
         configPath: cfg.path,
         hash: cfg.hash,
         mtimeMs: cfg.mtimeMs,
+        modifiedPath: cfg.modifiedPath,
         previousHash: opts.previous?.configHashes[target],
         previousLines: opts.previous?.configLines?.[target],
         currentLines: lines,

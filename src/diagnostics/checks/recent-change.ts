@@ -21,16 +21,19 @@ export function routingLines(cfg: { haproxy?: HaproxyConfig; nginx?: NginxConfig
       out.push(`${p.kind} ${p.name}: ${r.kind} ${r.target}${r.condition ? ` if ${r.condition}` : ''}`);
     if (p.defaultBackend) out.push(`${p.kind} ${p.name}: default_backend ${p.defaultBackend}`);
   }
+  // Lines from an included nginx file start with its name (`conf.d/api.conf: upstream api: ...`); main-file lines have none.
+  const from = (file: string | undefined) => (file === undefined ? '' : `${file}: `);
   for (const u of cfg.nginx?.upstreams ?? []) {
-    if (u.method !== 'round-robin') out.push(`upstream ${u.name}: ${u.method}`);
+    if (u.method !== 'round-robin') out.push(`${from(u.file)}upstream ${u.name}: ${u.method}`);
     for (const s of u.servers) {
       const flags = [s.down ? 'down' : '', s.backup ? 'backup' : ''].filter(Boolean);
       out.push(
-        `upstream ${u.name}: server ${s.address} weight=${s.weight}${flags.length ? ` ${flags.join(' ')}` : ''}`,
+        `${from(s.file)}upstream ${u.name}: server ${s.address} weight=${s.weight}${flags.length ? ` ${flags.join(' ')}` : ''}`,
       );
     }
   }
-  for (const r of cfg.nginx?.routes ?? []) out.push(`location ${r.location}: proxy_pass ${r.proxyPass}`);
+  for (const r of cfg.nginx?.routes ?? [])
+    out.push(`${from(r.file)}location ${r.location}: proxy_pass ${r.proxyPass}`);
   return out;
 }
 
@@ -44,13 +47,15 @@ export function diffLines(before: string[], after: string[]): string[] {
   ];
 }
 
-/** Input for {@link checkRecentChange}; `now` and `mtimeMs` are epoch ms; hashes are hex sha256 of the config file. */
+/** Input for {@link checkRecentChange}; `now` and `mtimeMs` are epoch ms; hashes are hex sha256 of the config file (and its includes). */
 export interface RecentChangeInput {
   target: string;
   now: number;
   configPath?: string;
   hash?: string;
   mtimeMs?: number;
+  /** The file `mtimeMs` belongs to when it is not `configPath` (an nginx included file modified last). */
+  modifiedPath?: string;
   previousHash?: string;
   /** Routing lines of the current and (when the caller kept it) the previous config, for a diff. */
   currentLines?: string[];
@@ -94,11 +99,14 @@ export function checkRecentChange(input: RecentChangeInput): CheckResult {
   }
   if (input.mtimeMs !== undefined) {
     const age = input.now - input.mtimeMs;
+    const modified = input.modifiedPath ?? input.configPath ?? 'config';
     if (age <= th.recentChangeMinutes * 60_000) {
       verdict = 'warn';
-      headlines.push(`${input.configPath ?? 'config'} was modified ${ago(age)}`);
+      headlines.push(`${modified} was modified ${ago(age)}`);
     }
-    evidence.push(`modified ${new Date(input.mtimeMs).toISOString()} (${ago(age)})`);
+    const which =
+      input.modifiedPath && input.modifiedPath !== input.configPath ? `${input.modifiedPath} ` : '';
+    evidence.push(`${which}modified ${new Date(input.mtimeMs).toISOString()} (${ago(age)})`);
   }
   if (input.previousLines && input.currentLines) {
     const diff = diffLines(input.previousLines, input.currentLines);

@@ -10,6 +10,8 @@ export interface Route {
   condition: string;
   backend: string;
   line: number;
+  /** The included file the line is in (nginx); absent for the main config file. */
+  file?: string;
 }
 
 /** Routes from a HAProxy config: every `use_backend` (in order) and the `default_backend` of each frontend/listen. */
@@ -36,6 +38,7 @@ export function routesFromNginxConfig(cfg: NginxConfig): Route[] {
       condition: `location ${r.location}`,
       backend: r.upstream!,
       line: r.line,
+      ...(r.file !== undefined ? { file: r.file } : {}),
     }));
 }
 
@@ -61,7 +64,7 @@ export function checkRouting(input: RoutingInput): CheckResult {
   const pools = new Map(input.pools.map((p) => [p.name, p]));
   for (const r of input.routes ?? []) {
     const pool = pools.get(r.backend);
-    const rule = `${r.from}: ${r.condition === 'default' ? 'default_backend' : r.condition} -> ${r.backend} (line ${r.line})`;
+    const rule = `${r.from}: ${r.condition === 'default' ? 'default_backend' : r.condition} -> ${r.backend} (${r.file !== undefined ? `${r.file} ` : ''}line ${r.line})`;
     if (!pool) {
       verdicts.push('fail');
       headlines.push(`${r.from} sends "${r.condition}" to ${r.backend}, which does not exist`);
