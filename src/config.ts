@@ -61,6 +61,10 @@ export const Config = z.object({
   // Added for issue 3: BullMQ job lock, seconds. A killed worker's job is retried once its lock
   // expires (up to about twice this); tests shorten it to exercise crash recovery quickly.
   JOB_LOCK_SECONDS: z.coerce.number().positive().default(30),
+  // Added for issue 4: tries of one diagnostics check job and the delay before its first retry (doubling
+  // after that); unset, the queue defaults (8 tries from 500 ms). Tests shrink them to see a check fail for good.
+  CHECK_JOB_ATTEMPTS: z.coerce.number().int().min(1).optional(),
+  CHECK_JOB_BACKOFF_MS: z.coerce.number().int().nonnegative().optional(),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -9,7 +9,14 @@ export interface JobQueuePort {
   enqueue<N extends JobName>(
     name: N,
     payload: JobPayload<N>,
-    opts?: { jobId?: string; delay?: number; priority?: number },
+    opts?: {
+      jobId?: string;
+      delay?: number;
+      priority?: number;
+      /** Overrides the queue's tries (8) and retry backoff (exponential from 500 ms) for this job. */
+      attempts?: number;
+      backoff?: { type: 'exponential' | 'fixed'; delay: number };
+    },
   ): Promise<void>;
   /** Removes a waiting or delayed job (no-op when it already ran). */
   remove(name: JobName, jobId: string): Promise<void>;

@@ -166,11 +166,16 @@ async function queueRun(deps: Deps, id: IncidentId, refs: CheckRef[], run: numbe
     const prev = await redis.hget(k.slackMeta(id), field);
     if (!prev?.startsWith(`${run}:`)) await redis.hset(k.slackMeta(id), field, `${run}:${seq}`);
   }
+  const { CHECK_JOB_ATTEMPTS: attempts, CHECK_JOB_BACKOFF_MS: backoff } = deps.config;
   for (const ref of refs) {
     await deps.jobs.enqueue(
       'run-check',
       { incidentId: id, checkId: ref.checkId, target: ref.target, run, requestedBy },
-      { jobId: checkJobId(id, ref, run) },
+      {
+        jobId: checkJobId(id, ref, run),
+        ...(attempts !== undefined ? { attempts } : {}),
+        ...(backoff !== undefined ? { backoff: { type: 'exponential', delay: backoff } } : {}),
+      },
     );
   }
 }
@@ -314,6 +319,19 @@ export async function runCheckJob(
       JSON.stringify(state.configLines[p.target] ?? []),
     );
   }
+  return recordCheckResult(deps, p, result);
+}
+
+/**
+ * Appends a check's result as a `check_result` entry (with its nudges) at most once per check, target and run
+ * (one claim key, whoever records it: the job, or its final-failure handler), then re-renders the checklist.
+ */
+async function recordCheckResult(
+  deps: Deps,
+  p: { incidentId: IncidentId; checkId: string; target: string; run?: number },
+  result: CheckResult,
+): Promise<{ verdict: string } | { dropped: string }> {
+  const id = p.incidentId;
   const at = deps.now().toISOString();
   try {
     await mutate(
@@ -332,6 +350,42 @@ export async function runCheckJob(
   }
   await renderChecklist(deps, id);
   return { verdict: result.verdict };
+}
+
+/** Longest job error shown in a checklist row; the full one is in the worker's log. */
+const FAILURE_MESSAGE_MAX = 500;
+
+/**
+ * Final failure of a `run-check` job (attempts used up, or not retryable): records an `error` result for its
+ * check and target ("check job failed after 8 attempts: …") the way a check that could not run is recorded,
+ * so the item stops showing pending. Idempotent: the result's claim key is the job's own, so a repeated call,
+ * or a job that recorded its result before failing (e.g. on the Slack update), appends nothing.
+ */
+export async function recordCheckJobFailure(
+  deps: Deps,
+  p: { incidentId: IncidentId; checkId: string; target: string; run?: number },
+  failure: { message: string; attemptsMade: number; retryable: boolean },
+): Promise<{ verdict: string } | { dropped: string }> {
+  const loaded = await deps.store.load(p.incidentId);
+  if (!loaded) return { dropped: `${p.incidentId} does not exist` };
+  const { from, to } = incidentWindow(loaded.incident, deps.now(), p.run);
+  const n = failure.attemptsMade;
+  const message =
+    failure.message.length > FAILURE_MESSAGE_MAX
+      ? `${failure.message.slice(0, FAILURE_MESSAGE_MAX - 1)}…`
+      : failure.message;
+  const result: CheckResult = {
+    checkId: p.checkId,
+    target: p.target,
+    verdict: 'error',
+    summary: `check job failed after ${n} attempt${n === 1 ? '' : 's'}${failure.retryable ? '' : ' (not retryable)'}: ${message}`,
+    evidence: [],
+    servers: [],
+    bears: [],
+    notes: [],
+    window: { from: from.toISOString(), to: to.toISOString() },
+  };
+  return recordCheckResult(deps, p, result);
 }
 
 /** Why an automated item has no target, and what to configure. */

@@ -32,6 +32,60 @@ registerProcessor('record-message', async (deps, p) => {
   });
 });
 
+/** How a job failed for good: its last error and the attempts made (all of them, or fewer when not retryable). */
+export interface FinalFailure {
+  message: string;
+  attemptsMade: number;
+  /** False when BullMQ gave up early: an UnrecoverableError (invalid payload, a DomainError) or a job that kept stalling. */
+  retryable: boolean;
+}
+
+type FailureHandler<N extends JobName> = (
+  deps: Deps,
+  payload: JobPayload<N>,
+  failure: FinalFailure,
+) => Promise<unknown>;
+const failureHandlers: { [N in JobName]?: FailureHandler<N> } = {};
+
+/** Registers what happens once a job of this name has failed for good (e.g. showing the failure to people). */
+export function onFinalFailure<N extends JobName>(name: N, fn: FailureHandler<N>): void {
+  (failureHandlers as Record<string, unknown>)[name] = fn;
+}
+
+/**
+ * True when BullMQ will not retry a job that just failed: its attempts are used up (`attemptsMade` already
+ * counts this one when the worker emits `failed`) or the error is an UnrecoverableError (BullMQ's own rule).
+ */
+export function isFinalFailure(
+  job: { attemptsMade: number; opts: { attempts?: number } },
+  err: Error,
+): boolean {
+  return err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+/**
+ * Runs the final-failure handler of a job name, if any, with the validated payload (an invalid one has no
+ * handler to run). Never rejects: a handler that fails (Redis down, Slack down) is logged and given up.
+ */
+export async function handleFinalFailure(
+  deps: Deps,
+  name: string,
+  data: unknown,
+  failure: FinalFailure,
+): Promise<void> {
+  const fn = failureHandlers[name as JobName] as FailureHandler<JobName> | undefined;
+  const parsed = JobPayloads[name as JobName]?.safeParse(data);
+  if (!fn || !parsed?.success) return;
+  try {
+    await fn(deps, parsed.data as never, failure);
+  } catch (err) {
+    deps.log.error(
+      { job: name, err: (err as Error).message, failure: failure.message },
+      'could not record the final failure of a job',
+    );
+  }
+}
+
 /**
  * Runs one job: validates the payload (invalid → UnrecoverableError, never retried), then the
  * processor. Domain errors (a closed incident) are final too; anything else is retried with backoff.

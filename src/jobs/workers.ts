@@ -2,14 +2,24 @@ import { Worker } from 'bullmq';
 import type { Deps } from '../flows/deps.js';
 import type { Metrics } from '../metrics.js';
 import { createRedis } from '../redis/connection.js';
-import { processJob } from './processors.js';
+import { handleFinalFailure, isFinalFailure, processJob } from './processors.js';
 import { QUEUE_NAMES } from './queues.js';
+
+/** A Worker whose close() also waits for the final-failure handlers it started (they write to Redis and Slack). */
+class BotWorker extends Worker {
+  readonly afterFailures = new Set<Promise<void>>();
+
+  override async close(force = false): Promise<void> {
+    await super.close(force);
+    await Promise.allSettled([...this.afterFailures]);
+  }
+}
 
 /** Starts one BullMQ Worker per queue on a waiting (worker-role) connection; returns them for shutdown. */
 export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?: number } = {}): Worker[] {
   const connection = createRedis(deps.config.REDIS_URL, 'worker');
   return QUEUE_NAMES.map((queue) => {
-    const w = new Worker(queue, (job) => processJob(deps, job.name, job.data), {
+    const w = new BotWorker(queue, (job) => processJob(deps, job.name, job.data), {
       connection,
       prefix: deps.store.k.bull,
       concurrency: opts.concurrency ?? deps.config.WORKER_CONCURRENCY,
@@ -33,16 +43,22 @@ export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?
     });
     w.on('completed', (job) => metrics?.jobs.inc({ queue, name: job.name, outcome: 'completed' }));
     w.on('failed', (job, err) => {
-      metrics?.jobs.inc({
-        queue,
-        name: job?.name ?? '?',
-        outcome: job && job.attemptsMade < (job.opts.attempts ?? 1) ? 'retried' : 'failed',
-      });
+      const final = !job || isFinalFailure(job, err);
+      metrics?.jobs.inc({ queue, name: job?.name ?? '?', outcome: final ? 'failed' : 'retried' });
       const level = err.name === 'DeliveryBusy' ? 'debug' : 'warn';
       deps.log[level](
-        { queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: err.message },
+        { queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, final, err: err.message },
         'job failed',
       );
+      if (!job || !final) return;
+      // BullMQ will not run it again: let its module show the failure (a check's item must not stay pending).
+      const done = handleFinalFailure(deps, job.name, job.data, {
+        message: err.message,
+        attemptsMade: job.attemptsMade,
+        retryable: err.name !== 'UnrecoverableError',
+      });
+      w.afterFailures.add(done);
+      void done.finally(() => w.afterFailures.delete(done));
     });
     w.on('error', (err) => deps.log.error({ queue, err: err.message }, 'worker error'));
     return w;

@@ -4,19 +4,22 @@ import type { BlockAction, CheckboxesAction } from '@slack/bolt';
 import {
   diagnosticsSetup,
   postChecklist,
+  recordCheckJobFailure,
   recordChecklistTick,
   renderChecklist,
   runCheckJob,
   runDiagnosticsJob,
 } from '../flows/run-diagnostics.js';
 import { onChannelReady } from '../flows/setup-channel.js';
-import { registerProcessor } from '../jobs/processors.js';
+import { onFinalFailure, registerProcessor } from '../jobs/processors.js';
 import { extendSlackApp, userFacing } from './app.js';
 import { CHECKLIST_ACTION_PREFIX } from './checklist-render.js';
 
 onChannelReady((deps, id) => postChecklist(deps, id));
 registerProcessor('run-diagnostics', (deps, p) => runDiagnosticsJob(deps, p));
 registerProcessor('run-check', (deps, p) => runCheckJob(deps, p));
+// A check job that failed for good shows as an error with the reason, not pending forever.
+onFinalFailure('run-check', (deps, p, failure) => recordCheckJobFailure(deps, p, failure));
 registerProcessor('render-checklist', (deps, p) => renderChecklist(deps, p.incidentId));
 
 const ITEM_ACTION = new RegExp(`^${CHECKLIST_ACTION_PREFIX}`);
