@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/core/check.js';
 import { loadDiagnosticsConfig } from '../../src/diagnostics/config.js';
@@ -79,6 +81,89 @@ describe('a real HAProxy in front of three node backends', () => {
     const td = by('traffic-distribution');
     expect(td.verdict).toBe('fail');
     expect(td.evidence.join('\n')).toContain('balance source');
+    expect(by('pool-health').verdict).toBe('pass');
+    expect(by('routing').verdict).toBe('pass');
+  });
+});
+
+/**
+ * Runs the checks with the lab's stats and config but no log, so traffic-distribution counts `stot` deltas
+ * between two stats samples 1.5 s apart; traffic flows the whole time the run takes (bounded), so it
+ * lands between the samples whenever they are taken.
+ */
+async function diagnoseFromStats(scenario: LabScenario) {
+  lab = await startHaproxyLab(scenario);
+  const path = join(lab.dir, 'stats-only.yml');
+  writeFileSync(
+    path,
+    [
+      'loadBalancers:',
+      '  - name: edge',
+      '    kind: haproxy',
+      `    stats: ${lab.statsUrl}`,
+      `    config: ${lab.configPath}`,
+      'thresholds: { statsSampleMs: 1500 }',
+      '',
+    ].join('\n'),
+  );
+  const { config, problems } = await loadDiagnosticsConfig(path);
+  expect(problems).toEqual([]);
+  const from = new Date(Date.now() - 60_000);
+  let running = true;
+  let sent = 0;
+  const traffic = (async () => {
+    while (running && sent < 6000) {
+      await lab!.send(24, ['/', '/', '/api/orders']);
+      sent += 24;
+    }
+  })();
+  const { results } = await runDiagnostics(config, { from, to: new Date(Date.now() + 5000) }).finally(() => {
+    running = false;
+  });
+  await traffic;
+  const by = (id: string) => results.find((r) => r.checkId === id) as CheckResult;
+  return { results, by };
+}
+
+describe('a real HAProxy with a stats source and no log', () => {
+  it('passes a healthy, evenly weighted pool on stot deltas and raises no other alarm', async () => {
+    const { results, by } = await diagnoseFromStats('healthy-even');
+    const td = by('traffic-distribution');
+    expect(td.verdict).toBe('pass');
+    expect(td.evidence[0]).toBe('requests counted from stot deltas between two stats samples 1.5 s apart');
+    const app = td.servers.filter((s) => s.backend === 'app');
+    expect(app.map((s) => s.server)).toEqual(['web1', 'web2', 'web3']);
+    const total = app.reduce((n, s) => n + s.requests!, 0);
+    expect(total).toBeGreaterThanOrEqual(50);
+    for (const s of app) {
+      expect(s.expectedShare).toBeCloseTo(1 / 3);
+      expect(s.observedShare!).toBeGreaterThan(0.25);
+      expect(s.observedShare!).toBeLessThan(0.42);
+    }
+    // traffic-volume needs a log, so it is not run at all; everything else finds nothing wrong.
+    expect(results.map((r) => [r.checkId, r.verdict])).toEqual([
+      ['pool-health', 'pass'],
+      ['traffic-distribution', 'pass'],
+      ['routing', 'pass'],
+      ['recent-change', 'pass'],
+      ['backend-connect', 'pass'],
+    ]);
+  });
+
+  it('fails traffic-distribution on stot deltas naming the server weighted to take nearly everything', async () => {
+    const { by } = await diagnoseFromStats('skewed-weights');
+    const td = by('traffic-distribution');
+    expect(td.verdict).toBe('fail');
+    expect(td.summary).toMatch(
+      /^app: weights \(web1=100, web2=1, web3=1\) send 98% of requests to web1, and it took (9\d|100)%/,
+    );
+    expect(td.evidence).toContain('requests counted from stot deltas between two stats samples 1.5 s apart');
+    expect(td.evidence).toContain('app: web1 weight 100 is 100.0x the median of its peers (1)');
+    expect(td.bears).toContainEqual({ hypothesis: 'load-balancer', effect: 'supports' });
+    const web1 = td.servers.find((s) => s.server === 'web1')!;
+    expect(web1.weight).toBe(100);
+    expect(web1.requests!).toBeGreaterThanOrEqual(50);
+    expect(web1.observedShare).toBeGreaterThan(0.9);
     expect(by('pool-health').verdict).toBe('pass');
     expect(by('routing').verdict).toBe('pass');
   });
