@@ -61,19 +61,42 @@ class ByteKeys {
   private off = new Int32Array(64);
   private len = new Int32Array(64);
   private hashes = new Int32Array(64);
-  /** Slot → id + 1 (0 = empty). */
-  private slots = new Int32Array(128);
+  /**
+   * Open addressing, linear probing: slot `i` is `slots[2i]` = the key's hash and `slots[2i + 1]` = id + 1 (0 =
+   * empty), side by side so a probe that misses reads one cache line, not the key's own arrays.
+   */
+  private slots = new Int32Array(256);
   private mask = 127;
+  /**
+   * With `filterBits`, a bit per hash value `h >>> (32 - filterBits)`, set for every key added: a clear bit
+   * answers "absent" from a table small enough to stay in cache (the client table's slots do not, and most
+   * lookups of a log with many clients miss).
+   */
+  private readonly filter: Int32Array | null;
+  private readonly filterShift: number;
+
+  constructor(filterBits = 0) {
+    this.filter = filterBits > 0 ? new Int32Array(2 ** Math.max(0, filterBits - 5)) : null;
+    this.filterShift = 32 - filterBits;
+  }
 
   /** The id of the bytes `b[s..e)` (`dv` views `b`) with hash `h`, or -1. */
   find(b: Uint8Array, dv: DataView, s: number, e: number, h: number): number {
+    const filter = this.filter;
+    if (filter !== null) {
+      const f = h >>> this.filterShift;
+      if ((filter[f >>> 5]! & (1 << (f & 31))) === 0) return -1;
+    }
     const n = e - s;
+    const slots = this.slots;
     let i = h & this.mask;
     for (;;) {
-      const slot = this.slots[i]!;
+      const slot = slots[2 * i + 1]!;
       if (slot === 0) return -1;
-      const id = slot - 1;
-      if (this.hashes[id] === h && this.len[id] === n && this.equal(b, dv, s, n, this.off[id]!)) return id;
+      if (slots[2 * i] === h) {
+        const id = slot - 1;
+        if (this.len[id] === n && this.equal(b, dv, s, n, this.off[id]!)) return id;
+      }
       i = (i + 1) & this.mask;
     }
   }
@@ -97,7 +120,9 @@ class ByteKeys {
       this.arena = a;
       this.adv = new DataView(a.buffer);
     }
-    this.arena.set(b.subarray(s, e), this.used);
+    // A byte loop: for keys this short it beats `set(b.subarray(..))`, which allocates a view per key.
+    const arena = this.arena;
+    for (let k = 0, o = this.used; k < n; k++) arena[o + k] = b[s + k]!;
     const id = this.size++;
     if (id === this.off.length) {
       this.off = grow(this.off);
@@ -108,6 +133,10 @@ class ByteKeys {
     this.len[id] = n;
     this.hashes[id] = h;
     this.used += n;
+    if (this.filter !== null) {
+      const f = h >>> this.filterShift;
+      this.filter[f >>> 5]! |= 1 << (f & 31);
+    }
     if (this.size * 2 > this.mask) this.rehash();
     else this.place(id);
     return id;
@@ -140,14 +169,16 @@ class ByteKeys {
   }
 
   private place(id: number): void {
-    let i = this.hashes[id]! & this.mask;
-    while (this.slots[i] !== 0) i = (i + 1) & this.mask;
-    this.slots[i] = id + 1;
+    const h = this.hashes[id]!;
+    let i = h & this.mask;
+    while (this.slots[2 * i + 1] !== 0) i = (i + 1) & this.mask;
+    this.slots[2 * i] = h;
+    this.slots[2 * i + 1] = id + 1;
   }
 
   private rehash(): void {
     this.slots = new Int32Array(this.slots.length * 2);
-    this.mask = this.slots.length - 1;
+    this.mask = this.slots.length / 2 - 1;
     for (let id = 0; id < this.size; id++) this.place(id);
   }
 }
@@ -228,7 +259,7 @@ class Scan {
   onCap: ((tracked: KeyList) => KeyList) | undefined;
   /** Clients first seen in this range, before any `onCap` additions. */
   private tracked = -1;
-  readonly clientKeys = new ByteKeys();
+  readonly clientKeys = new ByteKeys(20);
   readonly clientCounts: number[] = [];
   readonly serverKeys = new ByteKeys();
   readonly servers: ServerTally[] = [];
@@ -274,25 +305,26 @@ class Scan {
    * with `y = w ^ 0xXXXXXXXX`, `~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080` flags bytes equal to XX.
    * Flags above a true one can be spurious (borrows), so only the lowest is used: the first match in memory, or
    * the last when read big-endian to walk backwards. The searches are written out here rather than called
-   * because V8 stops inlining small functions into a function this size.
+   * because V8 stops inlining small functions into a function this size. Each is a `do`/`while` that steps a
+   * whole word and steps back after it: no statement runs only for tokens longer than the first lines had, so
+   * V8 never meets code without type feedback in the optimized function and deoptimizes it (a 4-digit byte
+   * count first seen 800 lines in did, and cost a cold 1M-line scan ~15 ms).
    */
   private fast(b: Buffer, dv: DataView, s: number, e: number): boolean {
     // The first '[' that opens `dd/Mon/yyyy:` after a space, as findDateBracket in the parser. The reader puts
     // a '[' after the data, so the search needs no bound; what it finds past this line serves the next ones.
+    let z = 0;
     let p = this.nextBracket;
     let from = p < s ? s : -1;
     for (;;) {
       if (from !== -1) {
         p = from;
-        for (;;) {
+        do {
           const y = dv.getInt32(p, true) ^ 0x5b5b5b5b;
-          const z = ~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080;
-          if (z !== 0) {
-            p += (31 - Math.clz32(z & -z)) >> 3;
-            break;
-          }
+          z = ~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080;
           p += 4;
-        }
+        } while (z === 0);
+        p += ((31 - Math.clz32(z & -z)) >> 3) - 4;
       }
       if (
         p >= e ||
@@ -311,8 +343,11 @@ class Scan {
     this.nextBracket = p;
     if (p + 27 >= e) return false;
     const lb = p;
-    // Date: the minute is compared as words with the last one seen; seconds and millis are read here.
+    // Date: the minute is compared as words with the last one seen; seconds and millis are read here. The first
+    // lines of a scan read it anyway, so V8 has seen newMinute called from here before it optimizes this
+    // function (otherwise the first new minute, 60,000 lines in at 1,000 requests a second, deoptimizes it).
     if (
+      this.lines <= 64 ||
       dv.getInt32(lb + 13, true) !== this.k3 ||
       b[lb + 17] !== this.k4 ||
       dv.getInt32(lb + 1, true) !== this.k0 ||
@@ -342,85 +377,66 @@ class Scan {
     const time = this.minuteMs + (s1 * 10 + s2) * 1000 + m1 * 100 + m2 * 10 + m3;
     // client: the token before " [", up to its last ':' (walking back to a ':' or a byte <= 32)
     let j = lb - 2;
-    for (;;) {
+    do {
       const w = dv.getInt32(j - 3, false);
       const y = w ^ 0x3a3a3a3a;
-      const z = ((w - 0x21212121) & ~w & 0x80808080) | (~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080);
-      if (z !== 0) {
-        j -= (31 - Math.clz32(z & -z)) >> 3;
-        break;
-      }
+      z = ((w - 0x21212121) & ~w & 0x80808080) | (~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080);
       j -= 4;
-    }
+    } while (z === 0);
+    j -= ((31 - Math.clz32(z & -z)) >> 3) - 4;
     let ce = lb - 1;
     if (b[j] === 58) {
       ce = j--;
-      for (;;) {
+      do {
         const w = dv.getInt32(j - 3, false);
-        const z = (w - 0x21212121) & ~w & 0x80808080;
-        if (z !== 0) {
-          j -= (31 - Math.clz32(z & -z)) >> 3;
-          break;
-        }
+        z = (w - 0x21212121) & ~w & 0x80808080;
         j -= 4;
-      }
+      } while (z === 0);
+      j -= ((31 - Math.clz32(z & -z)) >> 3) - 4;
     }
     if (b[j] !== 32 && j >= s) return false;
     const cs = j + 1;
     // frontend
     let i = lb + 27;
-    for (;;) {
+    do {
       const w = dv.getInt32(i, true);
-      const z = (w - 0x21212121) & ~w & 0x80808080;
-      if (z !== 0) {
-        i += (31 - Math.clz32(z & -z)) >> 3;
-        break;
-      }
+      z = (w - 0x21212121) & ~w & 0x80808080;
       i += 4;
-    }
+    } while (z === 0);
+    i += ((31 - Math.clz32(z & -z)) >> 3) - 4;
     if (i === lb + 27 || b[i] !== 32) return false;
     const feE = i;
     // backend '/' server
     const bsS = ++i;
-    for (;;) {
+    do {
       const w = dv.getInt32(i, true);
       const y = w ^ 0x2f2f2f2f;
-      const z = ((w - 0x21212121) & ~w & 0x80808080) | (~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080);
-      if (z !== 0) {
-        i += (31 - Math.clz32(z & -z)) >> 3;
-        break;
-      }
+      z = ((w - 0x21212121) & ~w & 0x80808080) | (~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080);
       i += 4;
-    }
+    } while (z === 0);
+    i += ((31 - Math.clz32(z & -z)) >> 3) - 4;
     if (b[i] !== 47) return false;
     const slash = i++;
-    for (;;) {
+    do {
       const w = dv.getInt32(i, true);
-      const z = (w - 0x21212121) & ~w & 0x80808080;
-      if (z !== 0) {
-        i += (31 - Math.clz32(z & -z)) >> 3;
-        break;
-      }
+      z = (w - 0x21212121) & ~w & 0x80808080;
       i += 4;
-    }
+    } while (z === 0);
+    i += ((31 - Math.clz32(z & -z)) >> 3) - 4;
     if (b[i] !== 32) return false;
     const bsE = i++;
     // TR/Tw/Tc/Tr/Ta: five parts
     let n = 0;
-    for (;;) {
+    do {
       const w = dv.getInt32(i, true);
-      const z = (w - 0x21212121) & ~w & 0x80808080;
+      z = (w - 0x21212121) & ~w & 0x80808080;
       const y = w ^ 0x2f2f2f2f;
-      const sl = ~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080;
-      if (z !== 0) {
-        const low = z & -z;
-        n += Math.imul((sl & (low - 1)) >>> 7, 0x01010101) >>> 24;
-        i += (31 - Math.clz32(low)) >> 3;
-        break;
-      }
-      n += Math.imul(sl >>> 7, 0x01010101) >>> 24;
+      // ~(z | -z): the bytes before the first one <= 32, or all four when there is none
+      n +=
+        Math.imul((~(z | -z) & ~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080) >>> 7, 0x01010101) >>> 24;
       i += 4;
-    }
+    } while (z === 0);
+    i += ((31 - Math.clz32(z & -z)) >> 3) - 4;
     if (n !== 4 || b[i] !== 32) return false;
     // status: -?digits
     let neg = false;
@@ -440,15 +456,12 @@ class Scan {
     // bytes_read (non-empty), then the two captured cookies (may be empty): three tokens
     const byS = ++i;
     for (let k = 0; k < 3; k++) {
-      for (;;) {
+      do {
         const w = dv.getInt32(i, true);
-        const z = (w - 0x21212121) & ~w & 0x80808080;
-        if (z !== 0) {
-          i += (31 - Math.clz32(z & -z)) >> 3;
-          break;
-        }
+        z = (w - 0x21212121) & ~w & 0x80808080;
         i += 4;
-      }
+      } while (z === 0);
+      i += ((31 - Math.clz32(z & -z)) >> 3) - 4;
       if (b[i] !== 32 || i === byS) return false;
       i++;
     }
@@ -459,20 +472,17 @@ class Scan {
     // last field
     for (let k = 0; k < 2; k++) {
       n = 0;
-      for (;;) {
+      do {
         const w = dv.getInt32(i, true);
-        const z = (w - 0x21212121) & ~w & 0x80808080;
+        z = (w - 0x21212121) & ~w & 0x80808080;
         const y = w ^ 0x2f2f2f2f;
-        const sl = ~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080;
-        if (z !== 0) {
-          const low = z & -z;
-          n += Math.imul((sl & (low - 1)) >>> 7, 0x01010101) >>> 24;
-          i += (31 - Math.clz32(low)) >> 3;
-          break;
-        }
-        n += Math.imul(sl >>> 7, 0x01010101) >>> 24;
+        // ~(z | -z): the bytes before the first one <= 32, or all four when there is none
+        n +=
+          Math.imul((~(z | -z) & ~(((y & 0x7f7f7f7f) + 0x7f7f7f7f) | y) & 0x80808080) >>> 7, 0x01010101) >>>
+          24;
         i += 4;
-      }
+      } while (z === 0);
+      i += ((31 - Math.clz32(z & -z)) >> 3) - 4;
       if (k === 0 ? n !== 4 || b[i] !== 32 : n !== 1 || (b[i] !== 32 && i < e)) return false;
       i++;
     }
