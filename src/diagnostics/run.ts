@@ -132,13 +132,24 @@ class LbContext {
     return p;
   }
 
+  /** When the first stats sample was taken (`performance.now()` midway through its fetch). */
+  private statsTakenAt = 0;
+
+  /** Fetches the stats source; resolves with its text and the moment it was sampled (midway through the fetch). */
+  private async fetchStats(url: string): Promise<{ text: string; at: number }> {
+    const started = performance.now();
+    const text = await fetchHaproxyStats(url, {
+      timeoutMs: this.config.thresholds.probeTimeoutMs,
+      signal: this.signal,
+    });
+    return { text, at: (started + performance.now()) / 2 };
+  }
+
   stats(): Promise<StatsSnapshot | undefined> {
     return this.once('stats', async () => {
       if (this.lb.kind !== 'haproxy' || !this.lb.stats) return undefined;
-      const text = await fetchHaproxyStats(this.lb.stats, {
-        timeoutMs: this.config.thresholds.probeTimeoutMs,
-        signal: this.signal,
-      });
+      const { text, at } = await this.fetchStats(this.lb.stats);
+      this.statsTakenAt = at;
       const snap = parseHaproxyStatsCsv(text);
       if (snap.rows.length === 0)
         throw new Error(`stats ${this.lb.stats}: no rows (is this HAProxy "show stat" CSV?)`);
@@ -146,8 +157,11 @@ class LbContext {
     });
   }
 
-  /** A second stats sample `statsSampleMs` after the first, for `stot` deltas. */
-  statsLater(): Promise<StatsSnapshot | undefined> {
+  /**
+   * A second stats sample `statsSampleMs` after the first, for `stot` deltas, with the measured time between
+   * the two samples (middle of one fetch to middle of the other: the configured wait plus half of each fetch).
+   */
+  statsLater(): Promise<{ snapshot: StatsSnapshot; gapMs: number } | undefined> {
     return this.once('stats2', async () => {
       const first = await this.stats();
       if (!first || this.lb.kind !== 'haproxy' || !this.lb.stats) return undefined;
@@ -158,12 +172,8 @@ class LbContext {
           j(new Error('aborted while waiting for the second stats sample'));
         });
       });
-      return parseHaproxyStatsCsv(
-        await fetchHaproxyStats(this.lb.stats, {
-          timeoutMs: this.config.thresholds.probeTimeoutMs,
-          signal: this.signal,
-        }),
-      );
+      const { text, at } = await this.fetchStats(this.lb.stats);
+      return { snapshot: parseHaproxyStatsCsv(text), gapMs: at - this.statsTakenAt };
     });
   }
 
@@ -298,8 +308,9 @@ async function runLbCheck(
         notes.push(...problemNotes(log.problems));
       } else {
         const first = await ctx.stats();
-        const second = await ctx.statsLater();
-        if (!first || !second) return skipped('needs an access log or a stats source');
+        const later = await ctx.statsLater();
+        if (!first || !later) return skipped('needs an access log or a stats source');
+        const second = later.snapshot;
         const before = new Map(
           first.rows.filter((r) => r.type === 2).map((r) => [`${r.pxname}/${r.svname}`, r.stot ?? 0]),
         );
@@ -310,7 +321,8 @@ async function runLbCheck(
             server: r.svname,
             requests: Math.max(0, (r.stot ?? 0) - (before.get(`${r.pxname}/${r.svname}`) ?? 0)),
           }));
-        source = `stot deltas between two stats samples ${th.statsSampleMs / 1000} s apart`;
+        // The measured gap, not `statsSampleMs`: slow fetches stretch it, and the counts cover what was measured.
+        source = `stot deltas between two stats samples ${(later.gapMs / 1000).toFixed(2)} s apart`;
       }
       const r = checkTrafficDistribution({
         target,

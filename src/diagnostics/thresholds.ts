@@ -1,5 +1,12 @@
 import { z } from 'zod';
 
+/** Time budget of one check as the bot runs it (one `run-check` job); a check still running then ends as `error`. */
+export const CHECK_BUDGET_MS = 25_000;
+/** What that budget must keep besides the wait between the two stats samples: both fetches and the check itself. */
+export const STATS_SAMPLE_HEADROOM_MS = 5_000;
+/** The longest `statsSampleMs` the targets file accepts (20 000): any longer and traffic-distribution runs out of budget. */
+export const MAX_STATS_SAMPLE_MS = CHECK_BUDGET_MS - STATS_SAMPLE_HEADROOM_MS;
+
 /**
  * Tunable limits with their defaults (all optional in targets.yml under `thresholds:`).
  * Shares are fractions 0..1, times are ms unless the name says otherwise.
@@ -31,8 +38,19 @@ export const Thresholds = z.object({
   surgeRatio: z.number().positive().default(3),
   /** Timeout for each probe and each stats fetch. */
   probeTimeoutMs: z.number().int().positive().default(3000),
-  /** Gap between the two `show stat` samples used for `stot` deltas when no log is configured. */
-  statsSampleMs: z.number().int().nonnegative().default(5000),
+  /**
+   * Gap between the two `show stat` samples used for `stot` deltas when no log is configured. It is spent
+   * inside the check's budget, so it must leave STATS_SAMPLE_HEADROOM_MS of CHECK_BUDGET_MS.
+   */
+  statsSampleMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(MAX_STATS_SAMPLE_MS, {
+      error: (iss) =>
+        `${String(iss.input)} ms leaves less than ${STATS_SAMPLE_HEADROOM_MS / 1000} s of the ${CHECK_BUDGET_MS / 1000} s check budget for the stats fetches, so traffic-distribution would time out; set it to at most ${MAX_STATS_SAMPLE_MS} (default 5000)`,
+    })
+    .default(5000),
 });
 export type Thresholds = z.infer<typeof Thresholds>;
 

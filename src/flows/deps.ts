@@ -20,6 +20,8 @@ export interface JobQueuePort {
   ): Promise<void>;
   /** Removes a waiting or delayed job (no-op when it already ran). */
   remove(name: JobName, jobId: string): Promise<void>;
+  /** True while the queue holds the job: waiting, delayed, running, or kept after completing or failing. */
+  exists(name: JobName, jobId: string): Promise<boolean>;
 }
 
 /** A Block Kit message as flows hand it to Slack: fallback text plus optional blocks. */

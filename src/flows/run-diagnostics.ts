@@ -11,6 +11,7 @@ import type { NewEntry, TimelineEntry } from '../core/timeline.js';
 import { loadChecklists } from '../diagnostics/checklists.js';
 import { type DiagnosticsConfig, loadDiagnosticsConfig } from '../diagnostics/config.js';
 import { CHECK_IDS, type CheckId, type CheckRef, listChecks, runCheck } from '../diagnostics/run.js';
+import { CHECK_BUDGET_MS } from '../diagnostics/thresholds.js';
 import { defaultTemplatesDir } from '../postmortem/render.js';
 import {
   type AutomatedItemView,
@@ -24,8 +25,11 @@ import { incidentOfChannel, mutate } from './record.js';
 
 /** How far before the incident (or its first alert) the checks look: the CLI's default window. */
 export const LOOKBACK_MS = 15 * 60_000;
-/** Budget of one check job; a hung source ends as an `error` result naming the timeout. */
-export const CHECK_TIMEOUT_MS = 25_000;
+/**
+ * Budget of one check job; a hung source ends as an `error` result naming the timeout. The targets file's
+ * `statsSampleMs` is validated against it (see src/diagnostics/thresholds.ts).
+ */
+export const CHECK_TIMEOUT_MS = CHECK_BUDGET_MS;
 
 /** The targets file and checklist templates, loaded once per process (per Config object). */
 export interface DiagnosticsSetup {
@@ -111,7 +115,7 @@ const META = {
 const refKey = (r: { checkId: string; target: string }) => `${r.checkId}/${r.target}`;
 
 /** A BullMQ-safe job id (no `:`, not all digits) for a check of a run; a hash keeps odd target names distinct. */
-function checkJobId(id: IncidentId, ref: CheckRef, run: number): string {
+function checkJobId(id: IncidentId, ref: { checkId: string; target: string }, run: number): string {
   const h = createHash('sha1').update(ref.target).digest('hex').slice(0, 8);
   const safe = ref.target.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40);
   return `check-${id}-${ref.checkId}-${safe}-${h}-${run}`;
@@ -324,13 +328,14 @@ export async function runCheckJob(
 
 /**
  * Appends a check's result as a `check_result` entry (with its nudges) at most once per check, target and run
- * (one claim key, whoever records it: the job, or its final-failure handler), then re-renders the checklist.
+ * (one claim key, whoever records it: the job, or a final-failure handler). Resolves with why it was dropped
+ * (the incident is closed), else undefined; the caller re-renders the checklist.
  */
-async function recordCheckResult(
+async function appendCheckResult(
   deps: Deps,
   p: { incidentId: IncidentId; checkId: string; target: string; run?: number },
   result: CheckResult,
-): Promise<{ verdict: string } | { dropped: string }> {
+): Promise<{ dropped: string } | undefined> {
   const id = p.incidentId;
   const at = deps.now().toISOString();
   try {
@@ -348,12 +353,57 @@ async function recordCheckResult(
     if (err instanceof DomainError && err.code === 'INCIDENT_CLOSED') return { dropped: err.message };
     throw err;
   }
-  await renderChecklist(deps, id);
+  return undefined;
+}
+
+/** Appends a check's result once per check, target and run (see {@link appendCheckResult}), then re-renders the checklist. */
+async function recordCheckResult(
+  deps: Deps,
+  p: { incidentId: IncidentId; checkId: string; target: string; run?: number },
+  result: CheckResult,
+): Promise<{ verdict: string } | { dropped: string }> {
+  const dropped = await appendCheckResult(deps, p, result);
+  if (dropped) return dropped;
+  await renderChecklist(deps, p.incidentId);
   return { verdict: result.verdict };
 }
 
 /** Longest job error shown in a checklist row; the full one is in the worker's log. */
 const FAILURE_MESSAGE_MAX = 500;
+
+/** How a job failed for good, as its final-failure handler gets it (src/jobs/processors.ts). */
+interface JobFailure {
+  message: string;
+  attemptsMade: number;
+  retryable: boolean;
+}
+
+/** An `error` result for a check whose job (or whose run's job) failed for good: "<what> failed after 8 attempts: …". */
+function jobFailureResult(
+  inc: Incident,
+  now: Date,
+  p: { checkId: string; target: string; run?: number },
+  what: string,
+  failure: JobFailure,
+): CheckResult {
+  const { from, to } = incidentWindow(inc, now, p.run);
+  const n = failure.attemptsMade;
+  const message =
+    failure.message.length > FAILURE_MESSAGE_MAX
+      ? `${failure.message.slice(0, FAILURE_MESSAGE_MAX - 1)}…`
+      : failure.message;
+  return {
+    checkId: p.checkId,
+    target: p.target,
+    verdict: 'error',
+    summary: `${what} failed after ${n} attempt${n === 1 ? '' : 's'}${failure.retryable ? '' : ' (not retryable)'}: ${message}`,
+    evidence: [],
+    servers: [],
+    bears: [],
+    notes: [],
+    window: { from: from.toISOString(), to: to.toISOString() },
+  };
+}
 
 /**
  * Final failure of a `run-check` job (attempts used up, or not retryable): records an `error` result for its
@@ -364,28 +414,75 @@ const FAILURE_MESSAGE_MAX = 500;
 export async function recordCheckJobFailure(
   deps: Deps,
   p: { incidentId: IncidentId; checkId: string; target: string; run?: number },
-  failure: { message: string; attemptsMade: number; retryable: boolean },
+  failure: JobFailure,
 ): Promise<{ verdict: string } | { dropped: string }> {
   const loaded = await deps.store.load(p.incidentId);
   if (!loaded) return { dropped: `${p.incidentId} does not exist` };
-  const { from, to } = incidentWindow(loaded.incident, deps.now(), p.run);
-  const n = failure.attemptsMade;
-  const message =
-    failure.message.length > FAILURE_MESSAGE_MAX
-      ? `${failure.message.slice(0, FAILURE_MESSAGE_MAX - 1)}…`
-      : failure.message;
-  const result: CheckResult = {
-    checkId: p.checkId,
-    target: p.target,
-    verdict: 'error',
-    summary: `check job failed after ${n} attempt${n === 1 ? '' : 's'}${failure.retryable ? '' : ' (not retryable)'}: ${message}`,
-    evidence: [],
-    servers: [],
-    bears: [],
-    notes: [],
-    window: { from: from.toISOString(), to: to.toISOString() },
-  };
-  return recordCheckResult(deps, p, result);
+  return recordCheckResult(deps, p, jobFailureResult(loaded.incident, deps.now(), p, 'check job', failure));
+}
+
+/**
+ * Final failure of a `run-diagnostics` job. The job marks its run's checks pending before it queues their
+ * `run-check` jobs, so failing in between (Redis refusing the enqueue, say) would leave those items pending
+ * for ever. For each check still marked pending for this run that has no result since, and no `run-check`
+ * job of this run in the queue (a queued or finished job records its own result, or its own failure), this
+ * records an `error` result ("diagnostics run failed after 8 attempts: …") under the claim key that check's
+ * result would use, so a check that did report is never doubled; then re-renders the checklist. A run that
+ * failed before marking anything (its incident gone, say) is logged and nothing is recorded.
+ */
+export async function recordDiagnosticsRunFailure(
+  deps: Deps,
+  p: { incidentId: IncidentId; run?: number },
+  failure: JobFailure,
+): Promise<{ recorded: number } | { dropped: string }> {
+  const id = p.incidentId;
+  const run = p.run;
+  const context = { id, run, failure: failure.message, attempts: failure.attemptsMade };
+  if (run === undefined) {
+    // Every enqueuer allocates the run (the `diagnose` command); without it there is no telling which marks are its.
+    deps.log.warn(
+      context,
+      'diagnostics run without a run number failed for good; cannot tell which checks it marked',
+    );
+    return { dropped: 'no run number' };
+  }
+  const { redis, k } = deps.store;
+  const meta = await redis.hgetall(k.slackMeta(id));
+  const prefix = META.queued('');
+  const marked = Object.entries(meta).flatMap(([field, value]) => {
+    const [markRun, seq] = value.split(':');
+    if (!field.startsWith(prefix) || markRun !== String(run)) return [];
+    const key = field.slice(prefix.length);
+    const slash = key.indexOf('/');
+    return [{ checkId: key.slice(0, slash), target: key.slice(slash + 1), queuedAt: Number(seq) }];
+  });
+  if (marked.length === 0) {
+    deps.log.warn(
+      context,
+      'diagnostics run failed for good before marking any check pending; nothing to record',
+    );
+    return { recorded: 0 };
+  }
+  const loaded = await deps.store.load(id);
+  if (!loaded) return { dropped: `${id} does not exist` };
+  const answered = new Map<string, number>();
+  for (const e of await deps.store.entries(id))
+    if (e.kind === 'check_result') answered.set(refKey(e.result), e.seq);
+  let recorded = 0;
+  for (const ref of marked) {
+    if ((answered.get(refKey(ref)) ?? -1) > ref.queuedAt) continue;
+    if (await deps.jobs.exists('run-check', checkJobId(id, ref, run))) continue;
+    const result = jobFailureResult(loaded.incident, deps.now(), { ...ref, run }, 'diagnostics run', failure);
+    const dropped = await appendCheckResult(deps, { incidentId: id, ...ref, run }, result);
+    if (dropped) return dropped;
+    recorded++;
+  }
+  deps.log.warn(
+    { ...context, marked: marked.length, recorded },
+    'diagnostics run failed for good; its checks that never got queued show the failure',
+  );
+  await renderChecklist(deps, id);
+  return { recorded };
 }
 
 /** Why an automated item has no target, and what to configure. */

@@ -98,6 +98,11 @@ export class Jobs {
     await this.queues[QUEUE_OF[name]].remove(jobId);
   }
 
+  /** True while the job's queue holds it (waiting, delayed, active, or kept after it completed or failed). */
+  async exists(name: JobName, jobId: string): Promise<boolean> {
+    return (await this.queues[QUEUE_OF[name]].getJob(jobId)) !== undefined;
+  }
+
   /** Closes every queue (their connection is closed by the connection factory). */
   async close(): Promise<void> {
     await Promise.all(Object.values(this.queues).map((q) => q.close()));

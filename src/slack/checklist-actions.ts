@@ -6,6 +6,7 @@ import {
   postChecklist,
   recordCheckJobFailure,
   recordChecklistTick,
+  recordDiagnosticsRunFailure,
   renderChecklist,
   runCheckJob,
   runDiagnosticsJob,
@@ -20,6 +21,8 @@ registerProcessor('run-diagnostics', (deps, p) => runDiagnosticsJob(deps, p));
 registerProcessor('run-check', (deps, p) => runCheckJob(deps, p));
 // A check job that failed for good shows as an error with the reason, not pending forever.
 onFinalFailure('run-check', (deps, p, failure) => recordCheckJobFailure(deps, p, failure));
+// So does every check a diagnostics run marked pending but failed for good before queueing.
+onFinalFailure('run-diagnostics', (deps, p, failure) => recordDiagnosticsRunFailure(deps, p, failure));
 registerProcessor('render-checklist', (deps, p) => renderChecklist(deps, p.incidentId));
 
 const ITEM_ACTION = new RegExp(`^${CHECKLIST_ACTION_PREFIX}`);

@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { UnrecoverableError } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Deps } from '../../src/flows/deps.js';
+import { nextRun } from '../../src/flows/run-diagnostics.js';
 import { handleFinalFailure, isFinalFailure } from '../../src/jobs/processors.js';
 import { keys } from '../../src/redis/keys.js';
 import { IncidentStore } from '../../src/redis/store.js';
 import { SlackNotifier } from '../../src/slack/notifier.js';
+import { eventually } from '../support/eventually.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { checklistMessage, checkResults, openIncident, settledChecklist, shown } from './helpers.js';
 
@@ -181,7 +183,8 @@ describe('a run-check job that fails for good', () => {
       ...h.bot.rt.deps,
       slack: new SlackNotifier(h.env.SLACK_BOT_TOKEN!, h.env.SLACK_API_URL!),
     };
-    const payload = { incidentId: 'INC-1', checkId: 'routing', target: 'edge', run: 3 };
+    // A run no `diagnose` allocates, so the run-diagnostics tests below get run 3 to themselves.
+    const payload = { incidentId: 'INC-1', checkId: 'routing', target: 'edge', run: 99 };
     await handleFinalFailure(deps, 'run-check', payload, {
       message: 'INCIDENT_NOT_FOUND: gone',
       attemptsMade: 1,
@@ -190,5 +193,94 @@ describe('a run-check job that fails for good', () => {
     expect(items(current()).get('routing')).toMatch(
       /:exclamation: \*edge\* \*error\* — check job failed after 1 attempt \(not retryable\): INCIDENT_NOT_FOUND: gone/,
     );
+  });
+});
+
+// The run-diagnostics job marks its run's checks pending, then queues one run-check job each. Here Redis
+// takes the first of those jobs and refuses the rest, on every try, so the run fails for good with four
+// items marked pending whose check will never run.
+describe('a run-diagnostics job that fails for good', () => {
+  const EDGE_CHECKS = ['pool-health', 'traffic-distribution', 'routing', 'recent-change', 'backend-connect'];
+
+  it('shows each item it marked pending and never queued as error with the run’s reason; the queued check reports its own', async () => {
+    // The stored routing lines the tests above corrupted would fail the one check that does get queued.
+    await h.bot.rt.redis.hdel(keys(h.prefix).configHashes, 'lines:edge');
+    const jobs = h.bot.rt.jobs;
+    const enqueue = jobs.enqueue.bind(jobs);
+    const refuse = vi.spyOn(jobs, 'enqueue').mockImplementation((async (name, payload, opts) => {
+      if (name === 'run-check' && (payload as { checkId: string }).checkId !== 'pool-health')
+        throw new Error('Connection is closed.');
+      return enqueue(name, payload, opts);
+    }) as typeof jobs.enqueue);
+    const before = (await checkResults(h, 'INC-1')).length;
+    const after = h.sandbox.seq;
+    let text: string;
+    try {
+      const run = await nextRun(h.bot.rt.deps, 'INC-1');
+      expect(run).toBe(3);
+      // As `/incident diagnose edge` enqueues it, with two tries 50 ms apart instead of 8 from 500 ms.
+      await enqueue(
+        'run-diagnostics',
+        { incidentId: 'INC-1', only: ['edge'], requestedBy: h.users.alice, run },
+        { jobId: `diagnostics-INC-1-${run}`, attempts: 2, backoff: { type: 'fixed', delay: 50 } },
+      );
+      text = await settledChecklist(h, channel, ts, after);
+    } finally {
+      refuse.mockRestore();
+    }
+
+    const shownItems = items(text);
+    for (const check of EDGE_CHECKS.slice(1))
+      expect(shownItems.get(check)).toMatch(
+        /:exclamation: \*edge\* \*error\* — diagnostics run failed after 2 attempts: Connection is closed\./,
+      );
+    expect(shownItems.get('pool-health')).toMatch(/\*edge\* \*(pass|warn|fail)\*/);
+    expect(text).not.toContain('running…');
+    // One result per check of the run: four from the failure, one from the check that ran.
+    const results = (await checkResults(h, 'INC-1')).slice(before).map((e) => e.result);
+    expect(results.map((r) => r.checkId).sort()).toEqual([...EDGE_CHECKS].sort());
+    expect(results.filter((r) => r.summary.startsWith('diagnostics run failed'))).toHaveLength(4);
+    const failed = await h.bot.rt.jobs.queues.diagnostics.getFailed();
+    expect(failed.map((j) => [j.name, j.attemptsMade]).sort()).toEqual([
+      ['run-check', 2],
+      ['run-diagnostics', 2],
+    ]);
+  });
+
+  it('records nothing twice when the handler runs again, and nothing at all for a run that marked nothing', async () => {
+    const deps: Deps = {
+      ...h.bot.rt.deps,
+      slack: new SlackNotifier(h.env.SLACK_BOT_TOKEN!, h.env.SLACK_API_URL!),
+    };
+    const warn = vi.spyOn(h.bot.rt.log, 'warn');
+    try {
+      const before = (await checkResults(h, 'INC-1')).length;
+      const failure = { message: 'again', attemptsMade: 2, retryable: true };
+      await handleFinalFailure(deps, 'run-diagnostics', { incidentId: 'INC-1', run: 3 }, failure);
+      // A run that never got to mark anything (run 98 was never allocated).
+      await handleFinalFailure(deps, 'run-diagnostics', { incidentId: 'INC-1', run: 98 }, failure);
+      expect(await checkResults(h, 'INC-1')).toHaveLength(before);
+      expect(current()).not.toContain('again');
+
+      // Through the worker: an incident that does not exist fails at once (not retryable), before marking.
+      await h.bot.rt.jobs.enqueue(
+        'run-diagnostics',
+        { incidentId: 'INC-404', run: 2 },
+        { jobId: 'diagnostics-INC-404-2', attempts: 2, backoff: { type: 'fixed', delay: 50 } },
+      );
+      await eventually(() =>
+        expect(warn).toHaveBeenCalledWith(
+          expect.objectContaining({ id: 'INC-404', run: 2, failure: expect.stringContaining('INC-404') }),
+          'diagnostics run failed for good before marking any check pending; nothing to record',
+        ),
+      );
+      expect(warn).toHaveBeenCalledWith(
+        expect.objectContaining({ id: 'INC-1', run: 98, failure: 'again' }),
+        'diagnostics run failed for good before marking any check pending; nothing to record',
+      );
+      expect(await h.bot.rt.store.load('INC-404')).toBeFalsy();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

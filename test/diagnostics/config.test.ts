@@ -44,6 +44,30 @@ describe('the targets file', () => {
     ]);
   });
 
+  it('rejects a statsSampleMs that leaves less than 5 s of the 25 s check budget, keeping the default', () => {
+    const { config, problems } = parseDiagnosticsConfig(
+      [
+        'loadBalancers:',
+        '  - { name: edge, kind: haproxy, stats: http://127.0.0.1:8404/stats;csv }',
+        'thresholds:',
+        '  minRequests: 10',
+        '  statsSampleMs: 25000',
+      ].join('\n'),
+    );
+    expect(config.loadBalancers.map((l) => l.name)).toEqual(['edge']);
+    expect(config.thresholds.minRequests).toBe(10);
+    expect(config.thresholds.statsSampleMs).toBe(5000);
+    expect(problems).toEqual([
+      'targets.yml line 5, thresholds.statsSampleMs: 25000 ms leaves less than 5 s of the 25 s check budget for the stats fetches, so traffic-distribution would time out; set it to at most 20000 (default 5000)',
+    ]);
+    expect(parseDiagnosticsConfig('thresholds: { statsSampleMs: 20001 }').problems).toEqual([
+      'targets.yml line 1, thresholds.statsSampleMs: 20001 ms leaves less than 5 s of the 25 s check budget for the stats fetches, so traffic-distribution would time out; set it to at most 20000 (default 5000)',
+    ]);
+    const longest = parseDiagnosticsConfig('thresholds: { statsSampleMs: 20000 }');
+    expect(longest.problems).toEqual([]);
+    expect(longest.config.thresholds.statsSampleMs).toBe(20000);
+  });
+
   it('turns a missing file into one problem', async () => {
     const r = await loadDiagnosticsConfig('/nonexistent/targets.yml');
     expect(r.problems).toEqual(['/nonexistent/targets.yml: cannot read (ENOENT)']);
