@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckResult } from '../core/check.js';
 import { checkPoolHealth } from './checks/pool-health.js';
 import { checkRecentChange, routingLines } from './checks/recent-change.js';
@@ -165,12 +166,9 @@ class LbContext {
     return this.once('stats2', async () => {
       const first = await this.stats();
       if (!first || this.lb.kind !== 'haproxy' || !this.lb.stats) return undefined;
-      await new Promise((r, j) => {
-        const t = setTimeout(r, this.config.thresholds.statsSampleMs);
-        this.signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          j(new Error('aborted while waiting for the second stats sample'));
-        });
+      // timers/promises removes its abort listener when the wait ends either way
+      await sleep(this.config.thresholds.statsSampleMs, undefined, { signal: this.signal }).catch((err) => {
+        throw this.signal.aborted ? new Error('aborted while waiting for the second stats sample') : err;
       });
       const { text, at } = await this.fetchStats(this.lb.stats);
       return { snapshot: parseHaproxyStatsCsv(text), gapMs: at - this.statsTakenAt };
