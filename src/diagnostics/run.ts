@@ -33,6 +33,7 @@ import {
 } from './sources/log-window.js';
 import { loadNginxConfig, type NginxConfig } from './sources/nginx-config.js';
 import { compileNginxLogFormat, NGINX_COMBINED } from './sources/nginx-log.js';
+import { CHECK_BUDGET_MS } from './thresholds.js';
 
 /** Every check id, in checklist order. */
 export const CHECK_IDS = [
@@ -69,7 +70,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Clock for change ages; defaults to `to`. */
   now?: Date;
-  /** Per-check budget in ms (default 30 000). */
+  /** Per-check budget in ms (default CHECK_BUDGET_MS, 25 000: the bot's, which `statsSampleMs` is validated against). */
   checkTimeoutMs?: number;
 }
 
@@ -448,7 +449,7 @@ async function isolated(
   run: (signal: AbortSignal) => Promise<CheckResult>,
 ): Promise<CheckResult> {
   const started = performance.now();
-  const budget = opts.checkTimeoutMs ?? 30_000;
+  const budget = opts.checkTimeoutMs ?? CHECK_BUDGET_MS;
   const timeout = AbortSignal.timeout(budget);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let result: CheckResult;
