@@ -8,6 +8,7 @@ import {
   batchTitle,
   isZeroTime,
   toUtcIso,
+  withSeverityAsk,
 } from '../core/alert.js';
 import { type ToBatchOptions, WireDateTime, WireOptionalUrl, WireStringMap } from './wire.js';
 
@@ -76,13 +77,17 @@ export function toAlertBatch(payload: AlertmanagerWebhook, opts: ToBatchOptions)
   );
 }
 
-/** The batch of an Alertmanager-shaped group (Alertmanager, Grafana unified alerting) from its already-mapped alerts. */
+/**
+ * The batch of an Alertmanager-shaped group (Alertmanager, Grafana unified alerting) from its
+ * already-mapped alerts, each given the severity its labels ask for.
+ */
 export function groupBatch(
   source: 'alertmanager' | 'grafana',
   payload: Pick<AlertmanagerWebhook, 'groupKey' | 'status' | 'commonLabels' | 'externalURL'>,
-  alerts: AlertBatch['alerts'],
+  mapped: AlertBatch['alerts'],
   { now, mapping }: ToBatchOptions,
 ): AlertBatch {
+  const alerts = mapped.map((a) => withSeverityAsk(a, mapping));
   const batch: AlertBatch = {
     source,
     groupKey: payload.groupKey,

@@ -30,7 +30,7 @@ import {
   AlertLink,
   AlertStatus,
   annotationFields,
-  mapSeverityWord,
+  severityAsk,
   toUtcIso,
   truncate,
 } from '../core/alert.js';
@@ -73,17 +73,21 @@ export function toAlertBatch(payload: GenericWebhook, { now, mapping }: ToBatchO
   const runbook = links.find((l) => l.title.trim().toLowerCase() === 'runbook');
   if (runbook && !alert.runbookUrl) alert.runbookUrl = runbook.url;
   if (links.length > 0) alert.links = links;
-  const severity =
-    mapSeverityWord(payload.severity ?? undefined, mapping) ??
-    mapSeverityWord(payload.labels.severity, mapping) ??
-    mapSeverityWord(payload.annotations.severity, mapping) ??
-    mapping.fallback;
+  const ask = severityAsk(
+    [
+      ['severity', payload.severity],
+      ['severity', payload.labels.severity],
+      ['severity', payload.annotations.severity],
+    ],
+    mapping,
+  );
+  if (ask) alert.severityAsk = ask;
   const batch: AlertBatch = {
     source: 'generic',
     groupKey: payload.dedupKey,
     status: payload.status,
     title: truncate(payload.title),
-    severity,
+    severity: ask?.severity ?? mapping.fallback,
     alerts: [alert],
     receivedAt: nowIso,
   };

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { type Alert, type AlertBatch, type AlertLink, batchSeverity, truncate } from '../core/alert.js';
+import {
+  type Alert,
+  type AlertBatch,
+  type AlertLink,
+  batchSeverity,
+  truncate,
+  withSeverityAsk,
+} from '../core/alert.js';
 import { AlertmanagerAlert, AlertmanagerWebhook, groupBatch, toAlert } from './alertmanager.js';
 import { type Ignored, type ToBatchOptions, WireOptionalUrl, WireStringMap } from './wire.js';
 
@@ -139,7 +146,7 @@ function legacyBatch(payload: GrafanaLegacyWebhook, { now, mapping }: ToBatchOpt
     status,
     title: truncate(payload.ruleName),
     severity: batchSeverity([alert], mapping),
-    alerts: [alert],
+    alerts: [withSeverityAsk(alert, mapping)],
     receivedAt: nowIso,
   };
   if (payload.ruleUrl) batch.externalUrl = payload.ruleUrl;

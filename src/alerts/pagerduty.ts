@@ -3,7 +3,7 @@ import {
   type Alert,
   type AlertBatch,
   type AlertStatus,
-  mapSeverityWord,
+  severityAsk,
   toUtcIso,
   truncate,
 } from '../core/alert.js';
@@ -47,6 +47,16 @@ export type PagerDutyStateEvent = keyof typeof PAGERDUTY_STATE_EVENTS;
 
 const isStateEvent = (t: string): t is PagerDutyStateEvent => Object.hasOwn(PAGERDUTY_STATE_EVENTS, t);
 
+/**
+ * Event types that only change the severity an incident asks for: they may raise the severity of
+ * the bot's open incident for it, and never open, fire or resolve anything.
+ */
+export const PAGERDUTY_SEVERITY_EVENTS = ['incident.priority_updated'] as const;
+export type PagerDutySeverityEvent = (typeof PAGERDUTY_SEVERITY_EVENTS)[number];
+
+const isSeverityEvent = (t: string): t is PagerDutySeverityEvent =>
+  (PAGERDUTY_SEVERITY_EVENTS as readonly string[]).includes(t);
+
 /** The `event` envelope of a v3 webhook; `data` is checked only for the state-bearing event types. */
 export const PagerDutyEvent = z.object({
   id: z.string(),
@@ -60,12 +70,14 @@ export type PagerDutyEvent = z.infer<typeof PagerDutyEvent>;
 /**
  * PagerDuty v3 webhook body `{ event: { event_type, data, ... } }`. Parses to
  * `{ kind: 'state', eventType, occurredAt, incident }` for the event types in
- * {@link PAGERDUTY_STATE_EVENTS}, else `{ kind: 'other', eventType }`.
+ * {@link PAGERDUTY_STATE_EVENTS}, `{ kind: 'severity', ... }` for those in
+ * {@link PAGERDUTY_SEVERITY_EVENTS}, else `{ kind: 'other', eventType }`.
  * Format: PagerDuty/developer-docs `docs/webhooks/01-Overview.md` ("Webhook Payload", "Event Types").
  */
 export const PagerDutyWebhook = z.object({ event: PagerDutyEvent }).transform((body, ctx) => {
   const { event } = body;
-  if (!isStateEvent(event.event_type)) return { kind: 'other' as const, eventType: event.event_type };
+  const eventType = event.event_type;
+  if (!isStateEvent(eventType) && !isSeverityEvent(eventType)) return { kind: 'other' as const, eventType };
   const r = PagerDutyIncident.safeParse(event.data);
   if (!r.success) {
     for (const i of r.error.issues) {
@@ -78,20 +90,20 @@ export const PagerDutyWebhook = z.object({ event: PagerDutyEvent }).transform((b
     }
     return z.NEVER;
   }
-  return {
-    kind: 'state' as const,
-    eventType: event.event_type,
-    occurredAt: event.occurred_at,
-    incident: r.data,
-  };
+  if (isSeverityEvent(eventType)) {
+    return { kind: 'severity' as const, eventType, occurredAt: event.occurred_at, incident: r.data };
+  }
+  return { kind: 'state' as const, eventType, occurredAt: event.occurred_at, incident: r.data };
 });
 export type PagerDutyWebhook = z.output<typeof PagerDutyWebhook>;
 
 /**
  * PagerDuty v3 webhook → AlertBatch with one alert per incident: group key and fingerprint = the
  * incident id; startsAt = `reopened_at` when reopened, else `created_at` (so a reopen fires again);
- * severity from the priority name (`P1`…), else urgency (`high`/`low`), via the mapping.
- * Other event types (notes, responders, services, ...) → ignored.
+ * severity from the priority name (`P1`…, or the account's own priority names through the
+ * mapping), else urgency (`high`/`low`). `incident.priority_updated` → a firing `severityOnly`
+ * batch (it can only raise the open incident's severity). Other event types (notes, responders,
+ * services, ...) → ignored.
  */
 export function toAlertBatch(
   parsed: PagerDutyWebhook,
@@ -101,7 +113,8 @@ export function toAlertBatch(
     return { ignored: `PagerDuty event ${parsed.eventType} does not change alert state` };
   }
   const { incident } = parsed;
-  const status = PAGERDUTY_STATE_EVENTS[parsed.eventType];
+  const status: AlertStatus =
+    parsed.kind === 'severity' ? 'firing' : PAGERDUTY_STATE_EVENTS[parsed.eventType];
   const startsAt = toUtcIso(incident.reopened_at ?? incident.created_at);
   const labels: Record<string, string> = {};
   if (incident.service?.summary) labels.service = incident.service.summary;
@@ -120,18 +133,24 @@ export function toAlertBatch(
   };
   if (status === 'resolved') alert.endsAt = toUtcIso(parsed.occurredAt);
   if (incident.html_url) alert.generatorURL = incident.html_url;
+  const ask = severityAsk(
+    [
+      ['priority', incident.priority?.summary],
+      ['urgency', incident.urgency],
+    ],
+    mapping,
+  );
+  if (ask) alert.severityAsk = ask;
   const batch: AlertBatch = {
     source: 'pagerduty',
     groupKey: incident.id,
     status,
     title: truncate(incident.title.trim() || `PagerDuty incident ${incident.id}`),
-    severity:
-      mapSeverityWord(incident.priority?.summary ?? undefined, mapping) ??
-      mapSeverityWord(incident.urgency ?? undefined, mapping) ??
-      mapping.fallback,
+    severity: ask?.severity ?? mapping.fallback,
     alerts: [alert],
     receivedAt: now.toISOString(),
   };
   if (incident.html_url) batch.externalUrl = incident.html_url;
+  if (parsed.kind === 'severity') batch.severityOnly = true;
   return batch;
 }

@@ -21,6 +21,13 @@ export type AlertLink = z.infer<typeof AlertLink>;
 const UtcDateTime = z.iso.datetime();
 
 /**
+ * The severity one alert asks the incident to have, and the field and word that say so
+ * (`severity=critical`, `priority=P1`, `urgency=high`), for the timeline's reason.
+ */
+export const SeverityAsk = z.object({ severity: Severity, because: z.string() });
+export type SeverityAsk = z.infer<typeof SeverityAsk>;
+
+/**
  * One alert, normalized from any source. `fingerprint` identifies the alert within its group;
  * times are ISO 8601 UTC. `endsAt` is set only for resolved alerts (a firing alert's `endsAt` on
  * the wire is the sender's expiry estimate, not an end).
@@ -39,6 +46,8 @@ export const Alert = z.object({
   description: z.string().optional(),
   /** Source-specific links (Grafana silence/dashboard/panel, generic `links`). */
   links: z.array(AlertLink).optional(),
+  /** The severity this alert asks for, set by the parser with the mapping; absent when no known word says. */
+  severityAsk: SeverityAsk.optional(),
 });
 export type Alert = z.infer<typeof Alert>;
 
@@ -56,6 +65,12 @@ export const AlertBatch = z.object({
   alerts: z.array(Alert).min(1),
   receivedAt: UtcDateTime,
   externalUrl: z.string().optional(),
+  /**
+   * True for a delivery that only updates the severity its alerts ask for (PagerDuty
+   * `incident.priority_updated`): it may raise the severity of the group's open incident, but
+   * never fires, resolves, declares or records an alert the group does not have firing.
+   */
+  severityOnly: z.literal(true).optional(),
 });
 export type AlertBatch = z.infer<typeof AlertBatch>;
 
@@ -138,24 +153,51 @@ export function mapSeverityWord(word: string | undefined, mapping: SeverityMappi
 }
 
 /**
- * The severity one alert asks for: the first known word among labels `severity`, annotations
- * `severity`, labels `priority`, annotations `priority`; undefined when none is known.
+ * The first `[field, word]` whose word the mapping knows, as an ask (`because: "severity=critical"`,
+ * the word trimmed); undefined when none is known.
  */
+export function severityAsk(
+  candidates: ReadonlyArray<readonly [field: string, word: string | null | undefined]>,
+  mapping: SeverityMapping,
+): SeverityAsk | undefined {
+  for (const [field, word] of candidates) {
+    const severity = mapSeverityWord(word ?? undefined, mapping);
+    if (severity && word) return { severity, because: `${field}=${word.trim()}` };
+  }
+  return undefined;
+}
+
+/**
+ * What one alert asks for: the first known word among labels `severity`, annotations `severity`,
+ * labels `priority`, annotations `priority`; undefined when none is known.
+ */
+export function alertSeverityAsk(
+  alert: Pick<Alert, 'labels' | 'annotations'>,
+  mapping: SeverityMapping,
+): SeverityAsk | undefined {
+  return severityAsk(
+    [
+      ['severity', alert.labels.severity],
+      ['severity', alert.annotations.severity],
+      ['priority', alert.labels.priority],
+      ['priority', alert.annotations.priority],
+    ],
+    mapping,
+  );
+}
+
+/** The severity one alert asks for (see {@link alertSeverityAsk}); undefined when none is known. */
 export function alertSeverity(
   alert: Pick<Alert, 'labels' | 'annotations'>,
   mapping: SeverityMapping,
 ): Severity | undefined {
-  const words = [
-    alert.labels.severity,
-    alert.annotations.severity,
-    alert.labels.priority,
-    alert.annotations.priority,
-  ];
-  for (const w of words) {
-    const sev = mapSeverityWord(w, mapping);
-    if (sev) return sev;
-  }
-  return undefined;
+  return alertSeverityAsk(alert, mapping)?.severity;
+}
+
+/** The alert with `severityAsk` set from its labels and annotations ({@link alertSeverityAsk}), when they ask. */
+export function withSeverityAsk(alert: Alert, mapping: SeverityMapping): Alert {
+  const ask = alertSeverityAsk(alert, mapping);
+  return ask ? { ...alert, severityAsk: ask } : alert;
 }
 
 /**

@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import { type Alert, type AlertBatch, AlertStatus, StringMap } from './alert.js';
+import { type Alert, type AlertBatch, type AlertSource, AlertStatus, StringMap, truncate } from './alert.js';
+import { isMoreSevere, Severity } from './incident-model.js';
 
 /** What is recorded per alert of a group (by fingerprint), to tell changes from re-sends. */
 export const AlertState = z.object({
   status: AlertStatus,
   startsAt: z.iso.datetime(),
   endsAt: z.iso.datetime().optional(),
+  /** While firing: the most severe severity this firing episode has asked for (absent: none known). */
+  severity: Severity.optional(),
 });
 export type AlertState = z.infer<typeof AlertState>;
 
@@ -34,10 +37,26 @@ export const AlertChange = z.discriminatedUnion('kind', [
 ]);
 export type AlertChange = z.infer<typeof AlertChange>;
 
+/**
+ * A firing alert asking for a more severe severity than its firing episode asked for before (a new
+ * alert or episode that asks at all counts): what may raise the incident's severity.
+ */
+export interface AlertAsk {
+  fingerprint: string;
+  name: string;
+  /** Start of the firing episode (ISO 8601 UTC), as recorded for the group. */
+  startsAt: string;
+  severity: Severity;
+  /** The field and word that asked (`severity=critical`). */
+  because: string;
+}
+
 /** What one batch does to a group: the changes to record, the states to store, and whether all is resolved. */
 export interface Correlation {
   /** Distinct state changes, in batch order; empty for a re-send. */
   changes: AlertChange[];
+  /** New severity asks of firing alerts, in batch order; empty for a re-send or a less severe ask. */
+  asks: AlertAsk[];
   /** The group's states after the batch (previous states plus this batch's). */
   next: AlertStates;
   /** True when the group has at least one known alert and every known alert is resolved. */
@@ -58,9 +77,16 @@ function fired(a: Alert): AlertChange {
 }
 
 function stateOf(a: Alert, receivedAt: string): AlertState {
-  return a.status === 'resolved'
-    ? { status: 'resolved', startsAt: a.startsAt, endsAt: a.endsAt ?? receivedAt }
+  if (a.status === 'resolved')
+    return { status: 'resolved', startsAt: a.startsAt, endsAt: a.endsAt ?? receivedAt };
+  return a.severityAsk
+    ? { status: 'firing', startsAt: a.startsAt, severity: a.severityAsk.severity }
     : { status: 'firing', startsAt: a.startsAt };
+}
+
+function askOf(a: Alert, startsAt: string): AlertAsk | undefined {
+  if (a.status !== 'firing' || !a.severityAsk) return undefined;
+  return { fingerprint: a.fingerprint, name: a.name, startsAt, ...a.severityAsk };
 }
 
 /**
@@ -69,19 +95,40 @@ function stateOf(a: Alert, receivedAt: string): AlertState {
  * recorded; firing → resolved → `alert_resolved`; resolved → firing with a later `startsAt` →
  * `alert_fired` (a new episode); same status again → nothing; an alert whose `startsAt` is earlier
  * than the recorded one is a late delivery of an older episode → nothing.
+ *
+ * Severity: a firing alert (new, a new episode, or still firing) whose `severityAsk` is more severe
+ * than its episode asked before becomes an ask, and the state keeps the most severe ask; resolved,
+ * late and less severe alerts ask nothing. A `severityOnly` batch only does that, for alerts the
+ * group has firing: it changes and records nothing else.
  */
 export function correlate(batch: AlertBatch, previous: AlertStates): Correlation {
   const next: AlertStates = { ...previous };
   const changes: AlertChange[] = [];
+  const asks: AlertAsk[] = [];
+  const ask = (a: Alert, startsAt: string) => {
+    const x = askOf(a, startsAt);
+    if (x) asks.push(x);
+  };
   for (const a of batch.alerts) {
     const prev = Object.hasOwn(next, a.fingerprint) ? next[a.fingerprint] : undefined;
+    if (batch.severityOnly && prev?.status !== 'firing') continue;
     if (prev === undefined) {
       if (a.status === 'firing') changes.push(fired(a));
       next[a.fingerprint] = stateOf(a, batch.receivedAt);
+      ask(a, a.startsAt);
       continue;
     }
     if (Date.parse(a.startsAt) < Date.parse(prev.startsAt)) continue;
-    if (prev.status === a.status) continue;
+    if (prev.status === a.status) {
+      // Still firing (a re-send, a priority update, a generic alert sent again with a new word).
+      const sev = a.status === 'firing' ? a.severityAsk?.severity : undefined;
+      if (sev && (!prev.severity || isMoreSevere(sev, prev.severity))) {
+        next[a.fingerprint] = { ...prev, severity: sev };
+        ask(a, prev.startsAt);
+      }
+      continue;
+    }
+    if (batch.severityOnly) continue;
     if (a.status === 'resolved') {
       const state = stateOf(a, batch.receivedAt);
       changes.push({
@@ -95,9 +142,27 @@ export function correlate(batch: AlertBatch, previous: AlertStates): Correlation
     } else if (Date.parse(a.startsAt) > Date.parse(prev.startsAt)) {
       changes.push(fired(a));
       next[a.fingerprint] = stateOf(a, batch.receivedAt);
+      ask(a, a.startsAt);
     }
     // resolved → firing with the same startsAt: a retried delivery from before the resolve.
   }
   const states = Object.values(next);
-  return { changes, next, fullyResolved: states.length > 0 && states.every((s) => s.status === 'resolved') };
+  return {
+    changes,
+    asks,
+    next,
+    fullyResolved: states.length > 0 && states.every((s) => s.status === 'resolved'),
+  };
+}
+
+/** The most severe of the asks (the first of them on a tie); undefined for none. */
+export function topAsk(asks: readonly AlertAsk[]): AlertAsk | undefined {
+  let top: AlertAsk | undefined;
+  for (const a of asks) if (!top || isMoreSevere(a.severity, top.severity)) top = a;
+  return top;
+}
+
+/** The timeline reason of a raise: `raised by alert HighErrorRate (severity=critical) from alertmanager`. */
+export function raiseReason(ask: AlertAsk, source: AlertSource): string {
+  return `raised by alert ${truncate(ask.name, 150)} (${ask.because}) from ${source}`;
 }

@@ -8,6 +8,11 @@ export type IncidentId = z.infer<typeof IncidentId>;
 export const Severity = z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4']);
 export type Severity = z.infer<typeof Severity>;
 
+/** True when `a` is strictly more severe than `b` (SEV1 is the most severe). */
+export function isMoreSevere(a: Severity, b: Severity): boolean {
+  return Severity.options.indexOf(a) < Severity.options.indexOf(b);
+}
+
 /** Incident status; `closed` follows `resolved` once the team closes the incident. */
 export const Status = z.enum(['investigating', 'identified', 'monitoring', 'resolved', 'closed']);
 export type Status = z.infer<typeof Status>;

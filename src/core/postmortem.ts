@@ -437,7 +437,12 @@ function timelineRows(
         add(e.at, STATUS_LABEL[e.to], `status ${e.from} → ${e.to}${byUser(e)}`, [e.seq]);
         break;
       case 'severity_changed':
-        add(e.at, 'Severity', `${e.from} → ${e.to}${byUser(e)}`, [e.seq]);
+        add(
+          e.at,
+          'Severity',
+          `${e.from} → ${e.to}${byUser(e)}${e.reason ? `, ${markdownText(e.reason)}` : ''}`,
+          [e.seq],
+        );
         break;
       case 'note':
         add(e.at, 'Note', `${markdownText(e.text)}${byUser(e)}`, [e.seq]);

@@ -44,7 +44,14 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     recordedBy: z.string(),
   }),
   z.object({ ...Base, kind: z.literal('status_changed'), from: Status, to: Status }),
-  z.object({ ...Base, kind: z.literal('severity_changed'), from: Severity, to: Severity }),
+  z.object({
+    ...Base,
+    kind: z.literal('severity_changed'),
+    from: Severity,
+    to: Severity,
+    /** Why, when the bot changed it (`raised by alert HighErrorRate (severity=critical) from alertmanager`). */
+    reason: z.string().optional(),
+  }),
   z.object({ ...Base, kind: z.literal('role_assigned'), role: Role, userId: z.string() }),
   z.object({
     ...Base,

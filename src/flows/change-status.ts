@@ -1,5 +1,13 @@
 import { DomainError } from '../core/errors.js';
-import type { Actor, EntrySource, IncidentId, Role, Severity, Status } from '../core/incident-model.js';
+import {
+  type Actor,
+  type EntrySource,
+  type IncidentId,
+  isMoreSevere,
+  type Role,
+  type Severity,
+  type Status,
+} from '../core/incident-model.js';
 import { canTransition, nextStatuses } from '../core/status.js';
 import type { Deps } from './deps.js';
 import { mutate, type Recorded } from './record.js';
@@ -58,6 +66,40 @@ export async function changeSeverity(deps: Deps, id: IncidentId, to: Severity, o
           ...pick(o),
           from: inc.severity,
           to,
+        },
+      ];
+    },
+    { claimKey: o.claimKey },
+  );
+}
+
+/**
+ * Raises the severity to `to`, recording `reason` (an alert asked): the same entry and delivery as
+ * `/incident sev`, but it never lowers: when the incident already is `to` or more severe (whoever
+ * set it) nothing is recorded (`seqs` empty). Throws INCIDENT_CLOSED / INCIDENT_NOT_FOUND like any
+ * change; with `claimKey` it happens at most once.
+ */
+export async function raiseSeverity(
+  deps: Deps,
+  id: IncidentId,
+  to: Severity,
+  reason: string,
+  o: Origin,
+): Promise<Recorded> {
+  return mutate(
+    deps,
+    id,
+    (inc) => {
+      if (!isMoreSevere(to, inc.severity)) return [];
+      return [
+        {
+          kind: 'severity_changed',
+          incidentId: id,
+          at: deps.now().toISOString(),
+          ...pick(o),
+          from: inc.severity,
+          to,
+          reason,
         },
       ];
     },

@@ -3,11 +3,20 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { AlertBatch, AlertSource } from '../core/alert.js';
-import { type AlertChange, AlertState, type AlertStates, correlate } from '../core/correlation.js';
+import {
+  type AlertAsk,
+  type AlertChange,
+  AlertState,
+  type AlertStates,
+  correlate,
+  raiseReason,
+  topAsk,
+} from '../core/correlation.js';
 import { DomainError } from '../core/errors.js';
-import { IncidentId } from '../core/incident-model.js';
+import { IncidentId, type Severity } from '../core/incident-model.js';
 import type { NewEntry } from '../core/timeline.js';
 import { allResolvedMessage } from '../slack/alert-render.js';
+import { raiseSeverity } from './change-status.js';
 import { declareIncident } from './declare.js';
 import { DeliveryBusy } from './deliver.js';
 import { type Deps, slackOf } from './deps.js';
@@ -45,6 +54,8 @@ export interface IngestResult {
   outcome: 'declared' | 'recorded' | 'no-change' | 'states-only' | 'expired';
   incidentId?: IncidentId;
   changes: number;
+  /** The severity an alert raised the incident to, when it did. */
+  raisedTo?: Severity;
 }
 
 async function withGroupLock<T>(deps: Deps, groupId: string, fn: () => Promise<T>): Promise<T> {
@@ -81,6 +92,36 @@ function changeClaim(id: IncidentId, groupId: string, c: AlertChange): string {
   return `alert-${id}-${groupId}-${hash(c.fingerprint)}-${c.kind}-${Date.parse(time)}`;
 }
 
+/** Claim key of a severity raise: once per incident, group, alert episode and severity asked. */
+function raiseClaim(id: IncidentId, groupId: string, a: AlertAsk): string {
+  return `alert-sev-${id}-${groupId}-${hash(a.fingerprint)}-${Date.parse(a.startsAt)}-${a.severity}`;
+}
+
+/**
+ * Raises the incident's severity for the batch's most severe new ask, through the `/incident sev`
+ * path (entry, channel confirmation, summary update); only ever up. Returns the new severity, or
+ * undefined when nothing changed (already as severe, a duplicate, or closed meanwhile).
+ */
+async function raiseForAsk(
+  deps: Deps,
+  id: IncidentId,
+  groupId: string,
+  source: AlertSource,
+  ask: AlertAsk,
+): Promise<Severity | undefined> {
+  try {
+    const rec = await raiseSeverity(deps, id, ask.severity, raiseReason(ask, source), {
+      actor: { type: 'alert', source },
+      source: 'alert',
+      claimKey: raiseClaim(id, groupId, ask),
+    });
+    return rec.seqs.length > 0 ? ask.severity : undefined;
+  } catch (err) {
+    if (err instanceof DomainError && err.code === 'INCIDENT_CLOSED') return undefined;
+    throw err;
+  }
+}
+
 function toEntry(id: IncidentId, groupId: string, source: AlertSource, c: AlertChange): NewEntry {
   const base = { incidentId: id, actor: { type: 'alert' as const, source }, source: 'alert' as const };
   if (c.kind === 'alert_fired') {
@@ -94,9 +135,11 @@ function toEntry(id: IncidentId, groupId: string, source: AlertSource, c: AlertC
  * Worker step for one stored webhook delivery (`ingest-alert` job): under the group's lock,
  * correlates the batch with the group's recorded states; the first firing alert declares the
  * incident (linked to the group's previous, closed one); every distinct change is appended once
- * (claim per fingerprint+state+time); the states are written last, so a crash anywhere before is
- * redone by the retried job without doubling anything. When every alert of the group has
- * resolved, queues the "all resolved" post. Returns what it did; an expired delivery is skipped.
+ * (claim per fingerprint+state+time); a firing alert asking for a more severe severity than the
+ * open incident has raises it once (claim per alert episode+severity; never lowers); the states
+ * are written last, so a crash anywhere before is redone by the retried job without doubling
+ * anything. When every alert of the group has resolved, queues the "all resolved" post. Returns
+ * what it did; an expired delivery is skipped.
  */
 export async function ingestAlert(deps: Deps, deliveryId: string): Promise<IngestResult> {
   const { redis, k } = deps.store;
@@ -111,10 +154,10 @@ export async function ingestAlert(deps: Deps, deliveryId: string): Promise<Inges
 
   return withGroupLock(deps, groupId, async () => {
     const previous = await loadStates(deps, groupId);
-    const { changes, next, fullyResolved } = correlate(batch, previous);
+    const { changes, asks, next, fullyResolved } = correlate(batch, previous);
     let id = ((await redis.get(k.alertGroup(groupId))) as IncidentId | null) ?? undefined;
     let declared = false;
-    if (!id && changes.some((c) => c.kind === 'alert_fired')) {
+    if (!id && !batch.severityOnly && changes.some((c) => c.kind === 'alert_fired')) {
       const last = IncidentId.safeParse(await redis.get(k.alertGroupLast(groupId)));
       const lead = batch.alerts.find((a) => a.status === 'firing') ?? batch.alerts[0];
       const res = await declareIncident(deps, {
@@ -149,24 +192,30 @@ export async function ingestAlert(deps: Deps, deliveryId: string): Promise<Inges
       }
     }
 
-    const touched = batch.alerts.map((a) => a.fingerprint);
+    // The batch that declared set the severity from these very asks; later ones may raise it.
+    const ask = topAsk(asks);
+    const raisedTo = id && ask && !declared ? await raiseForAsk(deps, id, groupId, source, ask) : undefined;
+
+    const touched = batch.alerts.map((a) => a.fingerprint).filter((fp) => Object.hasOwn(next, fp));
     const write = redis.multi();
     for (const fp of new Set(touched)) write.hset(k.alertStates(groupId), fp, JSON.stringify(next[fp]));
     write.expire(k.alertStates(groupId), STATES_TTL_S);
     await write.exec();
 
     deps.log.info(
-      { deliveryId, groupId, incidentId: id, changes: changes.length, declared },
+      { deliveryId, groupId, incidentId: id, changes: changes.length, declared, raisedTo },
       'alert ingested',
     );
     const outcome: IngestResult['outcome'] = declared
       ? 'declared'
-      : changes.length === 0
+      : changes.length === 0 && !raisedTo
         ? 'no-change'
         : id
           ? 'recorded'
           : 'states-only';
-    return { outcome, incidentId: id, changes: changes.length };
+    return raisedTo
+      ? { outcome, incidentId: id, changes: changes.length, raisedTo }
+      : { outcome, incidentId: id, changes: changes.length };
   });
 }
 

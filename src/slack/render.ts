@@ -95,7 +95,9 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
     case 'status_changed':
       return say(`${STATUS_ICON[e.to]} Status: *${e.from}* → *${e.to}* (by ${who})`);
     case 'severity_changed':
-      return say(`${SEV_ICON[e.to]} Severity: *${e.from}* → *${e.to}* (by ${who})`);
+      return say(
+        `${SEV_ICON[e.to]} Severity: *${e.from}* → *${e.to}* (by ${who})${e.reason ? ` — ${escapeText(e.reason)}` : ''}`,
+      );
     case 'role_assigned':
       return say(
         `:bust_in_silhouette: ${mention(e.userId)} is now the ${e.role === 'commander' ? 'incident commander' : 'communications lead'} (set by ${who})`,
@@ -162,7 +164,7 @@ export function describeEntry(e: TimelineEntry): string {
     case 'status_changed':
       return `status ${e.from} → ${e.to}`;
     case 'severity_changed':
-      return `severity ${e.from} → ${e.to}`;
+      return `severity ${e.from} → ${e.to}${e.reason ? `, ${escapeText(e.reason)}` : ''}`;
     case 'role_assigned':
       return `${e.role === 'commander' ? 'incident commander' : 'communications lead'}: ${mention(e.userId)}`;
     case 'alert_fired':

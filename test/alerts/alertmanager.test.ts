@@ -36,6 +36,7 @@ describe('the Alertmanager webhook', () => {
       runbookUrl: 'https://runbooks.example.com/checkout/high-error-rate',
       summary: 'Checkout 5xx ratio above 5%',
       description: '5xx ratio is 7.2% on 10.0.1.17:8080 (threshold 5%)',
+      severityAsk: { severity: 'SEV1', because: 'severity=critical' },
     });
   });
 

@@ -38,6 +38,7 @@ describe('the generic alert webhook', () => {
           runbookUrl: 'https://runbooks.example/checkout',
           description: '5xx ratio 7.2% over 5 min',
           links: FULL.links,
+          severityAsk: { severity: 'SEV1', because: 'severity=critical' },
         },
       ],
     });

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PAGERDUTY_STATE_EVENTS } from '../../src/alerts/pagerduty.js';
+import { PAGERDUTY_SEVERITY_EVENTS, PAGERDUTY_STATE_EVENTS } from '../../src/alerts/pagerduty.js';
+import { parseSeverityMapping } from '../../src/core/alert.js';
 import { accepted, deliver, FIXTURES, fixture, fixtureText } from './helpers.js';
 
 /** `event_type` → `data.type`, from PagerDuty's Event Types table. */
@@ -33,7 +34,8 @@ describe('the PagerDuty v3 webhook', () => {
     'answers $eventType ($dataType) with a batch or a reason',
     ({ eventType, dataType }) => {
       const r = deliver('pagerduty', envelope(eventType, fixture(`v3-data-${dataType}.json`)));
-      if (Object.hasOwn(PAGERDUTY_STATE_EVENTS, eventType)) {
+      const severityEvents: readonly string[] = PAGERDUTY_SEVERITY_EVENTS;
+      if (Object.hasOwn(PAGERDUTY_STATE_EVENTS, eventType) || severityEvents.includes(eventType)) {
         const batch = accepted(r);
         expect(batch.groupKey).toBe('PGR0VU2');
       } else {
@@ -73,6 +75,7 @@ describe('the PagerDuty v3 webhook', () => {
           startsAt: '2020-04-09T15:16:27.000Z',
           summary: 'A little bump in the road',
           generatorURL: 'https://acme.pagerduty.com/incidents/PGR0VU2',
+          severityAsk: { severity: 'SEV1', because: 'priority=P1' },
         },
       ],
     });
@@ -101,10 +104,66 @@ describe('the PagerDuty v3 webhook', () => {
     expect(accepted(deliver('pagerduty', envelope('incident.triggered', data))).severity).toBe('SEV4');
   });
 
-  it('ignores the documented incident.priority_updated and service.updated bodies', () => {
-    for (const name of ['v3-event-incident.priority_updated.json', 'v3-event-service.updated.json']) {
-      expect(deliver('pagerduty', fixture(name)).status).toBe(200);
+  it('ignores the documented service.updated body', () => {
+    expect(deliver('pagerduty', fixture('v3-event-service.updated.json')).status).toBe(200);
+  });
+
+  it('turns the documented incident.priority_updated body into a severity-only firing batch', () => {
+    const batch = accepted(deliver('pagerduty', fixture('v3-event-incident.priority_updated.json')));
+    expect(batch).toMatchObject({
+      source: 'pagerduty',
+      groupKey: 'PGR0VU2',
+      status: 'firing',
+      severity: 'SEV1',
+      severityOnly: true,
+    });
+    // Same alert identity as the trigger (fingerprint and episode start), so it finds that alert.
+    expect(batch.alerts).toEqual([
+      expect.objectContaining({
+        fingerprint: 'PGR0VU2',
+        status: 'firing',
+        startsAt: '2020-10-02T18:45:22.000Z',
+        severityAsk: { severity: 'SEV1', because: 'priority=P1' },
+      }),
+    ]);
+    const triggered = accepted(
+      deliver('pagerduty', envelope('incident.triggered', fixture('v3-data-incident.json'))),
+    );
+    expect(triggered.severityOnly).toBeUndefined();
+  });
+
+  it.each([
+    ['P1', 'SEV1'],
+    ['P2', 'SEV2'],
+    ['P3', 'SEV3'],
+    ['P4', 'SEV4'],
+    ['P5', 'SEV4'],
+  ])('maps priority %s on incident.priority_updated to %s, as on trigger', (priority, severity) => {
+    const data = fixture('v3-data-incident.json');
+    data.priority.summary = priority;
+    for (const type of ['incident.priority_updated', 'incident.triggered']) {
+      const batch = accepted(deliver('pagerduty', envelope(type, data)));
+      expect(batch.severity).toBe(severity);
+      expect(batch.alerts[0]?.severityAsk).toEqual({ severity, because: `priority=${priority}` });
     }
+  });
+
+  it('maps an account’s own priority names through ALERT_SEVERITY_MAP, else falls back to urgency', () => {
+    const data = fixture('v3-data-incident.json');
+    data.priority.summary = 'Sev-1 Outage';
+    const plain = accepted(deliver('pagerduty', envelope('incident.priority_updated', data)));
+    expect(plain.alerts[0]?.severityAsk).toEqual({ severity: 'SEV2', because: 'urgency=high' });
+    const mapping = parseSeverityMapping('sev-1 outage=SEV1');
+    const mapped = accepted(deliver('pagerduty', envelope('incident.priority_updated', data), { mapping }));
+    expect(mapped.alerts[0]?.severityAsk).toEqual({ severity: 'SEV1', because: 'priority=Sev-1 Outage' });
+  });
+
+  it('rejects an incident.priority_updated whose data is not an incident', () => {
+    const r = deliver(
+      'pagerduty',
+      envelope('incident.priority_updated', fixture('v3-data-incident_note.json')),
+    );
+    expect(r.status).toBe(400);
   });
 
   it('rejects an incident event whose data is not an incident, naming the field', () => {
