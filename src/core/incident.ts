@@ -53,6 +53,8 @@ export interface Incident {
   rootCause?: string;
   /** Last status change or note: the status-update nudge counts from here. */
   lastStatusUpdateAt: string;
+  /** Last severity change: reminders and escalation are rescheduled from here for the new severity. */
+  severityChangedAt?: string;
   hypotheses: Hypothesis[];
   alerts: AlertState[];
   /** Latest result per `checkId/target`. */
@@ -131,6 +133,7 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
       break;
     case 'severity_changed':
       inc.severity = e.to;
+      inc.severityChangedAt = e.at;
       break;
     case 'role_assigned':
       inc[e.role] = e.userId;

@@ -11,7 +11,7 @@ import {
 import { canTransition, nextStatuses } from '../core/status.js';
 import type { Deps } from './deps.js';
 import { mutate, type Recorded } from './record.js';
-import { cancelReminders, scheduleNudge } from './reminders.js';
+import { cancelReminders, rescheduleForSeverity, scheduleNudge } from './reminders.js';
 
 /** Who asked, how, and the idempotency key of the request. */
 export interface Origin {
@@ -51,9 +51,9 @@ export async function changeStatus(deps: Deps, id: IncidentId, to: Status, o: Or
   return rec;
 }
 
-/** Changes the severity; throws NO_CHANGE when it already is `to`. */
+/** Changes the severity and reschedules reminders and escalation for it; throws NO_CHANGE when it already is `to`. */
 export async function changeSeverity(deps: Deps, id: IncidentId, to: Severity, o: Origin): Promise<Recorded> {
-  return mutate(
+  const rec = await mutate(
     deps,
     id,
     (inc) => {
@@ -71,6 +71,9 @@ export async function changeSeverity(deps: Deps, id: IncidentId, to: Severity, o
     },
     { claimKey: o.claimKey },
   );
+  // Also on a duplicate: a retry after a crash between the entry and the reschedule still does it.
+  await rescheduleForSeverity(deps, rec.incident);
+  return rec;
 }
 
 /**
@@ -86,7 +89,7 @@ export async function raiseSeverity(
   reason: string,
   o: Origin,
 ): Promise<Recorded> {
-  return mutate(
+  const rec = await mutate(
     deps,
     id,
     (inc) => {
@@ -105,6 +108,9 @@ export async function raiseSeverity(
     },
     { claimKey: o.claimKey },
   );
+  // Not when it was already as severe: there is no change to count from.
+  if (rec.seqs.length > 0 || rec.duplicate) await rescheduleForSeverity(deps, rec.incident);
+  return rec;
 }
 
 /** Assigns the incident commander or communications lead; throws NO_CHANGE when that person already holds it. */

@@ -24,6 +24,18 @@ function nudgeJobId(id: IncidentId, basis: string): string {
 }
 
 /**
+ * Claim key of a nudge: which cadence period after its start it falls in. The start is the status
+ * update, or a later severity change (which restarts the count at the new cadence, so its periods
+ * do not collide with the old cadence's).
+ */
+function nudgeClaim(inc: Incident, basis: string, at: string, every: number): string {
+  const changed = inc.severityChangedAt && Date.parse(inc.severityChangedAt) > Date.parse(basis);
+  const start = changed ? inc.severityChangedAt! : basis;
+  const period = Math.floor((Date.parse(at) - Date.parse(start)) / Math.max(1, every));
+  return `nudge-${inc.id}-${basis}${changed ? `-${start}` : ''}-${period}`;
+}
+
+/**
  * Schedules the next status-update nudge as a delayed BullMQ job, counted from the last status
  * update. Delayed jobs live in Redis, so they survive restarts; the deterministic id means a
  * second call for the same status update adds nothing.
@@ -33,11 +45,28 @@ export async function scheduleNudge(deps: Deps, inc: Incident, from = inc.lastSt
   if (every <= 0 || inc.status === 'closed') return;
   // Already counting from this status update (a retried setup-channel, a stale nudge): re-adding the
   // first job would replace the running chain's next nudge and, once that first job is gone, send twice.
-  if ((await deps.store.redis.hget(deps.store.k.slackMeta(inc.id), 'nudge-basis')) === from) return;
+  const [basis, generation] = await deps.store.redis.hmget(
+    deps.store.k.slackMeta(inc.id),
+    'nudge-basis',
+    'nudge-sev',
+  );
+  if (basis === from) return;
   const due = Date.parse(from) + every;
   const delay = Math.max(0, due - deps.now().getTime());
-  await enqueueNudge(deps, inc.id, from, nudgeJobId(inc.id, from), delay);
+  await enqueueNudge(deps, inc.id, from, nudgeJobId(inc.id, from), delay, generation ?? '');
 }
+
+/**
+ * Points the incident's nudge at a new job only while the nudges' generation (`nudge-sev`: the
+ * severity change they were last rescheduled for, '' before any) is still `ARGV[1]`; returns the
+ * job it replaced ('' for none), or nil when a severity change moved the generation on.
+ */
+const SET_NUDGE_IF_GENERATION = `
+local g = redis.call('HGET', KEYS[1], 'nudge-sev') or ''
+if g ~= ARGV[1] then return nil end
+local prev = redis.call('HGET', KEYS[1], 'nudge-job') or ''
+redis.call('HSET', KEYS[1], 'nudge-job', ARGV[2], 'nudge-basis', ARGV[3])
+return prev`;
 
 async function enqueueNudge(
   deps: Deps,
@@ -45,18 +74,33 @@ async function enqueueNudge(
   basis: string,
   jobId: string,
   delay: number,
+  generation: string,
 ): Promise<void> {
   const { redis, k } = deps.store;
-  const previous = await redis.hget(k.slackMeta(id), 'nudge-job');
-  await deps.jobs.enqueue('reminder', { incidentId: id, kind: 'status-update', basis }, { jobId, delay });
-  await redis.hset(k.slackMeta(id), 'nudge-job', jobId, 'nudge-basis', basis);
-  if (previous && previous !== jobId) await deps.jobs.remove('reminder', previous);
+  await deps.jobs.enqueue(
+    'reminder',
+    { incidentId: id, kind: 'status-update', basis, ...(generation ? { severityAt: generation } : {}) },
+    { jobId, delay },
+  );
+  const previous = (await redis.eval(
+    SET_NUDGE_IF_GENERATION,
+    1,
+    k.slackMeta(id),
+    generation,
+    jobId,
+    basis,
+  )) as string | null;
+  // A severity change rescheduled the nudges meanwhile: its job is the one that counts.
+  if (previous === null) await deps.jobs.remove('reminder', jobId);
+  else if (previous && previous !== jobId) await deps.jobs.remove('reminder', previous);
 }
 
 /** Schedules the one escalation check for an incident nobody has taken command of. */
 export async function scheduleEscalation(deps: Deps, inc: Incident): Promise<void> {
   const wait = escalationDelay(deps, inc);
   if (wait <= 0 || inc.commander || inc.status === 'closed') return;
+  // A severity change already rescheduled it (a setup-channel running after an alert raised it).
+  if (await deps.store.redis.hexists(deps.store.k.slackMeta(inc.id), 'escalate-job')) return;
   const delay = Math.max(0, Date.parse(inc.declaredAt) + wait - deps.now().getTime());
   await deps.jobs.enqueue(
     'reminder',
@@ -67,9 +111,73 @@ export async function scheduleEscalation(deps: Deps, inc: Incident): Promise<voi
 
 /** Removes the pending nudge and escalation of an incident (on close); the processor also ignores stale ones. */
 export async function cancelReminders(deps: Deps, inc: Incident): Promise<void> {
-  const pending = await deps.store.redis.hget(deps.store.k.slackMeta(inc.id), 'nudge-job');
+  const [pending, escalation] = await deps.store.redis.hmget(
+    deps.store.k.slackMeta(inc.id),
+    'nudge-job',
+    'escalate-job',
+  );
   if (pending) await deps.jobs.remove('reminder', pending);
   await deps.jobs.remove('reminder', `escalate-${inc.id}`);
+  if (escalation) await deps.jobs.remove('reminder', escalation);
+}
+
+/**
+ * After a severity change, replaces the pending nudge and escalation with the new severity's:
+ * the next nudge one new cadence after the change (or after the last status update, if that is
+ * later), the escalation one new escalation delay after the change (while nobody has taken
+ * command); none when the new severity has none. Computed from the folded incident (its latest
+ * `severityChangedAt`), so a retried job or a duplicated change reschedules nothing twice: the
+ * change already applied is remembered in the incident's meta (`sev-schedule`). Nothing is
+ * scheduled for a resolved or closed incident.
+ */
+export async function rescheduleForSeverity(deps: Deps, inc: Incident): Promise<void> {
+  const changedAt = inc.severityChangedAt;
+  if (!changedAt || inc.status === 'closed' || inc.status === 'resolved') return;
+  const { redis, k } = deps.store;
+  const meta = k.slackMeta(inc.id);
+  if ((await redis.hget(meta, 'sev-schedule')) === changedAt) return;
+  const changedMs = Date.parse(changedAt);
+  const now = deps.now().getTime();
+
+  // Status nudge. A new generation first, so a nudge running now does not chain its next one at the
+  // old cadence after this; the payload keeps the last status update as its basis (a newer one still
+  // makes it obsolete), only the due time moves.
+  await redis.hset(meta, 'nudge-sev', changedAt);
+  const every = cadence(deps, inc);
+  if (every > 0) {
+    const basis = inc.lastStatusUpdateAt;
+    const from = Math.max(Date.parse(basis), changedMs);
+    const delay = Math.max(0, from + every - now);
+    await enqueueNudge(
+      deps,
+      inc.id,
+      basis,
+      `${nudgeJobId(inc.id, basis)}-sev-${changedMs}`,
+      delay,
+      changedAt,
+    );
+  } else {
+    const pending = await redis.hget(meta, 'nudge-job');
+    await redis.hdel(meta, 'nudge-job', 'nudge-basis');
+    if (pending) await deps.jobs.remove('reminder', pending);
+  }
+
+  // Escalation: fires once per incident (its claim key), so one that already fired is not redone.
+  const previous = await redis.hget(meta, 'escalate-job');
+  const wait = escalationDelay(deps, inc);
+  const jobId = `escalate-${inc.id}-sev-${changedMs}`;
+  const escalated = await redis.hget(meta, 'escalation-announced');
+  if (wait > 0 && !inc.commander && !escalated) {
+    await deps.jobs.enqueue(
+      'reminder',
+      { incidentId: inc.id, kind: 'escalation', basis: changedAt },
+      { jobId, delay: Math.max(0, changedMs + wait - now) },
+    );
+  }
+  // From here on only an escalation counted from this change is current (the processor checks).
+  await redis.hset(meta, 'escalate-job', jobId, 'escalate-basis', changedAt, 'sev-schedule', changedAt);
+  await deps.jobs.remove('reminder', `escalate-${inc.id}`);
+  if (previous && previous !== jobId) await deps.jobs.remove('reminder', previous);
 }
 
 /**
@@ -79,13 +187,18 @@ export async function cancelReminders(deps: Deps, inc: Incident): Promise<void> 
  */
 export async function processReminder(
   deps: Deps,
-  p: { incidentId: IncidentId; kind: 'status-update' | 'escalation'; basis: string },
+  p: { incidentId: IncidentId; kind: 'status-update' | 'escalation'; basis: string; severityAt?: string },
 ): Promise<'sent' | 'skipped'> {
   const loaded = await deps.store.load(p.incidentId);
   if (!loaded || loaded.incident.status === 'closed') return 'skipped';
   const inc = loaded.incident;
   const at = deps.now().toISOString();
   if (p.kind === 'status-update') {
+    // The severity was lowered to one without nudges while this one was pending or running.
+    if (cadence(deps, inc) <= 0) return 'skipped';
+    // Scheduled before a severity change that rescheduled the nudges (it was running then).
+    const generation = await deps.store.redis.hget(deps.store.k.slackMeta(inc.id), 'nudge-sev');
+    if ((generation ?? '') !== (p.severityAt ?? '')) return 'skipped';
     if (inc.lastStatusUpdateAt !== p.basis) {
       // A newer update reset the cadence. Status changes schedule their own nudge, but a note (which
       // also counts as an update) does not: count from it here, or the nudges would stop for good.
@@ -108,7 +221,7 @@ export async function processReminder(
         },
       ],
       {
-        claimKey: `nudge-${inc.id}-${p.basis}-${Math.floor((Date.parse(at) - Date.parse(p.basis)) / Math.max(1, cadence(deps, inc)))}`,
+        claimKey: nudgeClaim(inc, p.basis, at, cadence(deps, inc)),
       },
     );
     // Next nudge one cadence after this one, still counted from the same status update.
@@ -118,10 +231,14 @@ export async function processReminder(
       p.basis,
       `${nudgeJobId(inc.id, p.basis)}-${rec.incident.entryCount}`,
       cadence(deps, inc),
+      p.severityAt ?? '',
     );
     return rec.duplicate ? 'skipped' : 'sent';
   }
-  if (inc.commander) return 'skipped';
+  if (inc.commander || escalationDelay(deps, inc) <= 0) return 'skipped';
+  // Scheduled before a severity change that rescheduled the escalation (it was running then).
+  const current = await deps.store.redis.hget(deps.store.k.slackMeta(inc.id), 'escalate-basis');
+  if (current && current !== p.basis) return 'skipped';
   const users = deps.config.INCIDENT_ESCALATION_USERS;
   const minutes = minutesText(escalationDelay(deps, inc));
   const rec = await mutate(

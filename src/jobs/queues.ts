@@ -43,6 +43,8 @@ export const JobPayloads = {
     kind: z.enum(['status-update', 'escalation']),
     /** The last status update the reminder was scheduled from; a newer one makes it obsolete. */
     basis: z.iso.datetime(),
+    /** The severity change the reminder was rescheduled for; one of an older change is obsolete. */
+    severityAt: z.iso.datetime().optional(),
   }),
 } as const;
 export type JobName = keyof typeof JobPayloads;
