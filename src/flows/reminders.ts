@@ -42,7 +42,7 @@ function nudgeClaim(inc: Incident, basis: string, at: string, every: number): st
  */
 export async function scheduleNudge(deps: Deps, inc: Incident, from = inc.lastStatusUpdateAt): Promise<void> {
   const every = cadence(deps, inc);
-  if (every <= 0 || inc.status === 'closed') return;
+  if (every <= 0 || settled(inc)) return;
   // Already counting from this status update (a retried setup-channel, a stale nudge): re-adding the
   // first job would replace the running chain's next nudge and, once that first job is gone, send twice.
   const [basis, generation] = await deps.store.redis.hmget(
@@ -95,10 +95,15 @@ async function enqueueNudge(
   else if (previous && previous !== jobId) await deps.jobs.remove('reminder', previous);
 }
 
+/** True once the incident is resolved or closed: no status nudges or escalation are due then. */
+function settled(inc: Incident): boolean {
+  return inc.status === 'resolved' || inc.status === 'closed';
+}
+
 /** Schedules the one escalation check for an incident nobody has taken command of. */
 export async function scheduleEscalation(deps: Deps, inc: Incident): Promise<void> {
   const wait = escalationDelay(deps, inc);
-  if (wait <= 0 || inc.commander || inc.status === 'closed') return;
+  if (wait <= 0 || inc.commander || settled(inc)) return;
   // A severity change already rescheduled it (a setup-channel running after an alert raised it).
   if (await deps.store.redis.hexists(deps.store.k.slackMeta(inc.id), 'escalate-job')) return;
   const delay = Math.max(0, Date.parse(inc.declaredAt) + wait - deps.now().getTime());
@@ -182,7 +187,7 @@ export async function rescheduleForSeverity(deps: Deps, inc: Incident): Promise<
 
 /**
  * Processes a reminder job. A nudge whose basis is older than the last status update, or for a
- * closed incident, does nothing (a status update reset it); otherwise it records the nudge and
+ * resolved or closed incident, does nothing (a status update reset it); otherwise it records the nudge and
  * schedules the next. An escalation fires once, only while nobody is incident commander.
  */
 export async function processReminder(
@@ -190,7 +195,9 @@ export async function processReminder(
   p: { incidentId: IncidentId; kind: 'status-update' | 'escalation'; basis: string; severityAt?: string },
 ): Promise<'sent' | 'skipped'> {
   const loaded = await deps.store.load(p.incidentId);
-  if (!loaded || loaded.incident.status === 'closed') return 'skipped';
+  // Resolved: the service is back, so no more status cadence or escalation; a reopen (a status change
+  // back to investigating/identified/monitoring) schedules them again.
+  if (!loaded || settled(loaded.incident)) return 'skipped';
   const inc = loaded.incident;
   const at = deps.now().toISOString();
   if (p.kind === 'status-update') {

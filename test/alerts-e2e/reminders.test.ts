@@ -173,4 +173,34 @@ describe('status nudges and escalation on BullMQ delayed jobs', () => {
     await eventually(() => expect(Date.now() - closedAt).toBeGreaterThan(2 * CADENCE_MS), 10_000, 100);
     expect(ofKind(await entries(id), 'reminder_sent')).toHaveLength(3);
   });
+
+  it('sends no status nudge or escalation while the incident is resolved, and resumes the cadence when it reopens', async () => {
+    const { id, channel } = await openIncident('resolved-reopen');
+    const { alice } = h.users;
+    const statusTo = async (to: string) => {
+      const before = ofKind(await entries(id), 'status_changed').length;
+      const r = await h.client.slashCommand({ text: `status ${to}`, userId: alice, channelId: channel });
+      expect(r.status).toBe(200);
+      return eventually(async () => {
+        const s = ofKind(await entries(id), 'status_changed');
+        expect(s).toHaveLength(before + 1);
+        return s.at(-1)!;
+      });
+    };
+    // Resolved before the first nudge and before the escalation (nobody took command) come due.
+    await statusTo('resolved');
+    const resolvedAt = Date.now();
+    await eventually(() => expect(Date.now() - resolvedAt).toBeGreaterThan(2.5 * CADENCE_MS), 10_000, 100);
+    expect(ofKind(await entries(id), 'reminder_sent')).toHaveLength(0);
+    expect(ofKind(await entries(id), 'escalated')).toHaveLength(0);
+
+    // Reopened: the cadence starts again from the status change.
+    const reopened = await statusTo('investigating');
+    const nudge = await eventually(async () => {
+      const r = ofKind(await entries(id), 'reminder_sent');
+      expect(r).toHaveLength(1);
+      return r[0]!;
+    }, 10_000);
+    expect(Date.parse(nudge.at) - Date.parse(reopened.at)).toBeGreaterThanOrEqual(CADENCE_MS - 50);
+  });
 });
