@@ -51,6 +51,18 @@ export async function changeStatus(deps: Deps, id: IncidentId, to: Status, o: Or
   return rec;
 }
 
+/** The `severity_changed` entry from `from` to `to`, by `o`'s actor, now. */
+function severityChanged(deps: Deps, id: IncidentId, from: Severity, to: Severity, o: Origin) {
+  return {
+    kind: 'severity_changed' as const,
+    incidentId: id,
+    at: deps.now().toISOString(),
+    ...pick(o),
+    from,
+    to,
+  };
+}
+
 /** Changes the severity and reschedules reminders and escalation for it; throws NO_CHANGE when it already is `to`. */
 export async function changeSeverity(deps: Deps, id: IncidentId, to: Severity, o: Origin): Promise<Recorded> {
   const rec = await mutate(
@@ -58,16 +70,7 @@ export async function changeSeverity(deps: Deps, id: IncidentId, to: Severity, o
     id,
     (inc) => {
       if (inc.severity === to) throw new DomainError('NO_CHANGE', `${id} is already ${to}`);
-      return [
-        {
-          kind: 'severity_changed',
-          incidentId: id,
-          at: deps.now().toISOString(),
-          ...pick(o),
-          from: inc.severity,
-          to,
-        },
-      ];
+      return [severityChanged(deps, id, inc.severity, to, o)];
     },
     { claimKey: o.claimKey },
   );
@@ -94,17 +97,7 @@ export async function raiseSeverity(
     id,
     (inc) => {
       if (!isMoreSevere(to, inc.severity)) return [];
-      return [
-        {
-          kind: 'severity_changed',
-          incidentId: id,
-          at: deps.now().toISOString(),
-          ...pick(o),
-          from: inc.severity,
-          to,
-          reason,
-        },
-      ];
+      return [{ ...severityChanged(deps, id, inc.severity, to, o), reason }];
     },
     { claimKey: o.claimKey },
   );
