@@ -53,9 +53,8 @@ export const diagnose: Command = {
         `${escapeText(setup.configPath ?? '')} gives \`${escapeText(only[0]!)}\` nothing to check`,
         `Configured: ${setup.refs.map((r) => `${r.checkId}:${r.target}`).join(', ') || 'none (see the problems at the top of the checklist)'}.`,
       );
-    const { redis, k } = ctx.deps.store;
     // One run per slash command, however often Slack retries it.
-    if (ctx.claimKey && !(await redis.set(k.claim(`diagnose-${ctx.claimKey}`), '1', 'EX', 86_400, 'NX')))
+    if (ctx.claimKey && !(await ctx.deps.store.claim(`diagnose-${ctx.claimKey}`, 86_400, id)))
       return { text: '', duplicate: true, incidentId: id };
     const run = await nextRun(ctx.deps, id);
     await ctx.deps.jobs.enqueue(

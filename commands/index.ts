@@ -12,7 +12,8 @@ import { status } from './status.js';
 import { timeline } from './timeline.js';
 import { type Command, type CommandContext, type CommandReply, UsageError } from './types.js';
 
-const registry: Command[] = [
+// Every subcommand, in help order: adding one means adding it here (no registration from other modules).
+const registry: readonly Command[] = [
   start,
   note,
   status,
@@ -31,13 +32,6 @@ const registry: Command[] = [
   postmortem,
   diagnose,
 ];
-
-/** Adds subcommands owned by other modules (hypotheses, diagnostics, postmortem). */
-export function registerCommands(...cmds: Command[]): void {
-  for (const c of cmds) {
-    if (!registry.some((r) => r.name === c.name)) registry.push(c);
-  }
-}
 
 /** The `/incident` subcommands, in help order. */
 export function commands(): readonly Command[] {

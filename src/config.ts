@@ -14,6 +14,48 @@ const csvIds = (what: string) =>
       z.array(z.string().regex(/^[UWS][A-Z0-9]+$/, `each entry must be a Slack ${what} id like U012ABCDEF`)),
     );
 
+/** One `host:port` of a Sentinel or Cluster node (`[::1]:26379` for IPv6). */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Parses `host:port`, `[v6]:port`; returns an error text saying what to fix instead when it is not one. */
+export function parseHostPort(entry: string, example: string): HostPort | string {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:/[\]{}@,]+)):(\d+)$/.exec(entry);
+  if (!m) {
+    const why = entry.includes('://')
+      ? 'has a scheme (write host:port only)'
+      : /^[^:]+$/.test(entry)
+        ? 'has no port'
+        : 'is not host:port ([addr]:port for IPv6)';
+    return `"${entry}" ${why}; write e.g. ${example}`;
+  }
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return `"${entry}": the port must be 1-65535`;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** A comma-separated `host:port` list (Sentinels, Cluster seed nodes), unset or empty = not used. */
+const hostPorts = (example: string) =>
+  z
+    .string()
+    .transform((s, ctx) => {
+      const out: HostPort[] = [];
+      for (const entry of s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
+        const hp = parseHostPort(entry, example);
+        if (typeof hp === 'string') ctx.addIssue({ code: 'custom', message: hp });
+        else out.push(hp);
+      }
+      if (out.length === 0 && !ctx.issues.length)
+        ctx.addIssue({ code: 'custom', message: `lists no host:port; write e.g. ${example}` });
+      return out;
+    })
+    .optional();
+
 /** Every setting incident-bot reads from the environment; the README's settings table mirrors this schema. */
 export const Config = z.object({
   SLACK_BOT_TOKEN: z
@@ -27,12 +69,32 @@ export const Config = z.object({
     .regex(/^xapp-/, 'must be an app-level token starting with xapp- (or unset it to use HTTP)')
     .optional(),
   SLACK_API_URL: z.url('must be a URL such as https://slack.com/api/').default('https://slack.com/api/'),
+  // Redis, one of three modes (src/redis/connection.ts): REDIS_URL alone = one Redis (the default);
+  // REDIS_SENTINELS = Sentinel, the master named REDIS_SENTINEL_NAME; REDIS_CLUSTER_NODES = Cluster.
+  // With Sentinel or Cluster, REDIS_URL's host and port are not used, but its user, password and
+  // scheme still are: they are the Redis nodes' ACL user/password, and rediss:// turns TLS on for
+  // the nodes (and the Sentinels). Its /db applies with Sentinel; Cluster has only db 0.
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .refine((s) => URL.canParse(s), 'is not a valid URL; write e.g. redis://:password@10.0.0.5:6379/0')
     .default('redis://127.0.0.1:6379'),
+  REDIS_SENTINELS: hostPorts('10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26379'),
+  REDIS_SENTINEL_NAME: z
+    .string()
+    .regex(/^[^\s]+$/, 'must be the master name of `sentinel monitor <name> …` (no spaces)')
+    .default('mymaster'),
+  /** Password of the Sentinels themselves (`requirepass` in sentinel.conf); the nodes' is REDIS_URL's. */
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  REDIS_CLUSTER_NODES: hostPorts('10.0.0.5:6379,10.0.0.6:6379,10.0.0.7:6379'),
   REDIS_PREFIX: z
     .string()
+    // Checked first and alone: incident-bot puts hash tags after the prefix ({INC-42}, BullMQ's); a
+    // brace in the prefix would change which part of every key Redis Cluster hashes.
+    .regex(/^[^{}]*$/, {
+      message: 'must not contain { or }: incident-bot adds the Redis Cluster hash tags itself',
+      abort: true,
+    })
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
     .default('incident-bot'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -61,6 +123,9 @@ export const Config = z.object({
   // Added for issue 3: BullMQ job lock, seconds. A killed worker's job is retried once its lock
   // expires (up to about twice this); tests shorten it to exercise crash recovery quickly.
   JOB_LOCK_SECONDS: z.coerce.number().positive().default(30),
+  // How often the sweeper finishes work a crash or a Redis error left owed (declarations, closes,
+  // postmortem drafts, channel posts); tests shorten it to see recovery quickly.
+  SWEEP_SECONDS: z.coerce.number().positive().default(60),
   // Added for issue 4: tries of one diagnostics check job and the delay before its first retry (doubling
   // after that); unset, the queue defaults (8 tries from 500 ms). Tests shrink them to see a check fail for good.
   CHECK_JOB_ATTEMPTS: z.coerce.number().int().min(1).optional(),
@@ -77,15 +142,39 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = Config.safeParse(cleaned);
-  if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map((i) => {
+  const lines = redisModeProblems(cleaned).map(([name, message]) => `  ${name}: ${message}`);
+  if (parsed.success && lines.length === 0) return parsed.data;
+  for (const i of parsed.error?.issues ?? []) {
     const name = String(i.path[0] ?? '?');
     const missing = i.code === 'invalid_type' && cleaned[name] === undefined;
-    return `  ${name}: ${missing && !i.message.startsWith('is required') ? `is required (${i.message})` : i.message}`;
-  });
+    lines.push(
+      `  ${name}: ${missing && !i.message.startsWith('is required') ? `is required (${i.message})` : i.message}`,
+    );
+  }
   throw new ConfigError(
     `incident-bot cannot start: fix these environment variables (see README, "Settings"):\n${lines.join('\n')}`,
   );
+}
+
+/** Settings that contradict each other across Redis variables: [variable, message] pairs. */
+function redisModeProblems(env: Record<string, string | undefined>): [string, string][] {
+  const out: [string, string][] = [];
+  const sentinel = env.REDIS_SENTINELS !== undefined;
+  const cluster = env.REDIS_CLUSTER_NODES !== undefined;
+  if (sentinel && cluster)
+    out.push([
+      'REDIS_SENTINELS, REDIS_CLUSTER_NODES',
+      'both are set; set REDIS_SENTINELS for Redis Sentinel or REDIS_CLUSTER_NODES for Redis Cluster, not both',
+    ]);
+  for (const name of ['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'])
+    if (env[name] !== undefined && !sentinel)
+      out.push([name, 'only applies with REDIS_SENTINELS; set REDIS_SENTINELS too, or unset it']);
+  if (cluster && env.REDIS_URL && URL.canParse(env.REDIS_URL)) {
+    const db = new URL(env.REDIS_URL).pathname.replace(/^\//, '');
+    if (db !== '' && db !== '0')
+      out.push(['REDIS_URL', `selects db ${db}, but Redis Cluster has only db 0; remove "/${db}" from it`]);
+  }
+  return out;
 }
 
 /** Parses `SEV1=15,SEV2=30` into minutes per severity; throws ConfigError naming `name` on a bad pair. */

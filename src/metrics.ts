@@ -31,6 +31,11 @@ export function createMetrics(openIncidents?: () => Promise<number>) {
       labelNames: ['queue', 'name', 'outcome'] as const,
       registers: [registry],
     }),
+    alertsLost: new Counter({
+      name: 'incident_bot_alert_deliveries_lost_total',
+      help: 'Alert webhook deliveries whose ingest-alert job failed for good: their alerts may be on no timeline',
+      registers: [registry],
+    }),
     open: new Gauge({
       name: 'incident_bot_open_incidents',
       help: 'Incidents not yet closed',

@@ -13,7 +13,6 @@ import { type Closer, shutdown } from './shutdown.js';
 import { createSlackApp } from './slack/app.js';
 import { boltLogger } from './slack/bolt-logger.js';
 import { SlackNotifier } from './slack/notifier.js';
-import './extensions.js';
 
 /** A running incident-bot process (web, worker or both). */
 export interface BotProcess {
@@ -82,6 +81,10 @@ export async function startBot(
     const workers = startWorkers(workerDeps, metrics);
     closers.push({ name: 'workers', close: () => Promise.all(workers.map((w) => w.close())) });
     rt.log.info({ queues: workers.map((w) => w.name) }, 'workers started');
+    // One schedule however many workers start it: finishes what crashes and Redis errors left owed.
+    await rt.jobs
+      .every('sweep', 'sweep', rt.config.SWEEP_SECONDS * 1000, {})
+      .catch((err) => rt.log.warn({ err: (err as Error).message }, 'could not schedule the sweeper yet'));
   }
   closers.push({ name: 'queues', close: () => rt.jobs.close() });
   closers.push({ name: 'redis', close: () => closeAllConnections() });

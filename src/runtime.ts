@@ -1,18 +1,16 @@
-import type { Redis } from 'ioredis';
 import { type Config, loadConfig } from './config.js';
 import type { Deps } from './flows/deps.js';
 import { Jobs } from './jobs/queues.js';
 import { createLogger, type Logger } from './logger.js';
-import { createRedis } from './redis/connection.js';
-import { keys } from './redis/keys.js';
-import { IncidentStore } from './redis/store.js';
+import { createRedis, type RedisClient } from './redis/connection.js';
+import { RedisStore } from './redis/store.js';
 
 /** The shared pieces of a web or worker process: config, logger, producer Redis, store, job producer. */
 export interface Runtime {
   config: Config;
   log: Logger;
-  redis: Redis;
-  store: IncidentStore;
+  redis: RedisClient;
+  store: RedisStore;
   jobs: Jobs;
   deps: Deps;
 }
@@ -24,10 +22,9 @@ export function createRuntime(
 ): Runtime {
   const config = { ...loadConfig(env), ...overrides };
   const log = createLogger(config.LOG_LEVEL);
-  const redis = createRedis(config.REDIS_URL, 'producer');
-  const k = keys(config.REDIS_PREFIX);
-  const store = new IncidentStore(redis, k);
-  const jobs = new Jobs(redis, k.bull);
+  const redis = createRedis(config, 'producer');
+  const store = new RedisStore(redis, config.REDIS_PREFIX);
+  const jobs = new Jobs(redis, store.bullPrefix);
   const deps: Deps = { config, store, jobs, log, now: () => new Date() };
   return { config, log, redis, store, jobs, deps };
 }

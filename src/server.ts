@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { HTTPReceiver } from '@slack/bolt';
+import { alertRoutes } from './alerts/routes.js';
 import type { Metrics } from './metrics.js';
 import type { Runtime } from './runtime.js';
 
@@ -8,14 +9,6 @@ export interface Route {
   method: 'GET' | 'POST';
   path: string;
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
-}
-
-type RouteFactory = (rt: Runtime, metrics: Metrics) => Route[];
-const routeFactories: RouteFactory[] = [];
-
-/** Lets other modules (alert webhooks) add routes to the web server. */
-export function addRoutes(factory: RouteFactory): void {
-  routeFactories.push(factory);
 }
 
 /** Writes a JSON response. */
@@ -41,13 +34,14 @@ export function sendJson(
  */
 export function createWebServer(rt: Runtime, metrics: Metrics, receiver?: HTTPReceiver): Server {
   const routes = [
-    ...routeFactories.flatMap((f) => f(rt, metrics)),
+    // The alert webhooks, `POST /alerts/<source>`.
+    ...alertRoutes(rt, metrics),
     {
       method: 'GET',
       path: '/healthz',
       async handler(_req, res) {
         try {
-          await rt.redis.ping();
+          await rt.store.ping();
           sendJson(res, 200, { ok: true, redis: 'up' });
         } catch (err) {
           sendJson(res, 503, { ok: false, redis: 'down', error: (err as Error).message });

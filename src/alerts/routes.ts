@@ -1,10 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AlertSource, DEFAULT_SEVERITY_MAPPING, parseSeverityMapping } from '../core/alert.js';
-import { type AlertDelivery, alertDeliveryId, DELIVERY_TTL_S, ingestAlert } from '../flows/ingest-alert.js';
-import { registerProcessor } from '../jobs/processors.js';
+import { type AlertDelivery, alertDeliveryId, DELIVERY_TTL_S } from '../flows/ingest-alert.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
-import { addRoutes, type Route, sendJson } from '../server.js';
+import { type Route, sendJson } from '../server.js';
 import {
   BodyTooLargeError,
   handleAlertWebhook,
@@ -43,7 +42,6 @@ export function alertRoutes(rt: Runtime, metrics: Metrics): Route[] {
   const mapping = rt.config.ALERT_SEVERITY_MAP
     ? parseSeverityMapping(rt.config.ALERT_SEVERITY_MAP)
     : DEFAULT_SEVERITY_MAPPING;
-  const { redis, k } = rt.store;
 
   const handle = async (source: AlertSource, req: IncomingMessage, res: ServerResponse) => {
     const kind = `alert_${source}`;
@@ -83,7 +81,7 @@ export function alertRoutes(rt: Runtime, metrics: Metrics): Route[] {
         (async () => {
           // NX: the first copy's receive time wins; the job id makes the enqueue idempotent, and a
           // crash between the two is healed by the sender's retry (same body, same ids).
-          await redis.set(k.delivery(deliveryId), JSON.stringify(delivery), 'EX', DELIVERY_TTL_S, 'NX');
+          await rt.store.saveDelivery(deliveryId, delivery, DELIVERY_TTL_S);
           const jobId = `ingest-${deliveryId}`;
           await rt.jobs.enqueue('ingest-alert', { deliveryId }, { jobId });
           // A job that failed for good keeps its id for days and would swallow every re-send of the
@@ -115,6 +113,3 @@ export function alertRoutes(rt: Runtime, metrics: Metrics): Route[] {
     handler: (req: IncomingMessage, res: ServerResponse) => handle(source, req, res),
   }));
 }
-
-addRoutes(alertRoutes);
-registerProcessor('ingest-alert', (deps, p) => ingestAlert(deps, p.deliveryId));

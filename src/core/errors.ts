@@ -19,3 +19,36 @@ export class DomainError extends Error {
     this.name = 'DomainError';
   }
 }
+
+/**
+ * Thrown by a job step that cannot run yet (another worker holds the incident's delivery lock, an
+ * alert group is busy, what it follows is not posted yet): the worker puts the job back as delayed
+ * for `delayMs` without spending one of its attempts.
+ */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly delayMs = 1000,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
+/**
+ * A change that was recorded on the timeline, but whose follow-up (queueing the channel post,
+ * the close's follow-up work) failed: the reply must say it was recorded, and the rest is
+ * finished by a retry or the sweeper.
+ */
+export class RecordedButIncomplete extends Error {
+  constructor(
+    readonly incidentId: string,
+    readonly seqs: number[],
+    override readonly cause: unknown,
+  ) {
+    super(
+      `${incidentId}: recorded as #${seqs.join(', #')}, but its follow-up failed: ${(cause as Error)?.message ?? cause}`,
+    );
+    this.name = 'RecordedButIncomplete';
+  }
+}

@@ -145,6 +145,8 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
     case 'message_recorded':
     case 'reminder_sent':
     case 'escalated':
+    // A failed job changes nothing about the incident itself; it is on the timeline so people know.
+    case 'job_failed':
       break;
     case 'alert_fired': {
       addLink(inc, `Runbook: ${e.name}`, e.annotations.runbook_url);

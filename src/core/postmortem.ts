@@ -1,6 +1,7 @@
 import { differenceInSeconds, format } from 'date-fns';
 import type { CheckResult, HypothesisCategory } from './check.js';
 import { applyEntry, foldTimeline, type Incident } from './incident.js';
+import { attemptsText, jobActivity } from './job-activity.js';
 import type { EntryOf, TimelineEntry } from './timeline.js';
 import { UTCDate } from './utc.js';
 
@@ -454,6 +455,15 @@ function timelineRows(
         add(e.at, 'Closed', `incident closed${e.resolution ? `: ${markdownText(e.resolution)}` : ''}`, [
           e.seq,
         ]);
+        break;
+      case 'job_failed':
+        // Work the bot owed and never did (a reminder, the channel, an alert) is part of the story.
+        add(
+          e.at,
+          'Bot error',
+          `incident-bot gave up on ${jobActivity(e.job)}${e.detail ? ` (${markdownText(e.detail)})` : ''} after ${attemptsText(e.attempts)}: ${markdownText(e.error)}`,
+          [e.seq],
+        );
         break;
       default:
         // Roles, reminders, summaries, checklist ticks, impact/root cause/follow-ups (own sections) and

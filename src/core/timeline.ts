@@ -113,6 +113,19 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
   z.object({ ...Base, kind: z.literal('reminder_sent'), text: z.string() }),
   z.object({ ...Base, kind: z.literal('closed'), resolution: z.string().optional() }),
   z.object({ ...Base, kind: z.literal('postmortem_drafted'), path: z.string() }),
+  /** A job of the incident that BullMQ gave up on (attempts used up, or not retryable): recorded once per job. */
+  z.object({
+    ...Base,
+    kind: z.literal('job_failed'),
+    /** The job name (`draft-postmortem`, `setup-channel`, …); see `jobActivity` for what it was doing. */
+    job: z.string(),
+    /** The job's last error message (at most 500 characters). */
+    error: z.string(),
+    /** Tries made; fewer than configured when the error was not retryable. */
+    attempts: z.number().int().nonnegative(),
+    /** What the job was about beyond the incident (`escalation`, `message 1712000000.000100`). */
+    detail: z.string().optional(),
+  }),
 ]);
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 export type EntryKind = TimelineEntry['kind'];

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import type { IncidentId } from '../core/incident-model.js';
 import type { TimelineEntry } from '../core/timeline.js';
 import { startBot } from '../process.js';
 import { type Sandbox, SlackClientSim, startSandbox } from '../sandbox/index.js';
@@ -287,11 +288,11 @@ async function waitForEntry(
 }
 
 async function waitDelivered(rt: Awaited<ReturnType<typeof startBot>>['rt'], id: string): Promise<void> {
-  const k = rt.store.k;
   const deadline = Date.now() + 30_000;
+  const inc = id as IncidentId;
   while (Date.now() < deadline) {
-    const [len, done] = await Promise.all([rt.redis.llen(k.timeline(id)), rt.redis.get(k.delivered(id))]);
-    if (Number(done) >= len) return;
+    const [len, done] = await Promise.all([rt.store.timelineLength(inc), rt.store.deliveredCursor(inc)]);
+    if (done >= len) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,4 +1,4 @@
-import { DomainError } from '../core/errors.js';
+import { DomainError, RecordedButIncomplete } from '../core/errors.js';
 import {
   type Actor,
   type EntrySource,
@@ -138,28 +138,55 @@ export async function closeIncident(
   resolution: string | undefined,
   o: Origin,
 ): Promise<Recorded> {
-  const rec = await mutate(
-    deps,
-    id,
-    (inc) => {
-      if (!canTransition(inc.status, 'closed')) {
-        throw new DomainError('INVALID_TRANSITION', `${id} cannot go from ${inc.status} to closed`);
-      }
-      return [{ kind: 'closed', incidentId: id, at: deps.now().toISOString(), ...pick(o), resolution }];
-    },
-    { claimKey: o.claimKey },
-  );
-  if (!rec.duplicate) {
-    await afterClose(deps, id, rec.incident.alertGroupId);
-    await cancelReminders(deps, rec.incident);
+  let rec: Recorded;
+  try {
+    rec = await mutate(
+      deps,
+      id,
+      (inc) => {
+        if (!canTransition(inc.status, 'closed')) {
+          throw new DomainError('INVALID_TRANSITION', `${id} cannot go from ${inc.status} to closed`);
+        }
+        return [{ kind: 'closed', incidentId: id, at: deps.now().toISOString(), ...pick(o), resolution }];
+      },
+      { claimKey: o.claimKey, transition: 'close' },
+    );
+  } catch (err) {
+    // The close is recorded (and its follow-up owed) even when queueing its post failed: finish what we can.
+    if (err instanceof RecordedButIncomplete) await finishClose(deps, id).catch(() => {});
+    // Closed before (a close cut short, retried by hand): finish what that close still owes.
+    if (err instanceof DomainError && err.code === 'INCIDENT_CLOSED') await finishClose(deps, id);
+    throw err;
+  }
+  // Also on a duplicate: a retried close after a crash finishes the follow-up the first one owed.
+  try {
+    await finishClose(deps, id);
+  } catch (err) {
+    throw new RecordedButIncomplete(id, rec.seqs, err);
   }
   return rec;
 }
 
-/** Side effects of a close that are safe to repeat: index cleanup and the postmortem job. */
-export async function afterClose(deps: Deps, id: IncidentId, alertGroupId?: string): Promise<void> {
-  await deps.store.markClosed(id, alertGroupId);
-  await deps.jobs.enqueue('draft-postmortem', { incidentId: id }, { jobId: `postmortem-${id}-close` });
+/**
+ * The close's follow-up, driven by the `close-owed` mark its atomic step left (src/redis/store.ts
+ * `close`): stops reminders, queues the close's postmortem draft (once: `postmortem-owed`), takes
+ * the incident out of the open index and releases its alert group, then clears the mark. Every
+ * step is safe to repeat; a retried close and the sweeper call this until the mark is gone.
+ */
+export async function finishClose(deps: Deps, id: IncidentId): Promise<void> {
+  const inc = await deps.store.current(id);
+  if (!inc || inc.status !== 'closed') return;
+  const meta = await deps.store.meta(id);
+  if (meta['close-owed']) await cancelReminders(deps, inc);
+  if (meta['postmortem-owed']) {
+    await deps.jobs.enqueue(
+      'draft-postmortem',
+      { incidentId: id, onClose: true },
+      { jobId: `postmortem-${id}-close` },
+    );
+  }
+  await deps.store.leaveOpenIndex(id, inc.alertGroupId, deps.now());
+  if (meta['close-owed']) await deps.store.deleteMeta(id, 'close-owed');
 }
 
 /** People-facing name of a role. */

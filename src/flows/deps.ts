@@ -1,8 +1,12 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { AlertStates } from '../core/correlation.js';
+import type { Incident } from '../core/incident.js';
+import type { IncidentMeta, IncidentMetaField } from '../core/incident-meta.js';
+import type { IncidentId } from '../core/incident-model.js';
 import type { PostmortemView } from '../core/postmortem.js';
+import type { NewEntry, TimelineEntry } from '../core/timeline.js';
 import type { JobName, JobPayload } from '../jobs/queues.js';
-import type { IncidentStore } from '../redis/store.js';
 
 /** The job queue as flows see it. */
 export interface JobQueuePort {
@@ -65,10 +69,197 @@ export interface SlackPort {
   message(channelId: string, ts: string): Promise<{ user: string; text: string } | undefined>;
 }
 
+/** Outcome of an append: the new entries' seqs, or why nothing was appended. */
+export type AppendResult =
+  | { ok: true; seqs: number[] }
+  | { ok: false; reason: 'conflict' | 'duplicate' | 'not-found' };
+
+/** The declared entry of a new incident, as flows hand it to the store. */
+export type DeclaredEntry = Omit<Extract<NewEntry, { kind: 'declared' }>, 'incidentId'>;
+
+/** A lock the store hands out with a token: one holder at a time, expiring after its TTL if the holder dies. */
+export type LockName =
+  | { kind: 'delivery'; incidentId: IncidentId }
+  | { kind: 'checklist-render'; incidentId: IncidentId }
+  | { kind: 'alert-group'; groupId: string };
+
+/**
+ * The store as flows see it: named domain operations over incidents, their timelines and the
+ * bookkeeping around them. Implemented on Redis (one node, Sentinel or Cluster) by
+ * src/redis/store.ts and in memory by test/flows/memory-store.ts; one contract suite
+ * (test/flows/store-contract.ts) runs against both. Every operation is atomic on its own;
+ * transitions that span an incident and the directory say what they leave owed.
+ */
+export interface StorePort {
+  // ── Incidents and timelines ────────────────────────────────────────────────────────────
+  /**
+   * Creates an incident from its declared entry, in the open index; with `claimKey` or
+   * `alertGroupId` a second call with the same key returns the first incident (`created: false`)
+   * and writes its declared entry if a crash left it unwritten. Binds the alert group to it.
+   */
+  declare(
+    entry: DeclaredEntry,
+    opts?: { claimKey?: string; alertGroupId?: string },
+  ): Promise<{ id: IncidentId; created: boolean }>;
+  /** Declarations whose timeline a crash left unwritten (id and declared entry), for the sweeper. */
+  pendingDeclarations(): Promise<{ id: IncidentId; entry: DeclaredEntry }[]>;
+  /** Writes a pending declaration's timeline (if still empty) and forgets it; idempotent. */
+  completeDeclaration(id: IncidentId, entry: DeclaredEntry): Promise<void>;
+  /**
+   * Appends entries atomically; `expectedLength` guards against a concurrent change, `claimKey`
+   * makes the append happen once per incident and key (claims live 7 days).
+   */
+  append(
+    id: IncidentId,
+    entries: NewEntry[],
+    opts?: { expectedLength?: number; claimKey?: string },
+  ): Promise<AppendResult>;
+  /**
+   * The close transition's first, atomic step: appends the `closed` entry (same guards as append)
+   * and marks the incident's close follow-up and its postmortem draft as owed
+   * (`close-owed`, `postmortem-owed`), so no crash can record the close without what it owes.
+   */
+  close(
+    id: IncidentId,
+    entry: Extract<NewEntry, { kind: 'closed' }>,
+    opts?: { expectedLength?: number; claimKey?: string },
+  ): Promise<AppendResult>;
+  /** The timeline (validated; a malformed stored entry throws), optionally from seq `from` (1-based). */
+  entries(id: IncidentId, from?: number): Promise<TimelineEntry[]>;
+  /** Number of entries on the timeline (0: no such incident). */
+  timelineLength(id: IncidentId): Promise<number>;
+  /** The incident as the fold of its whole timeline, with the entries; undefined when it does not exist. */
+  load(id: IncidentId): Promise<{ incident: Incident; entries: TimelineEntry[] } | undefined>;
+  /** The incident's current state from the cached fold plus newer entries; undefined when it does not exist. */
+  current(id: IncidentId): Promise<Incident | undefined>;
+  /** Caches a fold of the first `inc.entryCount` entries, unless a fold of more entries is cached. */
+  saveSnapshot(id: IncidentId, inc: Incident): Promise<void>;
+  /** True when incident number `n` exists. */
+  exists(n: number): Promise<boolean>;
+
+  // ── Directory ───────────────────────────────────────────────────────────────────────────
+  /** The incident whose channel this is, if any. */
+  incidentByChannel(channelId: string): Promise<IncidentId | undefined>;
+  /** Records that `channelId` belongs to incident `id`. */
+  indexChannel(channelId: string, id: IncidentId): Promise<void>;
+  /** Every incident id, in number order. */
+  allIncidents(): Promise<IncidentId[]>;
+  /** Incidents in the open index (not closed, or closed with close follow-up still owed), oldest first. */
+  openIncidents(): Promise<IncidentId[]>;
+  /** Size of the open index (for /metrics). */
+  openCount(): Promise<number>;
+  /** Closed incidents whose postmortem draft is still owed, oldest close first. */
+  closingIncidents(): Promise<IncidentId[]>;
+  /**
+   * Close follow-up in the directory, one atomic step: moves `id` from the open index to the closing
+   * index and releases `alertGroupId` if it still points at `id`. Idempotent.
+   */
+  leaveOpenIndex(id: IncidentId, alertGroupId: string | undefined, at: Date): Promise<void>;
+  /** Removes `id` from the closing index (its postmortem is drafted). Idempotent. */
+  leaveClosingIndex(id: IncidentId): Promise<void>;
+
+  // ── Alert groups and webhook deliveries ────────────────────────────────────────────────
+  /** The incident the alert group is bound to, if any (it may have closed since: check). */
+  boundIncident(groupId: string): Promise<IncidentId | undefined>;
+  /** The last incident the group was bound to (open or closed). */
+  lastIncident(groupId: string): Promise<IncidentId | undefined>;
+  /** Unbinds the group if it still points at `id`; true when it did. */
+  releaseAlertGroup(groupId: string, id: IncidentId): Promise<boolean>;
+  /** The alert states recorded for one group on one incident (fingerprint → state). */
+  alertStates(id: IncidentId, groupId: string): Promise<AlertStates>;
+  /**
+   * Records alert states for one group on one incident, merged by fingerprint (`replace`: instead of
+   * what is there), kept `ttlS` after the last change.
+   */
+  saveAlertStates(
+    id: IncidentId,
+    groupId: string,
+    states: AlertStates,
+    ttlS: number,
+    opts?: { replace?: boolean },
+  ): Promise<void>;
+  /** Stores a webhook delivery for its ingestion job unless one with this id is stored (`ttlS`). */
+  saveDelivery(deliveryId: string, delivery: unknown, ttlS: number): Promise<void>;
+  /** A stored webhook delivery (parsed JSON), or undefined once it expired. */
+  delivery(deliveryId: string): Promise<unknown>;
+  /** Drops a stored webhook delivery (a re-send stores it anew). */
+  forgetDelivery(deliveryId: string): Promise<void>;
+
+  // ── Claims and locks ────────────────────────────────────────────────────────────────────
+  /** Claims `key` for `ttlS` (within incident `id` when given); true for the first caller only. */
+  claim(key: string, ttlS: number, id?: IncidentId): Promise<boolean>;
+  /** Takes a lock for `ttlMs`; returns its token, or undefined while someone else holds it. */
+  acquireLock(lock: LockName, ttlMs: number): Promise<string | undefined>;
+  /** Extends a held lock; false when it is no longer the caller's. */
+  renewLock(lock: LockName, token: string, ttlMs: number): Promise<boolean>;
+  /** Releases a lock if the caller still holds it. */
+  releaseLock(lock: LockName, token: string): Promise<void>;
+  /**
+   * Releases the checklist render lock unless a render was asked for (the `checklist-version`
+   * meta field moved) since the holder read `version`; true when the caller no longer holds it.
+   */
+  releaseRenderLockIfUnchanged(id: IncidentId, token: string, version: string): Promise<boolean>;
+
+  // ── Delivery to the channel ─────────────────────────────────────────────────────────────
+  /** Last timeline seq posted to the channel (0 before any). */
+  deliveredCursor(id: IncidentId): Promise<number>;
+  /** Moves the delivery cursor to `seq`. */
+  setDeliveredCursor(id: IncidentId, seq: number): Promise<void>;
+  /** True while a post with this key was started and not known to have reached Slack. */
+  isPosting(id: IncidentId, key: string): Promise<boolean>;
+  /** Notes that a post with this key is about to be sent (`at`: ISO time). */
+  markPosting(id: IncidentId, key: string, at: string): Promise<void>;
+  /** Forgets a post's note once Slack has answered. */
+  clearPosting(id: IncidentId, key: string): Promise<void>;
+  /** Keeps the latest postmortem draft for the channel upload (`ttlS`). */
+  savePostmortemUpload(id: IncidentId, upload: PostmortemUploadData, ttlS: number): Promise<void>;
+  /** The latest postmortem draft for the channel upload, if kept. */
+  postmortemUpload(id: IncidentId): Promise<PostmortemUploadData | undefined>;
+
+  // ── Incident meta (src/core/incident-meta.ts) ───────────────────────────────────────────
+  /** All meta fields of the incident, validated. */
+  meta(id: IncidentId): Promise<IncidentMeta>;
+  /** Sets meta fields (values validated against the schema). */
+  setMeta(id: IncidentId, fields: Partial<Record<IncidentMetaField, string>>): Promise<void>;
+  /** Sets one meta field unless it is set; true when this call set it. */
+  setMetaIfAbsent(id: IncidentId, field: IncidentMetaField, value: string): Promise<boolean>;
+  /** Deletes meta fields. */
+  deleteMeta(id: IncidentId, ...fields: IncidentMetaField[]): Promise<void>;
+  /** Adds 1 to a counter field (`checklist-run`, `checklist-version`); returns the new value. */
+  incrementMeta(id: IncidentId, field: 'checklist-run' | 'checklist-version'): Promise<number>;
+  /**
+   * Points the nudge at `jobId` (from `basis`) only while the nudge generation is `generation`;
+   * returns the job it replaced ('' for none), or null when a severity change moved the generation on.
+   */
+  setNudgeIfGeneration(
+    id: IncidentId,
+    generation: string,
+    jobId: string,
+    basis: string,
+  ): Promise<string | null>;
+
+  // ── Diagnostics ─────────────────────────────────────────────────────────────────────────
+  /** Last seen config hash per load balancer (`<target>`) and its lines (`lines:<target>`, JSON). */
+  lbConfigState(): Promise<Record<string, string>>;
+  /** Records config hash and lines of load balancers. */
+  saveLbConfigState(fields: Record<string, string>): Promise<void>;
+
+  /** Resolves when the datastore answers (for /healthz); rejects otherwise. */
+  ping(): Promise<void>;
+}
+
+/** The postmortem draft as kept for the channel upload. */
+export interface PostmortemUploadData {
+  filename: string;
+  title: string;
+  content: string;
+  comment: string;
+}
+
 /** Everything a flow may touch. Worker-only ports are optional so the web process cannot call Slack by mistake. */
 export interface Deps {
   config: Config;
-  store: IncidentStore;
+  store: StorePort;
   jobs: JobQueuePort;
   log: Logger;
   /** Current time; flows never call Date.now() themselves so tests can pin it. */

@@ -4,28 +4,30 @@ import type { IncidentId } from '../core/incident-model.js';
 import { postmortemView } from '../core/postmortem.js';
 import type { TimelineEntry } from '../core/timeline.js';
 import { postmortemFileName } from '../postmortem/render.js';
-import type { Deps } from './deps.js';
+import type { Deps, PostmortemUploadData } from './deps.js';
 import { enqueueDelivery } from './record.js';
 
 /** The latest draft of an incident as the channel gets it: a file (a postmortem is too long for blocks) and a short summary. */
-export interface PostmortemUpload {
-  filename: string;
-  title: string;
-  content: string;
-  comment: string;
-}
+export type PostmortemUpload = PostmortemUploadData;
 
 /**
  * Renders the postmortem draft from the timeline (`templates/postmortem.md`), saves it as
- * `POSTMORTEM_DIR/INC-<n>-<slug>.md`, keeps it in Redis for the channel upload, and records a
- * `postmortem_drafted` entry, whose delivery posts the file.
+ * `POSTMORTEM_DIR/INC-<n>-<slug>.md`, keeps it in the store for the channel upload, and records a
+ * `postmortem_drafted` entry, whose delivery posts the file. With `onClose` it is the draft the
+ * close owes: drafted once (skipped when the `postmortem-owed` mark is gone), then the mark is
+ * cleared and the incident leaves the closing index. Returns undefined when skipped.
  */
 export async function draftPostmortem(
   deps: Deps,
   id: IncidentId,
   requestedBy?: string,
-): Promise<{ path: string; markdown: string }> {
+  opts: { onClose?: boolean } = {},
+): Promise<{ path: string; markdown: string } | undefined> {
   if (!deps.renderPostmortem) throw new Error('postmortem template not loaded');
+  if (opts.onClose && !(await deps.store.meta(id))['postmortem-owed']) {
+    await deps.store.leaveClosingIndex(id);
+    return undefined;
+  }
   const entries = await deps.store.entries(id);
   if (entries.length === 0) throw new Error(`${id} does not exist`);
   // The draft is a function of the timeline up to now, excluding earlier drafts' own entries.
@@ -44,7 +46,7 @@ export async function draftPostmortem(
     `Duration ${view.summary.duration.total} · ${view.misleadingPaths.items.length} misleading investigation path(s) · ${view.measures.followups.items.length} follow-up(s) · ${view.measures.suggestions.length} suggested measure(s).`,
     'Every fact cites the timeline entries it came from, like [#3]. Edit it before the review.',
   ];
-  // Delivery uploads it in timeline order (after the confirmations before it), from Redis, so any
+  // Delivery uploads it in timeline order (after the confirmations before it), from the store, so any
   // worker can post it whichever machine wrote the file.
   const upload: PostmortemUpload = {
     filename: fileName,
@@ -52,7 +54,7 @@ export async function draftPostmortem(
     content: markdown,
     comment: lines.join('\n'),
   };
-  await deps.store.redis.set(deps.store.k.postmortem(id), JSON.stringify(upload), 'EX', 30 * 24 * 3600);
+  await deps.store.savePostmortemUpload(id, upload, 30 * 24 * 3600);
   const last = entries.at(-1)!;
   const res = await deps.store.append(
     id,
@@ -66,9 +68,14 @@ export async function draftPostmortem(
         path,
       },
     ],
-    { claimKey: `postmortem-${id}-${last.seq}` },
+    // The close's draft once per incident; a requested re-render once per timeline state.
+    { claimKey: opts.onClose ? `postmortem-${id}-close` : `postmortem-${id}-${last.seq}` },
   );
   if (res.ok) await enqueueDelivery(deps, id, res.seqs.at(-1)!);
+  if (opts.onClose) {
+    await deps.store.deleteMeta(id, 'postmortem-owed');
+    await deps.store.leaveClosingIndex(id);
+  }
   return { path, markdown };
 }
 

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
@@ -6,19 +6,18 @@ import { AlertBatch, AlertSource } from '../core/alert.js';
 import {
   type AlertAsk,
   type AlertChange,
-  AlertState,
   type AlertStates,
   correlate,
   raiseReason,
   topAsk,
 } from '../core/correlation.js';
-import { DomainError } from '../core/errors.js';
+import { DomainError, RetryLater } from '../core/errors.js';
+import { alertNoticeField } from '../core/incident-meta.js';
 import { IncidentId, type Severity } from '../core/incident-model.js';
 import type { NewEntry } from '../core/timeline.js';
 import { allResolvedMessage } from '../slack/alert-render.js';
 import { raiseSeverity } from './change-status.js';
 import { declareIncident } from './declare.js';
-import { DeliveryBusy } from './deliver.js';
 import { type Deps, slackOf } from './deps.js';
 import { enqueueDelivery } from './record.js';
 
@@ -44,8 +43,8 @@ export function alertDeliveryId(groupId: string, rawBody: Buffer): string {
   return `${groupId}-${createHash('sha256').update(rawBody).digest('hex').slice(0, 16)}`;
 }
 
-/** Thrown when another worker holds the group's lock for too long; the job is retried. */
-export class AlertGroupBusy extends Error {
+/** Thrown when another worker holds the group's lock for too long; the job is delayed and tried again. */
+export class AlertGroupBusy extends RetryLater {
   override name = 'AlertGroupBusy';
 }
 
@@ -59,31 +58,33 @@ export interface IngestResult {
 }
 
 async function withGroupLock<T>(deps: Deps, groupId: string, fn: () => Promise<T>): Promise<T> {
-  const { redis, k } = deps.store;
-  const key = k.alertGroupLock(groupId);
-  const token = randomUUID();
+  const lock = { kind: 'alert-group', groupId } as const;
   const deadline = performance.now() + LOCK_WAIT_MS;
-  while (!(await redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX'))) {
-    if (performance.now() > deadline) throw new AlertGroupBusy(`alert group ${groupId} is busy`);
+  let token = await deps.store.acquireLock(lock, LOCK_TTL_MS);
+  while (!token) {
+    if (performance.now() > deadline) throw new AlertGroupBusy(`alert group ${groupId} is busy`, 1000);
     await sleep(10 + Math.random() * 30);
+    token = await deps.store.acquireLock(lock, LOCK_TTL_MS);
   }
   try {
     return await fn();
   } finally {
-    await redis.eval(
-      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-      1,
-      key,
-      token,
-    );
+    await deps.store.releaseLock(lock, token);
   }
 }
 
-async function loadStates(deps: Deps, groupId: string): Promise<AlertStates> {
-  const raw = await deps.store.redis.hgetall(deps.store.k.alertStates(groupId));
-  const out: AlertStates = {};
-  for (const [fp, json] of Object.entries(raw)) out[fp] = AlertState.parse(JSON.parse(json));
-  return out;
+/**
+ * The open incident the group is bound to, or undefined. A binding to an incident that has closed
+ * (a close cut short before it released the group) is released here: the group's next firing
+ * must open a new incident, never land in a closed one's channel.
+ */
+async function openIncidentOf(deps: Deps, groupId: string): Promise<IncidentId | undefined> {
+  const bound = await deps.store.boundIncident(groupId);
+  if (!bound) return undefined;
+  const inc = await deps.store.current(bound);
+  if (inc && inc.status !== 'closed') return bound;
+  await deps.store.releaseAlertGroup(groupId, bound);
+  return undefined;
 }
 
 /** Claim key of one alert state change: once per incident, group, fingerprint, state and time. */
@@ -142,23 +143,24 @@ function toEntry(id: IncidentId, groupId: string, source: AlertSource, c: AlertC
  * what it did; an expired delivery is skipped.
  */
 export async function ingestAlert(deps: Deps, deliveryId: string): Promise<IngestResult> {
-  const { redis, k } = deps.store;
-  const raw = await redis.get(k.delivery(deliveryId));
-  if (raw === null) {
+  const raw = await deps.store.delivery(deliveryId);
+  if (raw === undefined) {
     deps.log.warn({ deliveryId }, 'alert delivery expired before it was ingested');
     return { outcome: 'expired', changes: 0 };
   }
-  const parsed = AlertDelivery.safeParse(JSON.parse(raw));
+  const parsed = AlertDelivery.safeParse(raw);
   if (!parsed.success) throw new DomainError('BAD_INPUT', `stored alert delivery ${deliveryId} is invalid`);
   const { groupId, batch, source } = parsed.data;
 
   return withGroupLock(deps, groupId, async () => {
-    const previous = await loadStates(deps, groupId);
+    let id = await openIncidentOf(deps, groupId);
+    // States are kept per incident: a group whose incident closed starts from none, so an alert
+    // still (or again) firing after the close opens a new incident instead of passing for a re-send.
+    const previous = id ? await deps.store.alertStates(id, groupId) : {};
     const { changes, asks, next, fullyResolved } = correlate(batch, previous);
-    let id = ((await redis.get(k.alertGroup(groupId))) as IncidentId | null) ?? undefined;
     let declared = false;
     if (!id && !batch.severityOnly && changes.some((c) => c.kind === 'alert_fired')) {
-      const last = IncidentId.safeParse(await redis.get(k.alertGroupLast(groupId)));
+      const last = IncidentId.safeParse(await deps.store.lastIncident(groupId));
       const lead = batch.alerts.find((a) => a.status === 'firing') ?? batch.alerts[0];
       const res = await declareIncident(deps, {
         title: batch.title,
@@ -180,7 +182,7 @@ export async function ingestAlert(deps: Deps, deliveryId: string): Promise<Inges
           claimKey: changeClaim(id, groupId, c),
         });
       }
-      await enqueueDelivery(deps, id, await redis.llen(k.timeline(id)));
+      await enqueueDelivery(deps, id, await deps.store.timelineLength(id));
       const lastResolve = changes.findLast((c) => c.kind === 'alert_resolved');
       if (fullyResolved && lastResolve) {
         const key = `${hash(lastResolve.fingerprint)}-${Date.parse(lastResolve.endsAt)}`;
@@ -196,11 +198,12 @@ export async function ingestAlert(deps: Deps, deliveryId: string): Promise<Inges
     const ask = topAsk(asks);
     const raisedTo = id && ask && !declared ? await raiseForAsk(deps, id, groupId, source, ask) : undefined;
 
-    const touched = batch.alerts.map((a) => a.fingerprint).filter((fp) => Object.hasOwn(next, fp));
-    const write = redis.multi();
-    for (const fp of new Set(touched)) write.hset(k.alertStates(groupId), fp, JSON.stringify(next[fp]));
-    write.expire(k.alertStates(groupId), STATES_TTL_S);
-    await write.exec();
+    if (id) {
+      const touched = batch.alerts.map((a) => a.fingerprint).filter((fp) => Object.hasOwn(next, fp));
+      const states: AlertStates = {};
+      for (const fp of new Set(touched)) states[fp] = next[fp]!;
+      await deps.store.saveAlertStates(id, groupId, states, STATES_TTL_S);
+    }
 
     deps.log.info(
       { deliveryId, groupId, incidentId: id, changes: changes.length, declared, raisedTo },
@@ -235,14 +238,13 @@ export async function postAllResolved(
   deps: Deps,
   p: AlertNotice,
 ): Promise<'posted' | 'skipped' | 'waiting-for-channel'> {
-  const { redis, k } = deps.store;
   const loaded = await deps.store.load(p.incidentId);
   if (!loaded || loaded.incident.status === 'closed') return 'skipped';
   const { incident: inc, entries } = loaded;
   const alerts = inc.alerts.filter((a) => a.alertGroupId === p.alertGroupId);
   if (alerts.length === 0 || alerts.some((a) => a.status === 'firing')) return 'skipped';
   if (!inc.channelId || !inc.summaryTs) {
-    await redis.hset(k.slackMeta(inc.id), 'pending-alert-notice', JSON.stringify(p));
+    await deps.store.setMeta(inc.id, { 'pending-alert-notice': JSON.stringify(p) });
     return 'waiting-for-channel';
   }
   const lastAlertSeq = Math.max(
@@ -252,22 +254,20 @@ export async function postAllResolved(
       )
       .map((e) => e.seq),
   );
-  const delivered = Number((await redis.get(k.delivered(inc.id))) ?? 0);
-  if (delivered < lastAlertSeq) throw new DeliveryBusy(`${inc.id}: resolves not yet delivered`);
-  const flag = `alert-notice-${p.key}`;
-  if (await redis.hget(k.slackMeta(inc.id), flag)) return 'skipped';
+  const delivered = await deps.store.deliveredCursor(inc.id);
+  if (delivered < lastAlertSeq) throw new RetryLater(`${inc.id}: resolves not yet delivered`, 1000);
+  if ((await deps.store.meta(inc.id)).alertNotices[p.key]) return 'skipped';
   await slackOf(deps).post(inc.channelId, allResolvedMessage(inc.id, alerts.length));
   // Set after posting: a crash in between posts twice rather than never.
-  await redis.hset(k.slackMeta(inc.id), flag, deps.now().toISOString());
+  await deps.store.setMeta(inc.id, { [alertNoticeField(p.key)]: deps.now().toISOString() });
   return 'posted';
 }
 
-/** onChannelReady hook: re-queues an "all resolved" notice that arrived before the channel existed. */
+/** Called by setup-channel once the channel is ready: re-queues an "all resolved" notice that arrived before the channel existed. */
 export async function resumeAlertNotice(deps: Deps, id: IncidentId): Promise<void> {
-  const { redis, k } = deps.store;
-  const pending = await redis.hget(k.slackMeta(id), 'pending-alert-notice');
+  const pending = (await deps.store.meta(id))['pending-alert-notice'];
   if (!pending) return;
   const p = JSON.parse(pending) as AlertNotice;
   await deps.jobs.enqueue('alert-notice', p, { jobId: `alert-notice-${id}-${p.key}-ready` });
-  await redis.hdel(k.slackMeta(id), 'pending-alert-notice');
+  await deps.store.deleteMeta(id, 'pending-alert-notice');
 }

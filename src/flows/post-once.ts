@@ -3,7 +3,7 @@ import type { Deps, PostMark, SlackMessage, SlackPort } from './deps.js';
 
 /**
  * Posts a message at most once per `key`, across crashes: the post carries `key` as Slack message
- * metadata and is noted in Redis before the call. A retry that finds the note (the worker died
+ * metadata and is noted in the store before the call. A retry that finds the note (the worker died
  * between Slack's answer and recording it) looks the message up in the channel's history and
  * returns its ts instead of posting again. Returns the message ts.
  */
@@ -15,17 +15,16 @@ export async function postOnce(
   key: string,
   msg: SlackMessage,
 ): Promise<string> {
-  const { redis, k } = deps.store;
   const mark: PostMark = { event_type: 'incident_bot_post', event_payload: { incident_id: id, key } };
-  if (await redis.hexists(k.posting(id), key)) {
+  if (await deps.store.isPosting(id, key)) {
     const ts = await slack.findPosted(channelId, mark);
     if (ts) {
-      await redis.hdel(k.posting(id), key);
+      await deps.store.clearPosting(id, key);
       return ts;
     }
   }
-  await redis.hset(k.posting(id), key, deps.now().toISOString());
+  await deps.store.markPosting(id, key, deps.now().toISOString());
   const ts = await slack.post(channelId, msg, mark);
-  await redis.hdel(k.posting(id), key);
+  await deps.store.clearPosting(id, key);
   return ts;
 }

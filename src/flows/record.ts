@@ -1,4 +1,4 @@
-import { DomainError } from '../core/errors.js';
+import { DomainError, RecordedButIncomplete } from '../core/errors.js';
 import { applyEntry, type Incident, isOpen } from '../core/incident.js';
 import type { IncidentId } from '../core/incident-model.js';
 import type { NewEntry, TimelineEntry } from '../core/timeline.js';
@@ -23,7 +23,7 @@ export async function mutate(
   deps: Deps,
   id: IncidentId,
   decide: (inc: Incident) => NewEntry[],
-  opts: { claimKey?: string; allowClosed?: boolean } = {},
+  opts: { claimKey?: string; allowClosed?: boolean; transition?: 'close' } = {},
 ): Promise<Recorded> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     // The cached fold plus the entries after it: O(new entries), not O(timeline), per command.
@@ -38,18 +38,24 @@ export async function mutate(
       );
     }
     const fresh = decide(structuredClone(incident));
-    const res = await deps.store.append(id, fresh, {
-      expectedLength: incident.entryCount,
-      claimKey: opts.claimKey,
-    });
+    const guard = { expectedLength: incident.entryCount, claimKey: opts.claimKey };
+    const closing = opts.transition === 'close' && fresh.length === 1 && fresh[0]!.kind === 'closed';
+    const res = closing
+      ? await deps.store.close(id, fresh[0] as Extract<NewEntry, { kind: 'closed' }>, guard)
+      : await deps.store.append(id, fresh, guard);
     if (res.ok) {
       const after = structuredClone(incident);
       fresh.forEach((e, i) => {
         applyEntry(after, { ...e, seq: res.seqs[i]! } as TimelineEntry);
       });
       if (fresh.length > 0) {
-        await deps.store.saveSnapshot(id, after);
-        await enqueueDelivery(deps, id, res.seqs.at(-1)!);
+        // Recorded: from here on a failure must not be reported as "nothing was recorded".
+        try {
+          await deps.store.saveSnapshot(id, after);
+          await enqueueDelivery(deps, id, res.seqs.at(-1)!);
+        } catch (err) {
+          throw new RecordedButIncomplete(id, res.seqs, err);
+        }
       }
       return { incident: after, seqs: res.seqs, duplicate: false };
     }

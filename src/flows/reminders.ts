@@ -45,28 +45,13 @@ export async function scheduleNudge(deps: Deps, inc: Incident, from = inc.lastSt
   if (every <= 0 || settled(inc)) return;
   // Already counting from this status update (a retried setup-channel, a stale nudge): re-adding the
   // first job would replace the running chain's next nudge and, once that first job is gone, send twice.
-  const [basis, generation] = await deps.store.redis.hmget(
-    deps.store.k.slackMeta(inc.id),
-    'nudge-basis',
-    'nudge-sev',
-  );
-  if (basis === from) return;
+  const meta = await deps.store.meta(inc.id);
+  if (meta['nudge-basis'] === from) return;
+  const generation = meta['nudge-sev'];
   const due = Date.parse(from) + every;
   const delay = Math.max(0, due - deps.now().getTime());
   await enqueueNudge(deps, inc.id, from, nudgeJobId(inc.id, from), delay, generation ?? '');
 }
-
-/**
- * Points the incident's nudge at a new job only while the nudges' generation (`nudge-sev`: the
- * severity change they were last rescheduled for, '' before any) is still `ARGV[1]`; returns the
- * job it replaced ('' for none), or nil when a severity change moved the generation on.
- */
-const SET_NUDGE_IF_GENERATION = `
-local g = redis.call('HGET', KEYS[1], 'nudge-sev') or ''
-if g ~= ARGV[1] then return nil end
-local prev = redis.call('HGET', KEYS[1], 'nudge-job') or ''
-redis.call('HSET', KEYS[1], 'nudge-job', ARGV[2], 'nudge-basis', ARGV[3])
-return prev`;
 
 async function enqueueNudge(
   deps: Deps,
@@ -76,20 +61,13 @@ async function enqueueNudge(
   delay: number,
   generation: string,
 ): Promise<void> {
-  const { redis, k } = deps.store;
   await deps.jobs.enqueue(
     'reminder',
     { incidentId: id, kind: 'status-update', basis, ...(generation ? { severityAt: generation } : {}) },
     { jobId, delay },
   );
-  const previous = (await redis.eval(
-    SET_NUDGE_IF_GENERATION,
-    1,
-    k.slackMeta(id),
-    generation,
-    jobId,
-    basis,
-  )) as string | null;
+  // Compare-and-set: the nudge generation (`nudge-sev`) must still be the one this was scheduled for.
+  const previous = await deps.store.setNudgeIfGeneration(id, generation, jobId, basis);
   // A severity change rescheduled the nudges meanwhile: its job is the one that counts.
   if (previous === null) await deps.jobs.remove('reminder', jobId);
   else if (previous && previous !== jobId) await deps.jobs.remove('reminder', previous);
@@ -105,7 +83,7 @@ export async function scheduleEscalation(deps: Deps, inc: Incident): Promise<voi
   const wait = escalationDelay(deps, inc);
   if (wait <= 0 || inc.commander || settled(inc)) return;
   // A severity change already rescheduled it (a setup-channel running after an alert raised it).
-  if (await deps.store.redis.hexists(deps.store.k.slackMeta(inc.id), 'escalate-job')) return;
+  if ((await deps.store.meta(inc.id))['escalate-job']) return;
   const delay = Math.max(0, Date.parse(inc.declaredAt) + wait - deps.now().getTime());
   await deps.jobs.enqueue(
     'reminder',
@@ -116,11 +94,9 @@ export async function scheduleEscalation(deps: Deps, inc: Incident): Promise<voi
 
 /** Removes the pending nudge and escalation of an incident (on close); the processor also ignores stale ones. */
 export async function cancelReminders(deps: Deps, inc: Incident): Promise<void> {
-  const [pending, escalation] = await deps.store.redis.hmget(
-    deps.store.k.slackMeta(inc.id),
-    'nudge-job',
-    'escalate-job',
-  );
+  const meta = await deps.store.meta(inc.id);
+  const pending = meta['nudge-job'];
+  const escalation = meta['escalate-job'];
   if (pending) await deps.jobs.remove('reminder', pending);
   await deps.jobs.remove('reminder', `escalate-${inc.id}`);
   if (escalation) await deps.jobs.remove('reminder', escalation);
@@ -138,16 +114,15 @@ export async function cancelReminders(deps: Deps, inc: Incident): Promise<void> 
 export async function rescheduleForSeverity(deps: Deps, inc: Incident): Promise<void> {
   const changedAt = inc.severityChangedAt;
   if (!changedAt || inc.status === 'closed' || inc.status === 'resolved') return;
-  const { redis, k } = deps.store;
-  const meta = k.slackMeta(inc.id);
-  if ((await redis.hget(meta, 'sev-schedule')) === changedAt) return;
+  const { store } = deps;
+  if ((await store.meta(inc.id))['sev-schedule'] === changedAt) return;
   const changedMs = Date.parse(changedAt);
   const now = deps.now().getTime();
 
   // Status nudge. A new generation first, so a nudge running now does not chain its next one at the
   // old cadence after this; the payload keeps the last status update as its basis (a newer one still
   // makes it obsolete), only the due time moves.
-  await redis.hset(meta, 'nudge-sev', changedAt);
+  await store.setMeta(inc.id, { 'nudge-sev': changedAt });
   const every = cadence(deps, inc);
   if (every > 0) {
     const basis = inc.lastStatusUpdateAt;
@@ -162,16 +137,17 @@ export async function rescheduleForSeverity(deps: Deps, inc: Incident): Promise<
       changedAt,
     );
   } else {
-    const pending = await redis.hget(meta, 'nudge-job');
-    await redis.hdel(meta, 'nudge-job', 'nudge-basis');
+    const pending = (await store.meta(inc.id))['nudge-job'];
+    await store.deleteMeta(inc.id, 'nudge-job', 'nudge-basis');
     if (pending) await deps.jobs.remove('reminder', pending);
   }
 
   // Escalation: fires once per incident (its claim key), so one that already fired is not redone.
-  const previous = await redis.hget(meta, 'escalate-job');
+  const meta = await store.meta(inc.id);
+  const previous = meta['escalate-job'];
   const wait = escalationDelay(deps, inc);
   const jobId = `escalate-${inc.id}-sev-${changedMs}`;
-  const escalated = await redis.hget(meta, 'escalation-announced');
+  const escalated = meta['escalation-announced'];
   if (wait > 0 && !inc.commander && !escalated) {
     await deps.jobs.enqueue(
       'reminder',
@@ -180,7 +156,11 @@ export async function rescheduleForSeverity(deps: Deps, inc: Incident): Promise<
     );
   }
   // From here on only an escalation counted from this change is current (the processor checks).
-  await redis.hset(meta, 'escalate-job', jobId, 'escalate-basis', changedAt, 'sev-schedule', changedAt);
+  await store.setMeta(inc.id, {
+    'escalate-job': jobId,
+    'escalate-basis': changedAt,
+    'sev-schedule': changedAt,
+  });
   await deps.jobs.remove('reminder', `escalate-${inc.id}`);
   if (previous && previous !== jobId) await deps.jobs.remove('reminder', previous);
 }
@@ -204,7 +184,7 @@ export async function processReminder(
     // The severity was lowered to one without nudges while this one was pending or running.
     if (cadence(deps, inc) <= 0) return 'skipped';
     // Scheduled before a severity change that rescheduled the nudges (it was running then).
-    const generation = await deps.store.redis.hget(deps.store.k.slackMeta(inc.id), 'nudge-sev');
+    const generation = (await deps.store.meta(inc.id))['nudge-sev'];
     if ((generation ?? '') !== (p.severityAt ?? '')) return 'skipped';
     if (inc.lastStatusUpdateAt !== p.basis) {
       // A newer update reset the cadence. Status changes schedule their own nudge, but a note (which
@@ -244,7 +224,7 @@ export async function processReminder(
   }
   if (inc.commander || escalationDelay(deps, inc) <= 0) return 'skipped';
   // Scheduled before a severity change that rescheduled the escalation (it was running then).
-  const current = await deps.store.redis.hget(deps.store.k.slackMeta(inc.id), 'escalate-basis');
+  const current = (await deps.store.meta(inc.id))['escalate-basis'];
   if (current && current !== p.basis) return 'skipped';
   const users = deps.config.INCIDENT_ESCALATION_USERS;
   const minutes = minutesText(escalationDelay(deps, inc));
@@ -267,13 +247,12 @@ export async function processReminder(
   const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
   // Keyed on its own flag, not on `rec.duplicate`: a job retried after the entry was recorded but
   // before this post (Slack error, crash) must still post it.
-  const meta = deps.store.k.slackMeta(inc.id);
-  if (announce && !(await deps.store.redis.hget(meta, 'escalation-announced'))) {
+  if (announce && !(await deps.store.meta(inc.id))['escalation-announced']) {
     const mentions = users.map(mention).join(' ');
     await slackOf(deps).post(announce, {
       text: `:rotating_light: ${mentions} ${inc.id} (${inc.severity}) “${escapeText(inc.title)}” has no incident commander after ${minutes} min${inc.channelId ? ` — <#${inc.channelId}>` : ''}.`,
     });
-    await deps.store.redis.hset(meta, 'escalation-announced', at);
+    await deps.store.setMeta(inc.id, { 'escalation-announced': at });
   }
   return rec.duplicate ? 'skipped' : 'sent';
 }

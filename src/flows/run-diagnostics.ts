@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { CheckResult, HypothesisCategory } from '../core/check.js';
@@ -6,6 +6,7 @@ import { type Checklist, selectChecklist } from '../core/checklist.js';
 import { DomainError } from '../core/errors.js';
 import { nudgeFor } from '../core/hypothesis.js';
 import type { Incident } from '../core/incident.js';
+import { checkQueuedField, type IncidentMetaField } from '../core/incident-meta.js';
 import type { IncidentId } from '../core/incident-model.js';
 import type { NewEntry, TimelineEntry } from '../core/timeline.js';
 import { loadChecklists } from '../diagnostics/checklists.js';
@@ -103,15 +104,6 @@ export function chooseChecklist(setup: DiagnosticsSetup, inc: Incident): Checkli
   return selectChecklist(setup.checklists, {}) ?? setup.checklists[0] ?? FALLBACK_CHECKLIST;
 }
 
-const META = {
-  ts: 'checklist-ts',
-  channel: 'checklist-channel',
-  name: 'checklist-name',
-  run: 'checklist-run',
-  version: 'checklist-version',
-  queued: (key: string) => `checklist-queued:${key}`,
-} as const;
-
 const refKey = (r: { checkId: string; target: string }) => `${r.checkId}/${r.target}`;
 
 /** A BullMQ-safe job id (no `:`, not all digits) for a check of a run; a hash keeps odd target names distinct. */
@@ -144,8 +136,7 @@ async function checklistOf(
   setup: DiagnosticsSetup,
   inc: Incident,
 ): Promise<Checklist> {
-  const { redis, k } = deps.store;
-  const name = await redis.hget(k.slackMeta(id), META.name);
+  const name = (await deps.store.meta(id))['checklist-name'];
   const found = name
     ? (setup.checklists.find((c) => c.name === name) ??
       (name === FALLBACK_CHECKLIST.name ? FALLBACK_CHECKLIST : undefined))
@@ -153,8 +144,8 @@ async function checklistOf(
   if (found) return found;
   const chosen = chooseChecklist(setup, inc);
   // The first choice sticks: a label that changes later must not swap the checklist under people's ticks.
-  await redis.hsetnx(k.slackMeta(id), META.name, chosen.name);
-  const again = await redis.hget(k.slackMeta(id), META.name);
+  await deps.store.setMetaIfAbsent(id, 'checklist-name', chosen.name);
+  const again = (await deps.store.meta(id))['checklist-name'];
   return setup.checklists.find((c) => c.name === again) ?? chosen;
 }
 
@@ -163,13 +154,13 @@ async function checklistOf(
  * it comes after) and enqueues one `run-check` job per check and target. A retried call changes nothing.
  */
 async function queueRun(deps: Deps, id: IncidentId, refs: CheckRef[], run: number, requestedBy?: string) {
-  const { redis, k } = deps.store;
-  const seq = await redis.llen(k.timeline(id));
+  const seq = await deps.store.timelineLength(id);
+  const queued = (await deps.store.meta(id)).checksQueued;
+  const marks: Partial<Record<IncidentMetaField, string>> = {};
   for (const ref of refs) {
-    const field = META.queued(refKey(ref));
-    const prev = await redis.hget(k.slackMeta(id), field);
-    if (!prev?.startsWith(`${run}:`)) await redis.hset(k.slackMeta(id), field, `${run}:${seq}`);
+    if (!queued[refKey(ref)]?.startsWith(`${run}:`)) marks[checkQueuedField(refKey(ref))] = `${run}:${seq}`;
   }
+  await deps.store.setMeta(id, marks);
   const { CHECK_JOB_ATTEMPTS: attempts, CHECK_JOB_BACKOFF_MS: backoff } = deps.config;
   for (const ref of refs) {
     await deps.jobs.enqueue(
@@ -190,29 +181,27 @@ async function queueRun(deps: Deps, id: IncidentId, refs: CheckRef[], run: numbe
  */
 export async function postChecklist(deps: Deps, id: IncidentId): Promise<void> {
   const slack = slackOf(deps);
-  const { redis, k } = deps.store;
   const setup = await diagnosticsSetup(deps);
   const loaded = await deps.store.load(id);
   if (!loaded?.incident.channelId) return;
   const inc = loaded.incident;
   const checklist = await checklistOf(deps, id, setup, inc);
-  await redis.hsetnx(k.slackMeta(id), META.run, '1');
+  await deps.store.setMetaIfAbsent(id, 'checklist-run', '1');
   const refs = refsForRun(setup, checklist);
-  const seq = await redis.llen(k.timeline(id));
-  for (const ref of refs) await redis.hsetnx(k.slackMeta(id), META.queued(refKey(ref)), `1:${seq}`);
-  if (!(await redis.hget(k.slackMeta(id), META.ts))) {
+  const seq = await deps.store.timelineLength(id);
+  for (const ref of refs) await deps.store.setMetaIfAbsent(id, checkQueuedField(refKey(ref)), `1:${seq}`);
+  if (!(await deps.store.meta(id))['checklist-ts']) {
     const view = await checklistView(deps, id, setup, checklist);
     const ts = await slack.post(inc.channelId!, checklistMessage(view));
-    await redis.hset(k.slackMeta(id), META.ts, ts, META.channel, inc.channelId!);
+    await deps.store.setMeta(id, { 'checklist-ts': ts, 'checklist-channel': inc.channelId! });
   }
   await queueRun(deps, id, refs, 1);
 }
 
 /** Allocates the next run number of an incident's diagnostics (run 1 is the one on open). */
 export async function nextRun(deps: Deps, id: IncidentId): Promise<number> {
-  const { redis, k } = deps.store;
-  await redis.hsetnx(k.slackMeta(id), META.run, '1');
-  return redis.hincrby(k.slackMeta(id), META.run, 1);
+  await deps.store.setMetaIfAbsent(id, 'checklist-run', '1');
+  return deps.store.incrementMeta(id, 'checklist-run');
 }
 
 /** `run-diagnostics` job: re-runs the checklist's checks (or `only` those) as run `run`, showing them pending meanwhile. */
@@ -295,9 +284,8 @@ export async function runCheckJob(
   if (!(CHECK_IDS as readonly string[]).includes(p.checkId)) return { dropped: `unknown check ${p.checkId}` };
   const loaded = await deps.store.load(id);
   if (!loaded) return { dropped: `${id} does not exist` };
-  const { redis, k } = deps.store;
   const { from, to } = incidentWindow(loaded.incident, deps.now(), p.run);
-  const stored = await redis.hgetall(k.configHashes);
+  const stored = await deps.store.lbConfigState();
   const previous = {
     configHashes: {} as Record<string, string>,
     configLines: {} as Record<string, string[]>,
@@ -315,13 +303,10 @@ export async function runCheckJob(
   );
   const hash = state.configHashes[p.target];
   if (hash && hash !== previous.configHashes[p.target]) {
-    await redis.hset(
-      k.configHashes,
-      p.target,
-      hash,
-      `lines:${p.target}`,
-      JSON.stringify(state.configLines[p.target] ?? []),
-    );
+    await deps.store.saveLbConfigState({
+      [p.target]: hash,
+      [`lines:${p.target}`]: JSON.stringify(state.configLines[p.target] ?? []),
+    });
   }
   return recordCheckResult(deps, p, result);
 }
@@ -446,13 +431,10 @@ export async function recordDiagnosticsRunFailure(
     );
     return { dropped: 'no run number' };
   }
-  const { redis, k } = deps.store;
-  const meta = await redis.hgetall(k.slackMeta(id));
-  const prefix = META.queued('');
-  const marked = Object.entries(meta).flatMap(([field, value]) => {
+  const queued = (await deps.store.meta(id)).checksQueued;
+  const marked = Object.entries(queued).flatMap(([key, value]) => {
     const [markRun, seq] = value.split(':');
-    if (!field.startsWith(prefix) || markRun !== String(run)) return [];
-    const key = field.slice(prefix.length);
+    if (markRun !== String(run)) return [];
     const slash = key.indexOf('/');
     return [{ checkId: key.slice(0, slash), target: key.slice(slash + 1), queuedAt: Number(seq) }];
   });
@@ -513,8 +495,7 @@ export async function checklistView(
   setup: DiagnosticsSetup,
   checklist: Checklist,
 ): Promise<ChecklistView> {
-  const { redis, k } = deps.store;
-  const [entries, meta] = await Promise.all([deps.store.entries(id), redis.hgetall(k.slackMeta(id))]);
+  const [entries, meta] = await Promise.all([deps.store.entries(id), deps.store.meta(id)]);
   const latest = new Map<string, { result: CheckResult; seq: number }>();
   const ticks = new Map<string, Extract<TimelineEntry, { kind: 'checklist_item' }>>();
   for (const e of entries) {
@@ -524,7 +505,7 @@ export async function checklistView(
   const row = (ref: { checkId: string; target: string }): CheckRow => {
     const key = refKey(ref);
     const last = latest.get(key);
-    const q = meta[META.queued(key)];
+    const q = meta.checksQueued[key];
     const queuedAt = q ? Number(q.split(':')[1]) : undefined;
     const pending = queuedAt !== undefined && (!last || last.seq <= queuedAt);
     return {
@@ -569,16 +550,11 @@ export async function checklistView(
     items,
     extra,
     problems: setup.problems,
-    run: Number(meta[META.run] ?? 1),
+    run: Number(meta['checklist-run'] ?? 1),
     window: last,
   };
 }
 
-const RELEASE_IF_UNCHANGED = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 1 end
-if (redis.call('HGET', KEYS[2], ARGV[3]) or '') == ARGV[2] then redis.call('DEL', KEYS[1]) return 1 end
-return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const RENDER_LOCK_MS = 60_000;
 
 /**
@@ -588,28 +564,27 @@ const RENDER_LOCK_MS = 60_000;
  */
 export async function renderChecklist(deps: Deps, id: IncidentId): Promise<void> {
   const slack = slackOf(deps);
-  const { redis, k } = deps.store;
-  const meta = k.slackMeta(id);
-  // The {id} hash tag keeps the lock on the Slack hash's Redis Cluster slot (one script touches both).
-  const lock = k.claim(`{${id}}-checklist-render`);
-  await redis.hincrby(meta, META.version, 1);
-  const token = randomUUID();
-  if (!(await redis.set(lock, token, 'PX', RENDER_LOCK_MS, 'NX'))) return;
+  const lock = { kind: 'checklist-render', incidentId: id } as const;
+  await deps.store.incrementMeta(id, 'checklist-version');
+  const token = await deps.store.acquireLock(lock, RENDER_LOCK_MS);
+  if (!token) return;
   let released = false;
   try {
     while (!released) {
-      const version = (await redis.hget(meta, META.version)) ?? '';
-      const [ts, channel] = await redis.hmget(meta, META.ts, META.channel);
+      const meta = await deps.store.meta(id);
+      const version = meta['checklist-version'] ?? '';
+      const ts = meta['checklist-ts'];
+      const channel = meta['checklist-channel'];
       const loaded = await deps.store.load(id);
       if (ts && channel && loaded) {
         const setup = await diagnosticsSetup(deps);
         const checklist = await checklistOf(deps, id, setup, loaded.incident);
         await slack.update(channel, ts, checklistMessage(await checklistView(deps, id, setup, checklist)));
       }
-      released = (await redis.eval(RELEASE_IF_UNCHANGED, 2, lock, meta, token, version, META.version)) === 1;
+      released = await deps.store.releaseRenderLockIfUnchanged(id, token, version);
     }
   } finally {
-    if (!released) await redis.eval(RELEASE, 1, lock, token);
+    if (!released) await deps.store.releaseLock(lock, token);
   }
 }
 
@@ -623,7 +598,7 @@ export async function recordChecklistTick(
 ): Promise<boolean> {
   const id = await incidentOfChannel(deps, a.channelId);
   const setup = await diagnosticsSetup(deps);
-  const name = await deps.store.redis.hget(deps.store.k.slackMeta(id), META.name);
+  const name = (await deps.store.meta(id))['checklist-name'];
   const checklist = setup.checklists.find((c) => c.name === name);
   const item = checklist?.items.find((i) => i.id === a.itemId && !i.check);
   if (!item) {

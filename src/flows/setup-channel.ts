@@ -3,9 +3,11 @@ import { type IncidentId, incidentNumber } from '../core/incident-model.js';
 import { escapeText } from '../slack/escape.js';
 import { summaryMessage } from '../slack/render.js';
 import { type Deps, slackOf } from './deps.js';
+import { resumeAlertNotice } from './ingest-alert.js';
 import { postOnce } from './post-once.js';
 import { enqueueDelivery } from './record.js';
 import { scheduleEscalation, scheduleNudge } from './reminders.js';
+import { postChecklist } from './run-diagnostics.js';
 
 const MAX_NAME_ATTEMPTS = 20;
 
@@ -17,7 +19,6 @@ const MAX_NAME_ATTEMPTS = 20;
  */
 export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
   const slack = slackOf(deps);
-  const k = deps.store.k;
   let loaded = await deps.store.load(id);
   if (!loaded) throw new Error(`${id} does not exist`);
   let inc = loaded.incident;
@@ -28,8 +29,8 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
       const name = channelName(incidentNumber(id), inc.title, inc.declaredAt, attempt);
       // Remember the name before asking Slack: if we crash after Slack created it and before the
       // timeline knows, the retried job recognises `name_taken` on its own channel and adopts it.
-      const triedBefore = (await deps.store.redis.hget(k.slackMeta(id), 'channel-attempt')) === name;
-      await deps.store.redis.hset(k.slackMeta(id), 'channel-attempt', name);
+      const triedBefore = (await deps.store.meta(id))['channel-attempt'] === name;
+      await deps.store.setMeta(id, { 'channel-attempt': name });
       const res = await slack.createChannel(name);
       if (res.ok) created = res;
       else if (triedBefore) {
@@ -87,24 +88,18 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
   }
 
   const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
-  if (announce && !(await deps.store.redis.hget(k.slackMeta(id), 'announced'))) {
+  if (announce && !(await deps.store.meta(id)).announced) {
     await slack.post(announce, {
       text: `:rotating_light: ${id} (${inc.severity}) declared: ${escapeText(inc.title)} — join <#${channelId}>`,
     });
-    await deps.store.redis.hset(k.slackMeta(id), 'announced', deps.now().toISOString());
+    await deps.store.setMeta(id, { announced: deps.now().toISOString() });
   }
 
-  const last = (await deps.store.entries(id)).length;
+  const last = await deps.store.timelineLength(id);
   await enqueueDelivery(deps, id, last);
   await scheduleNudge(deps, inc);
   await scheduleEscalation(deps, inc);
-  for (const hook of channelReadyHooks) await hook(deps, id);
-}
-
-type ChannelReadyHook = (deps: Deps, id: IncidentId) => Promise<void>;
-const channelReadyHooks: ChannelReadyHook[] = [];
-
-/** Registers work to queue once an incident's channel is ready (checklist, reminders). */
-export function onChannelReady(hook: ChannelReadyHook): void {
-  channelReadyHooks.push(hook);
+  // Now that the channel is ready: the "all resolved" notice parked while it was not, and the checklist.
+  await resumeAlertNotice(deps, id);
+  await postChecklist(deps, id);
 }

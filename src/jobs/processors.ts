@@ -3,54 +3,102 @@ import { DomainError } from '../core/errors.js';
 import { DeliveryBusy, deliver } from '../flows/deliver.js';
 import type { Deps } from '../flows/deps.js';
 import { draftPostmortem } from '../flows/draft-postmortem.js';
+import { ingestAlert, postAllResolved } from '../flows/ingest-alert.js';
+import {
+  type JobFailure,
+  recordAlertIngestFailure,
+  recordDeliveryFailure,
+  recordJobFailure,
+  recordSetupChannelFailure,
+} from '../flows/job-failure.js';
 import { processReminder } from '../flows/reminders.js';
+import {
+  recordCheckJobFailure,
+  recordDiagnosticsRunFailure,
+  renderChecklist,
+  runCheckJob,
+  runDiagnosticsJob,
+} from '../flows/run-diagnostics.js';
 import { setupChannel } from '../flows/setup-channel.js';
+import { sweep } from '../flows/sweep.js';
 import { recordMessage } from '../slack/app.js';
 import { type JobName, type JobPayload, JobPayloads } from './queues.js';
 
-type Processor<N extends JobName> = (deps: Deps, payload: JobPayload<N>) => Promise<unknown>;
-const processors: { [N in JobName]?: Processor<N> } = {};
+/** Runs one job of name N with its validated payload. */
+export type Processor<N extends JobName> = (deps: Deps, payload: JobPayload<N>) => Promise<unknown>;
 
-/** Registers the processor of a job name (one per name; modules for alerts, diagnostics and postmortems add theirs). */
-export function registerProcessor<N extends JobName>(name: N, fn: Processor<N>): void {
-  (processors as Record<string, unknown>)[name] = fn;
-}
+/** Every job's processor, by name: the one table, wired at start-up (TypeScript rejects a job name without one). */
+export const processors: { [N in JobName]: Processor<N> } = {
+  'setup-channel': (deps, p) => setupChannel(deps, p.incidentId),
+  deliver: (deps, p) => deliver(deps, p.incidentId),
+  'record-message': async (deps, p) => {
+    const slack = deps.slack!;
+    const m = await slack.message(p.channelId, p.ts);
+    if (!m) throw new UnrecoverableError(`message ${p.ts} not found in ${p.channelId}`);
+    return recordMessage(deps, p.incidentId, {
+      channelId: p.channelId,
+      ts: p.ts,
+      author: m.user,
+      text: m.text,
+      by: p.by,
+      source: 'reaction',
+    });
+  },
+  'ingest-alert': (deps, p) => ingestAlert(deps, p.deliveryId),
+  'run-check': (deps, p) => runCheckJob(deps, p),
+  'run-diagnostics': (deps, p) => runDiagnosticsJob(deps, p),
+  'render-checklist': (deps, p) => renderChecklist(deps, p.incidentId),
+  'draft-postmortem': (deps, p) => draftPostmortem(deps, p.incidentId, p.requestedBy, { onClose: p.onClose }),
+  'alert-notice': (deps, p) => postAllResolved(deps, p),
+  reminder: (deps, p) => processReminder(deps, p),
+  sweep: (deps) => sweep(deps),
+};
 
-registerProcessor('setup-channel', (deps, p) => setupChannel(deps, p.incidentId));
-registerProcessor('deliver', (deps, p) => deliver(deps, p.incidentId));
-registerProcessor('record-message', async (deps, p) => {
-  const slack = deps.slack!;
-  const m = await slack.message(p.channelId, p.ts);
-  if (!m) throw new UnrecoverableError(`message ${p.ts} not found in ${p.channelId}`);
-  return recordMessage(deps, p.incidentId, {
-    channelId: p.channelId,
-    ts: p.ts,
-    author: m.user,
-    text: m.text,
-    by: p.by,
-    source: 'reaction',
-  });
-});
+/** How a job failed for good: job id, last error, the attempts made (all of them, or fewer when not retryable). */
+export type FinalFailure = JobFailure;
 
-/** How a job failed for good: its last error and the attempts made (all of them, or fewer when not retryable). */
-export interface FinalFailure {
-  message: string;
-  attemptsMade: number;
-  /** False when BullMQ gave up early: an UnrecoverableError (invalid payload, a DomainError) or a job that kept stalling. */
-  retryable: boolean;
-}
-
-type FailureHandler<N extends JobName> = (
+/** Shows people that a job of name N failed for good (BullMQ will not run it again). */
+export type FailureHandler<N extends JobName> = (
   deps: Deps,
   payload: JobPayload<N>,
   failure: FinalFailure,
 ) => Promise<unknown>;
-const failureHandlers: { [N in JobName]?: FailureHandler<N> } = {};
 
-/** Registers what happens once a job of this name has failed for good (e.g. showing the failure to people). */
-export function onFinalFailure<N extends JobName>(name: N, fn: FailureHandler<N>): void {
-  (failureHandlers as Record<string, unknown>)[name] = fn;
-}
+/**
+ * Every job's final-failure handler, by name (TypeScript rejects a job name without one), so nothing
+ * fails silently after its last attempt: a check's item shows `error` instead of pending, and every
+ * other job records a `job_failed` entry (once per job id) whose delivery tells the channel.
+ */
+export const failureHandlers: { [N in JobName]: FailureHandler<N> } = {
+  'setup-channel': (deps, p, f) => recordSetupChannelFailure(deps, p.incidentId, f),
+  deliver: (deps, p, f) => recordDeliveryFailure(deps, p.incidentId, f),
+  'record-message': (deps, p, f) =>
+    recordJobFailure(deps, 'record-message', p.incidentId, f, `message ${p.ts}`),
+  'ingest-alert': (deps, p, f) => recordAlertIngestFailure(deps, p.deliveryId, f),
+  // A check job that failed for good shows as an error with the reason, not pending forever.
+  'run-check': (deps, p, f) => recordCheckJobFailure(deps, p, f),
+  // So does every check a diagnostics run marked pending but failed for good before queueing.
+  'run-diagnostics': (deps, p, f) => recordDiagnosticsRunFailure(deps, p, f),
+  'render-checklist': (deps, p, f) => recordJobFailure(deps, 'render-checklist', p.incidentId, f),
+  'draft-postmortem': (deps, p, f) => recordJobFailure(deps, 'draft-postmortem', p.incidentId, f),
+  'alert-notice': (deps, p, f) =>
+    recordJobFailure(deps, 'alert-notice', p.incidentId, f, `alert group ${p.alertGroupId}`),
+  reminder: (deps, p, f) =>
+    recordJobFailure(
+      deps,
+      'reminder',
+      p.incidentId,
+      f,
+      p.kind === 'escalation' ? 'escalation' : 'status-update nudge',
+    ),
+  // No incident to tell: the next sweep (a minute later) tries again; a failing one is logged.
+  sweep: async (deps, _p, f) => {
+    deps.log.error(
+      { job: 'sweep', jobId: f.jobId, failure: f.message },
+      'sweep failed; the next one retries',
+    );
+  },
+};
 
 /**
  * True when BullMQ will not retry a job that just failed: its attempts are used up (`attemptsMade` already
@@ -64,8 +112,9 @@ export function isFinalFailure(
 }
 
 /**
- * Runs the final-failure handler of a job name, if any, with the validated payload (an invalid one has no
- * handler to run). Never rejects: a handler that fails (Redis down, Slack down) is logged and given up.
+ * Runs the final-failure handler of a job name with the validated payload; an unknown name or an invalid
+ * payload (a bug: there is no incident to tell) is logged at error. Never rejects: a handler that fails
+ * (Redis down, Slack down) is logged and given up.
  */
 export async function handleFinalFailure(
   deps: Deps,
@@ -73,9 +122,16 @@ export async function handleFinalFailure(
   data: unknown,
   failure: FinalFailure,
 ): Promise<void> {
-  const fn = failureHandlers[name as JobName] as FailureHandler<JobName> | undefined;
-  const parsed = JobPayloads[name as JobName]?.safeParse(data);
-  if (!fn || !parsed?.success) return;
+  const known = Object.hasOwn(failureHandlers, name);
+  const fn = known ? (failureHandlers[name as JobName] as FailureHandler<JobName>) : undefined;
+  const parsed = known ? JobPayloads[name as JobName].safeParse(data) : undefined;
+  if (!fn || !parsed?.success) {
+    deps.log.error(
+      { job: name, jobId: failure.jobId, failure: failure.message },
+      'a job with an unknown name or an invalid payload failed for good; nobody can be told',
+    );
+    return;
+  }
   try {
     await fn(deps, parsed.data as never, failure);
   } catch (err) {
@@ -91,9 +147,9 @@ export async function handleFinalFailure(
  * processor. Domain errors (a closed incident) are final too; anything else is retried with backoff.
  */
 export async function processJob(deps: Deps, name: string, data: unknown): Promise<unknown> {
+  if (!Object.hasOwn(processors, name)) throw new UnrecoverableError(`no processor for job ${name}`);
   const schema = JobPayloads[name as JobName];
-  const fn = processors[name as JobName] as Processor<JobName> | undefined;
-  if (!schema || !fn) throw new UnrecoverableError(`no processor for job ${name}`);
+  const fn = processors[name as JobName] as Processor<JobName>;
   const parsed = schema.safeParse(data);
   if (!parsed.success) throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.message}`);
   try {
@@ -104,6 +160,3 @@ export async function processJob(deps: Deps, name: string, data: unknown): Promi
     throw err;
   }
 }
-
-registerProcessor('reminder', (deps, p) => processReminder(deps, p));
-registerProcessor('draft-postmortem', (deps, p) => draftPostmortem(deps, p.incidentId, p.requestedBy));

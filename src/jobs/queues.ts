@@ -1,5 +1,5 @@
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { IncidentId } from '../core/incident-model.js';
 
@@ -35,9 +35,16 @@ export const JobPayloads = {
   }),
   /** Re-renders an incident's checklist message from the folded timeline (after a checkbox tick). */
   'render-checklist': z.object({ incidentId: IncidentId }),
-  'draft-postmortem': z.object({ incidentId: IncidentId, requestedBy: z.string().optional() }),
+  'draft-postmortem': z.object({
+    incidentId: IncidentId,
+    requestedBy: z.string().optional(),
+    /** The draft a close owes (drafted once, clears the incident's `postmortem-owed` mark). */
+    onClose: z.boolean().optional(),
+  }),
   /** "Every alert of the group resolved" post with the Close button, once the resolves are in the channel. */
   'alert-notice': z.object({ incidentId: IncidentId, alertGroupId: z.string(), key: z.string() }),
+  /** Finishes work a crash or an error left owed (src/flows/sweep.ts); run by a job scheduler. */
+  sweep: z.object({}),
   reminder: z.object({
     incidentId: IncidentId,
     kind: z.enum(['status-update', 'escalation']),
@@ -63,6 +70,7 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   'draft-postmortem': 'postmortem',
   'alert-notice': 'slack',
   reminder: 'reminders',
+  sweep: 'reminders',
 };
 export const QUEUE_NAMES = ['channels', 'slack', 'alerts', 'diagnostics', 'postmortem', 'reminders'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
@@ -78,7 +86,7 @@ const DEFAULTS: JobsOptions = {
 export class Jobs {
   readonly queues: Record<QueueName, Queue>;
 
-  constructor(connection: Redis, bullPrefix: string) {
+  constructor(connection: Redis | Cluster, bullPrefix: string) {
     this.queues = Object.fromEntries(
       QUEUE_NAMES.map((q) => [
         q,
@@ -103,6 +111,27 @@ export class Jobs {
   /** True while the job's queue holds it (waiting, delayed, active, or kept after it completed or failed). */
   async exists(name: JobName, jobId: string): Promise<boolean> {
     return (await this.queues[QUEUE_OF[name]].getJob(jobId)) !== undefined;
+  }
+
+  /**
+   * Runs job `name` every `everyMs` through a BullMQ job scheduler (upserted: every process may call
+   * it at start-up; one schedule exists per `schedulerId`) (https://docs.bullmq.io/guide/job-schedulers).
+   */
+  async every<N extends JobName>(
+    name: N,
+    schedulerId: string,
+    everyMs: number,
+    payload: JobPayload<N>,
+  ): Promise<void> {
+    await this.queues[QUEUE_OF[name]].upsertJobScheduler(
+      schedulerId,
+      { every: everyMs },
+      {
+        name,
+        data: JobPayloads[name].parse(payload),
+        opts: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
+      },
+    );
   }
 
   /** Closes every queue (their connection is closed by the connection factory). */

@@ -1,7 +1,9 @@
-import { Worker } from 'bullmq';
+import { DelayedError, type Job, Worker } from 'bullmq';
+import { RetryLater } from '../core/errors.js';
 import type { Deps } from '../flows/deps.js';
 import type { Metrics } from '../metrics.js';
 import { createRedis } from '../redis/connection.js';
+import { bullPrefix } from '../redis/store.js';
 import { handleFinalFailure, isFinalFailure, processJob } from './processors.js';
 import { QUEUE_NAMES } from './queues.js';
 
@@ -15,13 +17,29 @@ class BotWorker extends Worker {
   }
 }
 
+/**
+ * Runs a job; one that cannot run yet (RetryLater: a lock held by another worker, a post it follows
+ * not out yet) goes back to the delayed set for its delay without spending an attempt, as BullMQ's
+ * manual delay pattern does (https://docs.bullmq.io/patterns/process-step-jobs#delaying).
+ */
+async function runJob(deps: Deps, job: Job, token: string | undefined): Promise<unknown> {
+  try {
+    return await processJob(deps, job.name, job.data);
+  } catch (err) {
+    if (!(err instanceof RetryLater) || !token) throw err;
+    deps.log.debug({ job: job.name, jobId: job.id, delayMs: err.delayMs, why: err.message }, 'job delayed');
+    await job.moveToDelayed(Date.now() + err.delayMs, token);
+    throw new DelayedError();
+  }
+}
+
 /** Starts one BullMQ Worker per queue on a waiting (worker-role) connection; returns them for shutdown. */
 export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?: number } = {}): Worker[] {
-  const connection = createRedis(deps.config.REDIS_URL, 'worker');
+  const connection = createRedis(deps.config, 'worker');
   return QUEUE_NAMES.map((queue) => {
-    const w = new BotWorker(queue, (job) => processJob(deps, job.name, job.data), {
+    const w = new BotWorker(queue, (job, token) => runJob(deps, job, token), {
       connection,
-      prefix: deps.store.k.bull,
+      prefix: bullPrefix(deps.config.REDIS_PREFIX),
       concurrency: opts.concurrency ?? deps.config.WORKER_CONCURRENCY,
       // A crashed worker's jobs come back after the lock expires; keep it short so recovery is quick.
       lockDuration: deps.config.JOB_LOCK_SECONDS * 1000,
@@ -51,8 +69,12 @@ export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?
         'job failed',
       );
       if (!job || !final) return;
-      // BullMQ will not run it again: let its module show the failure (a check's item must not stay pending).
+      // Its alerts may be on no timeline: worth an alert of its own, whether or not an incident is told.
+      if (job.name === 'ingest-alert') metrics?.alertsLost.inc();
+      // BullMQ will not run it again: its failure handler shows it (a check's item, a job_failed entry).
       const done = handleFinalFailure(deps, job.name, job.data, {
+        // BullMQ always assigns an id; the fallback only keeps the claim key defined.
+        jobId: job.id ?? `${job.name}-${job.timestamp}`,
         message: err.message,
         attemptsMade: job.attemptsMade,
         retryable: err.name !== 'UnrecoverableError',

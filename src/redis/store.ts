@@ -1,112 +1,162 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { AlertState, type AlertStates } from '../core/correlation.js';
 import { applyEntry, foldTimeline, type Incident } from '../core/incident.js';
+import {
+  checkIncidentMetaValue,
+  type IncidentMeta,
+  type IncidentMetaField,
+  parseIncidentMeta,
+} from '../core/incident-meta.js';
 import { type IncidentId, incidentId } from '../core/incident-model.js';
 import { type NewEntry, TimelineEntry } from '../core/timeline.js';
-import type { Keys } from './keys.js';
+import type {
+  AppendResult,
+  DeclaredEntry,
+  LockName,
+  PostmortemUploadData,
+  StorePort,
+} from '../flows/deps.js';
+import { type Keys, keys } from './keys.js';
+import {
+  APPEND,
+  CLOSE_INDEXES,
+  DECLARE,
+  RELEASE_IF_OWNER,
+  RELEASE_IF_UNCHANGED,
+  RENEW_IF_OWNER,
+  runScript,
+  SET_NUDGE_IF_GENERATION,
+  SNAPSHOT,
+  WRITE_DECLARED,
+} from './scripts.js';
 
 /** How long idempotency claims live (s): longer than any Slack, Alertmanager or BullMQ retry window. */
 const CLAIM_TTL_S = 7 * 24 * 3600;
 
-// Claims the key (when given), takes the next incident number, writes the declared entry and the
-// indexes in one step, so two processes racing on one request or alert group make one incident.
-// KEYS: seq, claim-or-empty, open, all, group-or-empty, group-last-or-empty; ARGV: prefix, entryJson, scoreMs, ttl
-const DECLARE_LUA = `
-if KEYS[2] ~= '' then
-  local existing = redis.call('GET', KEYS[2])
-  if existing then return {0, existing} end
-end
-if KEYS[5] ~= '' then
-  local existing = redis.call('GET', KEYS[5])
-  if existing then return {0, existing} end
-end
-local n = redis.call('INCR', KEYS[1])
-local id = 'INC-' .. n
-redis.call('RPUSH', ARGV[1] .. ':{' .. id .. '}:timeline', ARGV[2])
-redis.call('ZADD', KEYS[3], ARGV[3], id)
-redis.call('ZADD', KEYS[4], n, id)
-if KEYS[2] ~= '' then redis.call('SET', KEYS[2], id, 'EX', ARGV[4]) end
-if KEYS[5] ~= '' then redis.call('SET', KEYS[5], id) end
-if KEYS[6] ~= '' then redis.call('SET', KEYS[6], id) end
-return {1, id}
-`;
-
-// Appends entries only if the timeline still has the length the caller folded (optimistic
-// concurrency), and only once per claim key. Returns the new length, -1 on conflict, -2 on duplicate.
-// KEYS: timeline, claim-or-empty; ARGV: expectedLength (-1 = any), ttl, entries...
-const APPEND_LUA = `
-local len = redis.call('LLEN', KEYS[1])
-if len == 0 then return -3 end
-if tonumber(ARGV[1]) >= 0 and len ~= tonumber(ARGV[1]) then return -1 end
-if KEYS[2] ~= '' then
-  if not redis.call('SET', KEYS[2], len, 'NX', 'EX', ARGV[2]) then return -2 end
-end
-for i = 3, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
-return len + #ARGV - 2
-`;
-
-// Writes the snapshot only if it folds more entries than the cached one (two writers may race).
-const SNAPSHOT_LUA = `
-local cur = redis.call('HGET', KEYS[1], 'count')
-if (not cur) or tonumber(cur) < tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'count', ARGV[1], 'state', ARGV[2])
-end
-return 0
-`;
-
-function serialize(entry: NewEntry): string {
-  const { incidentId: _id, ...rest } = entry;
+function serialize(entry: NewEntry | DeclaredEntry): string {
+  const { incidentId: _id, ...rest } = entry as NewEntry;
   return JSON.stringify(rest);
 }
 
-export type AppendResult =
-  | { ok: true; seqs: number[] }
-  | { ok: false; reason: 'conflict' | 'duplicate' | 'not-found' };
+const DeclaredJson = (json: string): DeclaredEntry => {
+  const parsed = TimelineEntry.parse({ ...JSON.parse(json), seq: 1, incidentId: 'INC-1' });
+  if (parsed.kind !== 'declared') throw new Error('pending declaration is not a declared entry');
+  const { seq: _s, incidentId: _i, ...entry } = parsed;
+  return entry;
+};
 
-/** Incident and timeline storage in Redis: append-only timelines, atomic claims, channel and open-incident indexes. */
-export class IncidentStore {
+/** BullMQ's prefix for a REDIS_PREFIX: hash-tagged, so each queue's keys share a Redis Cluster slot. */
+export function bullPrefix(prefix: string): string {
+  return keys(prefix).bull;
+}
+
+/**
+ * The store port on Redis (one node, Sentinel or Cluster: `client` is whichever ioredis client the
+ * connection factory made). Keys come from keys.ts, scripts from scripts.ts; nothing else in the
+ * bot touches Redis for incident state. Cross-slot transitions (declare, close) run one script per
+ * slot in an order that a retry or the sweeper can finish (see `declare` and `close`).
+ */
+export class RedisStore implements StorePort {
+  private readonly k: Keys;
+
   constructor(
-    readonly redis: Redis,
-    readonly k: Keys,
-  ) {}
-
-  /** Creates an incident from its declared entry; with `claimKey` or `alertGroupId`, a second call with the same key returns the first incident (`created: false`). */
-  async declare(
-    entry: Omit<Extract<NewEntry, { kind: 'declared' }>, 'incidentId'>,
-    opts: { claimKey?: string; alertGroupId?: string } = {},
-  ): Promise<{ id: IncidentId; created: boolean }> {
-    const json = JSON.stringify(entry);
-    const res = (await this.redis.eval(
-      DECLARE_LUA,
-      6,
-      this.k.incidentSeq,
-      opts.claimKey ? this.k.claim(opts.claimKey) : '',
-      this.k.openIncidents,
-      this.k.allIncidents,
-      opts.alertGroupId ? this.k.alertGroup(opts.alertGroupId) : '',
-      opts.alertGroupId ? this.k.alertGroupLast(opts.alertGroupId) : '',
-      this.k.prefix,
-      json,
-      String(Date.parse(entry.at)),
-      String(CLAIM_TTL_S),
-    )) as [number, string];
-    return { id: res[1] as IncidentId, created: res[0] === 1 };
+    private readonly client: Redis | Cluster,
+    prefix: string,
+  ) {
+    this.k = keys(prefix);
   }
 
-  /** Appends entries atomically; `expectedLength` guards against a concurrent change, `claimKey` makes the append happen once. */
+  /** BullMQ's hash-tagged prefix for this store's keys. */
+  get bullPrefix(): string {
+    return this.k.bull;
+  }
+
+  /**
+   * Two steps, one slot each: the directory reserves `INC-<n>` (indexes, claim, group binding, and
+   * the declared entry as pending), then the incident's own slot gets its timeline, then the
+   * pending note is dropped. A crash after the first step is finished by a retry with the same
+   * key, or by the sweeper from the pending entry.
+   */
+  async declare(
+    entry: DeclaredEntry,
+    opts: { claimKey?: string; alertGroupId?: string } = {},
+  ): Promise<{ id: IncidentId; created: boolean }> {
+    const json = serialize(entry);
+    const k = this.k;
+    const [created, id, pending] = (await runScript(
+      this.client,
+      DECLARE,
+      [
+        k.incidentSeq,
+        k.declareClaim(opts.claimKey ?? ''),
+        k.openIncidents,
+        k.allIncidents,
+        k.alertGroup(opts.alertGroupId ?? ''),
+        k.alertGroupLast(opts.alertGroupId ?? ''),
+        k.declaring,
+      ],
+      [
+        opts.claimKey ? '1' : '0',
+        opts.alertGroupId ? '1' : '0',
+        json,
+        String(Date.parse(entry.at)),
+        String(CLAIM_TTL_S),
+      ],
+    )) as [number, IncidentId, string | null];
+    if (pending) await this.writeDeclared(id, pending);
+    return { id, created: created === 1 };
+  }
+
+  private async writeDeclared(id: IncidentId, json: string): Promise<void> {
+    await runScript(this.client, WRITE_DECLARED, [this.k.timeline(id)], [json]);
+    await this.client.hdel(this.k.declaring, id);
+  }
+
+  async pendingDeclarations(): Promise<{ id: IncidentId; entry: DeclaredEntry }[]> {
+    const raw = await this.client.hgetall(this.k.declaring);
+    return Object.entries(raw).map(([id, json]) => ({ id: id as IncidentId, entry: DeclaredJson(json) }));
+  }
+
+  async completeDeclaration(id: IncidentId, entry: DeclaredEntry): Promise<void> {
+    await this.writeDeclared(id, serialize(entry));
+  }
+
   async append(
     id: IncidentId,
     entries: NewEntry[],
     opts: { expectedLength?: number; claimKey?: string } = {},
   ): Promise<AppendResult> {
+    return this.appendWithMeta(id, entries, {}, opts);
+  }
+
+  async close(
+    id: IncidentId,
+    entry: Extract<NewEntry, { kind: 'closed' }>,
+    opts: { expectedLength?: number; claimKey?: string } = {},
+  ): Promise<AppendResult> {
+    return this.appendWithMeta(id, [entry], { 'close-owed': entry.at, 'postmortem-owed': entry.at }, opts);
+  }
+
+  private async appendWithMeta(
+    id: IncidentId,
+    entries: NewEntry[],
+    meta: Partial<Record<IncidentMetaField, string>>,
+    opts: { expectedLength?: number; claimKey?: string },
+  ): Promise<AppendResult> {
     if (entries.length === 0) return { ok: true, seqs: [] };
-    const res = (await this.redis.eval(
-      APPEND_LUA,
-      2,
-      this.k.timeline(id),
-      opts.claimKey ? this.k.claim(opts.claimKey) : '',
-      String(opts.expectedLength ?? -1),
-      String(CLAIM_TTL_S),
-      ...entries.map(serialize),
+    const pairs = Object.entries(meta).flatMap(([f, v]) => [f, v as string]);
+    const res = (await runScript(
+      this.client,
+      APPEND,
+      [this.k.timeline(id), this.k.claim(id, opts.claimKey ?? ''), this.k.meta(id)],
+      [
+        String(opts.expectedLength ?? -1),
+        String(CLAIM_TTL_S),
+        opts.claimKey ? '1' : '0',
+        String(pairs.length / 2),
+        ...pairs,
+        ...entries.map(serialize),
+      ],
     )) as number;
     if (res === -1) return { ok: false, reason: 'conflict' };
     if (res === -2) return { ok: false, reason: 'duplicate' };
@@ -114,25 +164,23 @@ export class IncidentStore {
     return { ok: true, seqs: entries.map((_, i) => res - entries.length + i + 1) };
   }
 
-  /** Reads an incident's timeline (validated; a malformed stored entry is a bug and throws), optionally from seq `from` (1-based). */
   async entries(id: IncidentId, from = 1): Promise<TimelineEntry[]> {
-    const raw = await this.redis.lrange(this.k.timeline(id), from - 1, -1);
+    const raw = await this.client.lrange(this.k.timeline(id), from - 1, -1);
     return raw.map((json, i) => TimelineEntry.parse({ ...JSON.parse(json), seq: from + i, incidentId: id }));
   }
 
-  /** Loads an incident as the fold of its timeline, or undefined when it does not exist. */
+  timelineLength(id: IncidentId): Promise<number> {
+    return this.client.llen(this.k.timeline(id));
+  }
+
   async load(id: IncidentId): Promise<{ incident: Incident; entries: TimelineEntry[] } | undefined> {
     const entries = await this.entries(id);
     if (entries.length === 0) return undefined;
     return { incident: foldTimeline(entries), entries };
   }
 
-  /**
-   * The incident's current state: the cached fold (snapshot) plus the entries appended after it,
-   * or the full fold when there is no usable snapshot; undefined when the incident does not exist.
-   */
   async current(id: IncidentId): Promise<Incident | undefined> {
-    const [count, state] = await this.redis.hmget(this.k.snapshot(id), 'count', 'state');
+    const [count, state] = await this.client.hmget(this.k.snapshot(id), 'count', 'state');
     if (count && state) {
       const inc = JSON.parse(state) as Incident;
       const rest = await this.entries(id, Number(count) + 1);
@@ -145,48 +193,217 @@ export class IncidentStore {
     return loaded?.incident;
   }
 
-  /** Caches a fold of the first `inc.entryCount` entries, unless a fold of more entries is already cached. */
   async saveSnapshot(id: IncidentId, inc: Incident): Promise<void> {
-    await this.redis.eval(SNAPSHOT_LUA, 1, this.k.snapshot(id), String(inc.entryCount), JSON.stringify(inc));
+    await runScript(
+      this.client,
+      SNAPSHOT,
+      [this.k.snapshot(id)],
+      [String(inc.entryCount), JSON.stringify(inc)],
+    );
   }
 
-  /** The incident whose channel this is, if any. */
+  async exists(n: number): Promise<boolean> {
+    return (await this.client.exists(this.k.timeline(incidentId(n)))) === 1;
+  }
+
   async incidentByChannel(channelId: string): Promise<IncidentId | undefined> {
-    return ((await this.redis.hget(this.k.channelIndex, channelId)) as IncidentId | null) ?? undefined;
+    return ((await this.client.hget(this.k.channelIndex, channelId)) as IncidentId | null) ?? undefined;
   }
 
-  /** Records that `channelId` belongs to incident `id`. */
   async indexChannel(channelId: string, id: IncidentId): Promise<void> {
-    await this.redis.hset(this.k.channelIndex, channelId, id);
+    await this.client.hset(this.k.channelIndex, channelId, id);
   }
 
-  /** Removes a closed incident from the open set and releases its alert group for a new incident. */
-  async markClosed(id: IncidentId, alertGroupId?: string): Promise<void> {
-    const m = this.redis.multi().zrem(this.k.openIncidents, id);
-    if (alertGroupId) {
-      // Only release the group if it still points at this incident.
-      m.eval(
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-        1,
-        this.k.alertGroup(alertGroupId),
-        id,
-      );
-    }
+  async allIncidents(): Promise<IncidentId[]> {
+    return (await this.client.zrange(this.k.allIncidents, 0, -1)) as IncidentId[];
+  }
+
+  async openIncidents(): Promise<IncidentId[]> {
+    return (await this.client.zrange(this.k.openIncidents, 0, -1)) as IncidentId[];
+  }
+
+  openCount(): Promise<number> {
+    return this.client.zcard(this.k.openIncidents);
+  }
+
+  async closingIncidents(): Promise<IncidentId[]> {
+    return (await this.client.zrange(this.k.closingIncidents, 0, -1)) as IncidentId[];
+  }
+
+  async leaveOpenIndex(id: IncidentId, alertGroupId: string | undefined, at: Date): Promise<void> {
+    await runScript(
+      this.client,
+      CLOSE_INDEXES,
+      [this.k.openIncidents, this.k.closingIncidents, this.k.alertGroup(alertGroupId ?? '')],
+      [id, String(at.getTime()), alertGroupId ? '1' : '0'],
+    );
+  }
+
+  async leaveClosingIndex(id: IncidentId): Promise<void> {
+    await this.client.zrem(this.k.closingIncidents, id);
+  }
+
+  async boundIncident(groupId: string): Promise<IncidentId | undefined> {
+    return ((await this.client.get(this.k.alertGroup(groupId))) as IncidentId | null) ?? undefined;
+  }
+
+  async lastIncident(groupId: string): Promise<IncidentId | undefined> {
+    return ((await this.client.get(this.k.alertGroupLast(groupId))) as IncidentId | null) ?? undefined;
+  }
+
+  async releaseAlertGroup(groupId: string, id: IncidentId): Promise<boolean> {
+    return (await runScript(this.client, RELEASE_IF_OWNER, [this.k.alertGroup(groupId)], [id])) === 1;
+  }
+
+  async alertStates(id: IncidentId, groupId: string): Promise<AlertStates> {
+    const raw = await this.client.hgetall(this.k.alertStates(id, groupId));
+    const out: AlertStates = {};
+    for (const [fp, json] of Object.entries(raw)) out[fp] = AlertState.parse(JSON.parse(json));
+    return out;
+  }
+
+  async saveAlertStates(
+    id: IncidentId,
+    groupId: string,
+    states: AlertStates,
+    ttlS: number,
+    opts: { replace?: boolean } = {},
+  ): Promise<void> {
+    const key = this.k.alertStates(id, groupId);
+    const fields = Object.entries(states).flatMap(([fp, s]) => [fp, JSON.stringify(s)]);
+    const m = this.client.multi();
+    if (opts.replace) m.del(key);
+    if (fields.length > 0) m.hset(key, ...fields);
+    m.expire(key, ttlS);
     await m.exec();
   }
 
-  /** Ids of open incidents, oldest first. */
-  async openIncidents(): Promise<IncidentId[]> {
-    return (await this.redis.zrange(this.k.openIncidents, 0, -1)) as IncidentId[];
+  async saveDelivery(deliveryId: string, delivery: unknown, ttlS: number): Promise<void> {
+    await this.client.set(this.k.delivery(deliveryId), JSON.stringify(delivery), 'EX', ttlS, 'NX');
   }
 
-  /** Count of open incidents (for /metrics). */
-  async openCount(): Promise<number> {
-    return this.redis.zcard(this.k.openIncidents);
+  async delivery(deliveryId: string): Promise<unknown> {
+    const raw = await this.client.get(this.k.delivery(deliveryId));
+    return raw === null ? undefined : JSON.parse(raw);
   }
 
-  /** The incident id for a number, if it exists. */
-  async exists(n: number): Promise<boolean> {
-    return (await this.redis.exists(this.k.timeline(incidentId(n)))) === 1;
+  async forgetDelivery(deliveryId: string): Promise<void> {
+    await this.client.del(this.k.delivery(deliveryId));
+  }
+
+  async claim(key: string, ttlS: number, id?: IncidentId): Promise<boolean> {
+    const k = id ? this.k.claim(id, key) : this.k.globalClaim(key);
+    return (await this.client.set(k, '1', 'EX', ttlS, 'NX')) === 'OK';
+  }
+
+  private lockKey(lock: LockName): string {
+    return lock.kind === 'alert-group'
+      ? this.k.alertGroupLock(lock.groupId)
+      : this.k.lock(lock.incidentId, lock.kind);
+  }
+
+  async acquireLock(lock: LockName, ttlMs: number): Promise<string | undefined> {
+    const token = crypto.randomUUID();
+    const ok = await this.client.set(this.lockKey(lock), token, 'PX', ttlMs, 'NX');
+    return ok === 'OK' ? token : undefined;
+  }
+
+  async renewLock(lock: LockName, token: string, ttlMs: number): Promise<boolean> {
+    return (await runScript(this.client, RENEW_IF_OWNER, [this.lockKey(lock)], [token, String(ttlMs)])) === 1;
+  }
+
+  async releaseLock(lock: LockName, token: string): Promise<void> {
+    await runScript(this.client, RELEASE_IF_OWNER, [this.lockKey(lock)], [token]);
+  }
+
+  async releaseRenderLockIfUnchanged(id: IncidentId, token: string, version: string): Promise<boolean> {
+    const lock = this.lockKey({ kind: 'checklist-render', incidentId: id });
+    const res = await runScript(
+      this.client,
+      RELEASE_IF_UNCHANGED,
+      [lock, this.k.meta(id)],
+      [token, version, 'checklist-version'],
+    );
+    return res === 1;
+  }
+
+  async deliveredCursor(id: IncidentId): Promise<number> {
+    return Number((await this.client.get(this.k.delivered(id))) ?? 0);
+  }
+
+  async setDeliveredCursor(id: IncidentId, seq: number): Promise<void> {
+    await this.client.set(this.k.delivered(id), String(seq));
+  }
+
+  async isPosting(id: IncidentId, key: string): Promise<boolean> {
+    return (await this.client.hexists(this.k.posting(id), key)) === 1;
+  }
+
+  async markPosting(id: IncidentId, key: string, at: string): Promise<void> {
+    await this.client.hset(this.k.posting(id), key, at);
+  }
+
+  async clearPosting(id: IncidentId, key: string): Promise<void> {
+    await this.client.hdel(this.k.posting(id), key);
+  }
+
+  async savePostmortemUpload(id: IncidentId, upload: PostmortemUploadData, ttlS: number): Promise<void> {
+    await this.client.set(this.k.postmortem(id), JSON.stringify(upload), 'EX', ttlS);
+  }
+
+  async postmortemUpload(id: IncidentId): Promise<PostmortemUploadData | undefined> {
+    const raw = await this.client.get(this.k.postmortem(id));
+    return raw ? (JSON.parse(raw) as PostmortemUploadData) : undefined;
+  }
+
+  async meta(id: IncidentId): Promise<IncidentMeta> {
+    return parseIncidentMeta(await this.client.hgetall(this.k.meta(id)));
+  }
+
+  async setMeta(id: IncidentId, fields: Partial<Record<IncidentMetaField, string>>): Promise<void> {
+    const pairs = Object.entries(fields) as [IncidentMetaField, string][];
+    if (pairs.length === 0) return;
+    for (const [f, v] of pairs) checkIncidentMetaValue(f, v);
+    await this.client.hset(this.k.meta(id), ...pairs.flat());
+  }
+
+  async setMetaIfAbsent(id: IncidentId, field: IncidentMetaField, value: string): Promise<boolean> {
+    checkIncidentMetaValue(field, value);
+    return (await this.client.hsetnx(this.k.meta(id), field, value)) === 1;
+  }
+
+  async deleteMeta(id: IncidentId, ...fields: IncidentMetaField[]): Promise<void> {
+    if (fields.length > 0) await this.client.hdel(this.k.meta(id), ...fields);
+  }
+
+  incrementMeta(id: IncidentId, field: 'checklist-run' | 'checklist-version'): Promise<number> {
+    return this.client.hincrby(this.k.meta(id), field, 1);
+  }
+
+  async setNudgeIfGeneration(
+    id: IncidentId,
+    generation: string,
+    jobId: string,
+    basis: string,
+  ): Promise<string | null> {
+    return (await runScript(
+      this.client,
+      SET_NUDGE_IF_GENERATION,
+      [this.k.meta(id)],
+      [generation, jobId, basis],
+    )) as string | null;
+  }
+
+  lbConfigState(): Promise<Record<string, string>> {
+    return this.client.hgetall(this.k.configHashes);
+  }
+
+  async saveLbConfigState(fields: Record<string, string>): Promise<void> {
+    const pairs = Object.entries(fields).flat();
+    if (pairs.length > 0) await this.client.hset(this.k.configHashes, ...pairs);
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
   }
 }

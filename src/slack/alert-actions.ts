@@ -1,18 +1,13 @@
+import type { App } from '@slack/bolt';
 import { IncidentId } from '../core/incident-model.js';
 import { closeIncident } from '../flows/change-status.js';
-import { addEntryRenderer } from '../flows/deliver.js';
-import { postAllResolved, resumeAlertNotice } from '../flows/ingest-alert.js';
-import { onChannelReady } from '../flows/setup-channel.js';
-import { registerProcessor } from '../jobs/processors.js';
-import { alertEntryMessage, CLOSE_INCIDENT_ACTION, RUNBOOK_ACTION } from './alert-render.js';
-import { extendSlackApp, userFacing } from './app.js';
+import type { Deps } from '../flows/deps.js';
+import type { Metrics } from '../metrics.js';
+import { CLOSE_INCIDENT_ACTION, RUNBOOK_ACTION } from './alert-render.js';
+import { userFacing } from './app.js';
 
-// The Slack side of alerts: alert posts in the channel, the "all resolved" notice, and its button.
-addEntryRenderer(alertEntryMessage);
-registerProcessor('alert-notice', (deps, p) => postAllResolved(deps, p));
-onChannelReady(resumeAlertNotice);
-
-extendSlackApp((app, deps, metrics) => {
+/** Adds the Bolt listeners of the alert posts: the all-resolved notice's "Close incident" button and runbook links (called by createSlackApp). */
+export function wireAlertActions(app: App, deps: Deps, metrics: Metrics): void {
   // "Close incident" under the all-resolved notice: a person closes, the bot never does by itself.
   app.action(CLOSE_INCIDENT_ACTION, async ({ ack, body, action, respond }) => {
     await ack();
@@ -35,4 +30,4 @@ extendSlackApp((app, deps, metrics) => {
   app.action(RUNBOOK_ACTION, async ({ ack }) => {
     await ack();
   });
-});
+}

@@ -95,7 +95,7 @@ export function alertResolvedMessage(e: EntryOf<'alert_resolved'>): SlackMessage
   };
 }
 
-/** Renders the alert entry kinds for the channel (registered with deliver's `addEntryRenderer`); null for others. */
+/** Renders the alert entry kinds for the channel (see `entryMessage`); null for others. */
 export function alertEntryMessage(e: TimelineEntry): SlackMessage | null {
   if (e.kind === 'alert_fired') return alertFiredMessage(e);
   if (e.kind === 'alert_resolved') return alertResolvedMessage(e);

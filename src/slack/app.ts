@@ -2,29 +2,32 @@ import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, type SlashCommand } from '@slack/bolt';
 import { dispatch } from '../../commands/index.js';
 import type { CommandReply } from '../../commands/types.js';
-import { DomainError } from '../core/errors.js';
+import { DomainError, RecordedButIncomplete } from '../core/errors.js';
 import type { Severity } from '../core/incident-model.js';
 import { declareIncident } from '../flows/declare.js';
 import type { Deps } from '../flows/deps.js';
 import { incidentOfChannel, mutate } from '../flows/record.js';
 import type { Metrics } from '../metrics.js';
+import { wireAlertActions } from './alert-actions.js';
 import { boltLogger } from './bolt-logger.js';
+import { wireChecklistActions } from './checklist-actions.js';
 import { START_MODAL_ID, startIncidentModal } from './modals.js';
 
 /** Reply when Redis (or the queue) is unreachable: fast, honest, and says what to do. */
 export const DATASTORE_DOWN =
   ':warning: incident-bot could not record that: its datastore (Redis) is unreachable right now. Nothing was recorded; please try again in a minute, and note the time yourself meanwhile.';
 
+/** Reply when Redis failed mid-request (a timeout): whether it was recorded is unknown, so say so. */
+export const DATASTORE_UNSURE =
+  ':warning: incident-bot could not confirm that was recorded: its datastore (Redis) did not answer in time. In a minute, check `/incident timeline` before repeating it.';
+
+/** Reply when the change is on the timeline but what follows it (the channel post, a close's follow-up) could not be queued. */
+export function recordedButIncomplete(err: RecordedButIncomplete): string {
+  return `:warning: Recorded on ${err.incidentId}'s timeline (#${err.seqs.join(', #')}), so there is no need to repeat it, but incident-bot could not finish what follows (its datastore, Redis, did not answer). The channel post and any follow-up work will be retried automatically within a few minutes.`;
+}
+
 /** Slack's `message_action` callback id for the "Add to incident timeline" shortcut (see manifest.yml). */
 export const ADD_TO_TIMELINE = 'add_to_timeline';
-
-type Extension = (app: App, deps: Deps, metrics: Metrics) => void;
-const extensions: Extension[] = [];
-
-/** Lets other modules add Bolt listeners (checklist buttons, alert actions) without editing this file. */
-export function extendSlackApp(ext: Extension): void {
-  extensions.push(ext);
-}
 
 /**
  * Builds the Bolt app with an HTTPReceiver whose `requestListener` the web server mounts at
@@ -151,7 +154,9 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
     );
   });
 
-  for (const ext of extensions) ext(app, deps, metrics);
+  // Listeners of the alert posts and of the diagnostics checklist, wired here rather than by imports.
+  wireAlertActions(app, deps, metrics);
+  wireChecklistActions(app, deps, metrics);
   app.error(async (err) => {
     log.error({ err }, 'unhandled Slack listener error');
   });
@@ -177,8 +182,18 @@ async function runCommand(deps: Deps, command: SlashCommand): Promise<CommandRep
 /** Turns an error into the one reply a person sees: the domain message and hint, or the datastore notice. */
 export function userFacing(err: unknown, log: Deps['log']): string {
   if (err instanceof DomainError) return `${err.message}.${err.hint ? ` ${err.hint}` : ''}`;
+  if (err instanceof RecordedButIncomplete) {
+    log.error({ err }, 'recorded, but its follow-up failed');
+    return recordedButIncomplete(err);
+  }
   log.error({ err }, 'request failed');
-  return DATASTORE_DOWN;
+  return neverSent(err) ? DATASTORE_DOWN : DATASTORE_UNSURE;
+}
+
+/** True when the failed Redis command never left the process (no connection), so nothing can have been recorded. */
+function neverSent(err: unknown): boolean {
+  const m = err instanceof Error ? err.message : '';
+  return /enableOfflineQueue|Connection is closed|ECONNREFUSED|connect ETIMEDOUT|ENOTFOUND|Reached the max retries/i.test(m);
 }
 
 /** Records a channel message on the timeline with its original time and author, once per message. */

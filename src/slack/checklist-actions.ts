@@ -1,33 +1,14 @@
-// Wires the diagnostics checklist into the bot (imported once from src/extensions.ts): the channel-ready
-// hook that posts it, the job processors that run checks and re-render it, and the checkbox listener.
-import type { BlockAction, CheckboxesAction } from '@slack/bolt';
-import {
-  diagnosticsSetup,
-  postChecklist,
-  recordCheckJobFailure,
-  recordChecklistTick,
-  recordDiagnosticsRunFailure,
-  renderChecklist,
-  runCheckJob,
-  runDiagnosticsJob,
-} from '../flows/run-diagnostics.js';
-import { onChannelReady } from '../flows/setup-channel.js';
-import { onFinalFailure, registerProcessor } from '../jobs/processors.js';
-import { extendSlackApp, userFacing } from './app.js';
+import type { App, BlockAction, CheckboxesAction } from '@slack/bolt';
+import type { Deps } from '../flows/deps.js';
+import { diagnosticsSetup, recordChecklistTick } from '../flows/run-diagnostics.js';
+import type { Metrics } from '../metrics.js';
+import { userFacing } from './app.js';
 import { CHECKLIST_ACTION_PREFIX } from './checklist-render.js';
-
-onChannelReady((deps, id) => postChecklist(deps, id));
-registerProcessor('run-diagnostics', (deps, p) => runDiagnosticsJob(deps, p));
-registerProcessor('run-check', (deps, p) => runCheckJob(deps, p));
-// A check job that failed for good shows as an error with the reason, not pending forever.
-onFinalFailure('run-check', (deps, p, failure) => recordCheckJobFailure(deps, p, failure));
-// So does every check a diagnostics run marked pending but failed for good before queueing.
-onFinalFailure('run-diagnostics', (deps, p, failure) => recordDiagnosticsRunFailure(deps, p, failure));
-registerProcessor('render-checklist', (deps, p) => renderChecklist(deps, p.incidentId));
 
 const ITEM_ACTION = new RegExp(`^${CHECKLIST_ACTION_PREFIX}`);
 
-extendSlackApp((app, deps, metrics) => {
+/** Adds the Bolt listener of the diagnostics checklist's checkboxes (called by createSlackApp). */
+export function wireChecklistActions(app: App, deps: Deps, metrics: Metrics): void {
   // Load the targets file and templates at start-up so a broken file is logged now, not at the first incident.
   void diagnosticsSetup(deps);
 
@@ -57,4 +38,4 @@ extendSlackApp((app, deps, metrics) => {
       }
     },
   );
-});
+}

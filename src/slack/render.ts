@@ -1,6 +1,7 @@
 import { format, formatDistanceStrict } from 'date-fns';
 import type { Incident } from '../core/incident.js';
 import type { Actor } from '../core/incident-model.js';
+import { attemptsText, jobActivity } from '../core/job-activity.js';
 import type { TimelineEntry } from '../core/timeline.js';
 import { UTCDate } from '../core/utc.js';
 import type { SlackMessage } from '../flows/deps.js';
@@ -81,6 +82,21 @@ export function summaryMessage(inc: Incident, now: Date): SlackMessage {
   return { text: `${inc.id} ${inc.severity} ${inc.status}: ${title}`, blocks };
 }
 
+/** What people can do once a job failed for good, by job name (run-check and run-diagnostics show theirs on the checklist). */
+const JOB_FAILED_NEXT: Record<string, string> = {
+  'setup-channel':
+    'The incident is recorded; check that incident-bot may create channels and invite people (`channels:manage`), and open a channel by hand meanwhile.',
+  deliver:
+    'Some updates may be missing from this channel; the next change posts them again, and `/incident timeline` shows everything recorded.',
+  'record-message': 'Add it again with the “Add to incident timeline” shortcut, or with `/incident note`.',
+  'ingest-alert':
+    'Alerts it carried may be missing from this timeline; check the alert source (it re-sends alerts still firing).',
+  'render-checklist': 'The results are on the timeline; run `/incident diagnose` to post them again.',
+  'draft-postmortem': 'Run `/incident postmortem` to try again.',
+  'alert-notice': 'Check the alerts in the pinned summary, and `/incident close` when they are over.',
+  reminder: 'Post a status update with `/incident note`, and page whoever should know.',
+};
+
 /** The short channel confirmation for an entry, or null for entries that have their own message (summary, checklist, alerts). */
 export function confirmationFor(e: TimelineEntry): SlackMessage | null {
   const who = actorText(e.actor);
@@ -136,6 +152,10 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
       );
     case 'reminder_sent':
       return say(`:alarm_clock: ${escapeText(e.text)}`);
+    case 'job_failed':
+      return say(
+        `:warning: incident-bot gave up on ${jobActivity(e.job)}${e.detail ? ` (${escapeText(e.detail)})` : ''} after ${attemptsText(e.attempts)}: ${escapeText(e.error)}. ${JOB_FAILED_NEXT[e.job] ?? 'Do that step by hand; `/incident timeline` shows what was recorded.'}`,
+      );
     default:
       return null;
   }
@@ -195,5 +215,7 @@ export function describeEntry(e: TimelineEntry): string {
       return `closed${e.resolution ? `: ${escapeText(e.resolution)}` : ''}`;
     case 'postmortem_drafted':
       return `postmortem draft written (${escapeText(e.path)})`;
+    case 'job_failed':
+      return `${e.job} job failed after ${attemptsText(e.attempts)}${e.detail ? ` (${escapeText(e.detail)})` : ''}: ${escapeText(e.error)}`;
   }
 }

@@ -14,6 +14,7 @@ import {
   pagerDutyDelivery,
   postAlert,
   TOKEN,
+  testRedis,
 } from './support.js';
 
 // Bad input and faults at the webhook edge: 401, 400 naming the field, 413, nothing written for
@@ -68,14 +69,15 @@ afterAll(async () => {
 
 /** Keys that tell whether an alert was recorded: deliveries, alert groups and states, incidents, and queued alert jobs. */
 async function recorded(): Promise<string[]> {
-  const { redis, k } = h.bot.rt.store;
+  const redis = testRedis(TEST_REDIS_URL);
   const found: string[] = [];
   let cursor = '0';
   do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${k.prefix}:*`, 'COUNT', 1000);
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${h.prefix}:*`, 'COUNT', 1000);
     cursor = next;
     found.push(...batch);
   } while (cursor !== '0');
+  redis.disconnect();
   const counts = await h.bot.rt.jobs.queues.alerts.getJobCounts();
   const jobs = Object.entries(counts)
     .filter(([, n]) => n > 0)
@@ -83,9 +85,9 @@ async function recorded(): Promise<string[]> {
   return [
     ...found.filter(
       (key) =>
-        /:(delivery|alert-group|alert-group-last|alert-states|incident-seq|open|all|claim):|:\{INC-/.test(
+        /:(delivery|alert-group|alert-group-last|alert-states|incident-seq|open|all|claim|declare-claim):|:\{INC-/.test(
           key,
-        ) || /:(incident-seq|open|all)$/.test(key),
+        ) || /:(incident-seq|open|all|closing|declaring)$/.test(key),
     ),
     ...jobs,
   ].sort();
@@ -176,15 +178,14 @@ describe('a delivery whose job failed for good', () => {
     };
     const raw = Buffer.from(JSON.stringify(body));
     const deliveryId = alertDeliveryId(groupId('generic', body.dedupKey), raw);
-    const { redis, k } = h.bot.rt.store;
     // A stored delivery the worker cannot read: its job fails without retries.
-    await redis.set(k.delivery(deliveryId), '{"not":"a delivery"}', 'EX', 60);
+    await h.bot.rt.store.saveDelivery(deliveryId, { not: 'a delivery' }, 60);
     const first = await postAlert(base, 'generic', raw);
     expect(first.status).toBe(202);
     const queue = h.bot.rt.jobs.queues.alerts;
     await eventually(async () => expect(await queue.getJobState(`ingest-${deliveryId}`)).toBe('failed'));
 
-    await redis.del(k.delivery(deliveryId));
+    await h.bot.rt.store.forgetDelivery(deliveryId);
     const again = await postAlert(base, 'generic', raw);
     expect(again.status).toBe(202);
     expect(await ingested(queue, deliveryId)).toMatchObject({ outcome: 'declared' });
@@ -220,7 +221,7 @@ describe('Redis unavailable when a webhook arrives', () => {
       outcome: 'declared',
     });
     await h.sandbox.waitFor((e) => e.method === 'conversations.create' && e.ok);
-    expect(await h.bot.rt.redis.get(h.bot.rt.store.k.alertGroup(accepted.body.groupId))).toMatch(/^INC-\d+$/);
+    expect(await h.bot.rt.store.boundIncident(accepted.body.groupId)).toMatch(/^INC-\d+$/);
     // The detector the "recording nothing" tests rely on does see a recorded alert.
     const now = await recorded();
     expect(now.some((k) => k.includes(':delivery:'))).toBe(true);

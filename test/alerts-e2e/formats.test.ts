@@ -43,7 +43,7 @@ const ofKind = <K extends TimelineEntry['kind']>(es: TimelineEntry[], kind: K) =
 
 async function incidentFor(groupId: string): Promise<string> {
   return eventually(async () => {
-    const id = await h.bot.rt.redis.get(h.bot.rt.store.k.alertGroupLast(groupId));
+    const id = await h.bot.rt.store.lastIncident(groupId);
     expect(id).toBeTruthy();
     return id!;
   });
@@ -181,7 +181,7 @@ describe('Alertmanager webhooks to the running bot', () => {
     });
     // Closing releases the group (right after the closed entry is appended).
     await eventually(async () =>
-      expect(await h.bot.rt.redis.get(h.bot.rt.store.k.alertGroup(groupId))).toBeNull(),
+      expect(await h.bot.rt.store.boundIncident(groupId)).toBeUndefined(),
     );
 
     // The alert fires again later: a new incident, linked to the closed one, in a new channel.
@@ -190,7 +190,7 @@ describe('Alertmanager webhooks to the running bot', () => {
     const r4 = await postAlert(base, 'alertmanager', refire);
     expect(await ingested(alertsQueue(), r4.body.deliveryId)).toMatchObject({ outcome: 'declared' });
     const id2 = await eventually(async () => {
-      const v = await h.bot.rt.redis.get(h.bot.rt.store.k.alertGroup(groupId));
+      const v = await h.bot.rt.store.boundIncident(groupId);
       expect(v).toBeTruthy();
       expect(v).not.toBe(id);
       return v!;

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keys } from '../../src/redis/keys.js';
+import { bullPrefix } from '../../src/redis/store.js';
 import { type Sandbox, startSandbox, type TranscriptEntry } from '../../src/sandbox/index.js';
 import { eventually } from '../support/eventually.js';
 import { SIGNING_SECRET } from '../support/harness.js';
@@ -39,7 +39,7 @@ beforeAll(async () => {
   const announce = sandbox.addChannel({ name: 'incidents', members: [sandbox.botUserId] }).id;
   prefix = testPrefix('alerts-mp');
   redis = testRedis(TEST_REDIS_URL);
-  alerts = new Queue('alerts', { connection: redis, prefix: keys(prefix).bull });
+  alerts = new Queue('alerts', { connection: redis, prefix: bullPrefix(prefix) });
   env = {
     SLACK_BOT_TOKEN: sandbox.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,

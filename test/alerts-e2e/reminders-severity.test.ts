@@ -70,7 +70,7 @@ async function alert(dedupKey: string, severity: string): Promise<{ groupId: str
 
 async function openIncident(dedupKey: string, severity: string): Promise<{ id: string; channel: string }> {
   const { groupId } = await alert(dedupKey, severity);
-  const id = (await h.bot.rt.redis.get(h.bot.rt.store.k.alertGroup(groupId)))!;
+  const id = (await h.bot.rt.store.boundIncident(groupId))!;
   const channel = await eventually(async () => {
     const inc = (await h.bot.rt.store.load(id as `INC-${number}`))!.incident;
     expect(inc.summaryTs).toBeTruthy();

@@ -48,7 +48,7 @@ async function openIncident(dedupKey: string): Promise<{ id: string; channel: st
   });
   expect(r.status).toBe(202);
   await ingested(h.bot.rt.jobs.queues.alerts, r.body.deliveryId);
-  const id = (await h.bot.rt.redis.get(h.bot.rt.store.k.alertGroup(r.body.groupId)))!;
+  const id = (await h.bot.rt.store.boundIncident(r.body.groupId))!;
   const channel = await eventually(async () => {
     const inc = (await h.bot.rt.store.load(id as `INC-${number}`))!.incident;
     expect(inc.summaryTs).toBeTruthy();
@@ -77,7 +77,7 @@ describe('status nudges and escalation on BullMQ delayed jobs', () => {
 
     // Worker down while the next nudge and the escalation come due.
     await worker!.stop('SIGTERM');
-    const nudgeJob = (await h.bot.rt.redis.hget(h.bot.rt.store.k.slackMeta(id), 'nudge-job'))!;
+    const nudgeJob = (await h.bot.rt.store.meta(id))['nudge-job']!;
     await untilDue(nudgeJob);
     await untilDue(`escalate-${id}`);
     expect(ofKind(await entries(id), 'reminder_sent')).toHaveLength(1);
@@ -158,7 +158,7 @@ describe('status nudges and escalation on BullMQ delayed jobs', () => {
 
     await h.client.slashCommand({ text: 'close Weights fixed', userId: alice, channelId: channel });
     await eventually(async () => expect(ofKind(await entries(id), 'closed')).toHaveLength(1));
-    const pending = (await h.bot.rt.redis.hget(h.bot.rt.store.k.slackMeta(id), 'nudge-job'))!;
+    const pending = (await h.bot.rt.store.meta(id))['nudge-job']!;
     await eventually(async () => expect(await reminders().getJob(pending)).toBeUndefined());
     // The escalation never fired (a commander was set) and is gone.
     await eventually(async () => {

@@ -45,7 +45,7 @@ const severityOf = async (id: string) =>
 
 async function incidentFor(groupId: string): Promise<string> {
   return eventually(async () => {
-    const id = await h.bot.rt.redis.get(h.bot.rt.store.k.alertGroup(groupId));
+    const id = await h.bot.rt.store.boundIncident(groupId);
     expect(id).toBeTruthy();
     return id!;
   });
@@ -124,8 +124,7 @@ describe('alerts that get worse raise the severity of their open incident', () =
     const id = await incidentFor(first.body.groupId);
     const channel = await channelOf(id);
     expect((await entries(id))[0]).toMatchObject({ kind: 'declared', severity: 'SEV3' });
-    const statesKey = h.bot.rt.store.k.alertStates(first.body.groupId);
-    const statesBefore = await h.bot.rt.redis.hgetall(statesKey);
+    const statesBefore = await h.bot.rt.store.alertStates(id, first.body.groupId);
 
     // The critical alert of the same group: one incident, raised once, with its reason.
     const critBody = Buffer.from(JSON.stringify(alertmanager([warning, critical])));
@@ -177,8 +176,7 @@ describe('alerts that get worse raise the severity of their open incident', () =
     // A worker that died after recording the raise but before storing the group's states runs the
     // job again from the old states: the raise has its claim, so the person's SEV2 stands.
     const count = (await entries(id)).length;
-    await h.bot.rt.redis.del(statesKey);
-    await h.bot.rt.redis.hset(statesKey, statesBefore);
+    await h.bot.rt.store.saveAlertStates(id, first.body.groupId, statesBefore, 3600, { replace: true });
     expect(await ingestAlert(h.bot.rt.deps, second.body.deliveryId)).toEqual({
       outcome: 'recorded',
       incidentId: id,
@@ -261,7 +259,7 @@ describe('alerts that get worse raise the severity of their open incident', () =
     const st = pagerDutyDelivery('incident.priority_updated', stranger, '2020-10-02T19:05:00Z');
     const r4 = await send('pagerduty', st.body, st.headers);
     expect(r4.result).toEqual({ outcome: 'no-change', changes: 0 });
-    expect(await h.bot.rt.redis.get(h.bot.rt.store.k.alertGroup(r4.body.groupId))).toBeNull();
-    expect(await h.bot.rt.redis.hgetall(h.bot.rt.store.k.alertStates(r4.body.groupId))).toEqual({});
+    expect(await h.bot.rt.store.boundIncident(r4.body.groupId)).toBeUndefined();
+    expect(await h.bot.rt.store.lastIncident(r4.body.groupId)).toBeUndefined();
   });
 });

@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { expect } from 'vitest';
 import { pagerDutySignature } from '../../src/alerts/verify.js';
+import type { IncidentId } from '../../src/core/incident-model.js';
 import type { TimelineEntry } from '../../src/core/timeline.js';
-import { keys } from '../../src/redis/keys.js';
+import { RedisStore } from '../../src/redis/store.js';
 import type { Sandbox, SandboxMessage } from '../../src/sandbox/index.js';
 import { eventually } from '../support/eventually.js';
 
@@ -89,28 +91,27 @@ export async function ingested(queue: Queue, deliveryId: string, timeoutMs = 20_
 }
 
 /** Reads a timeline straight from Redis (for processes the test does not run in-process). */
-export async function timeline(redis: Redis, prefix: string, id: string): Promise<TimelineEntry[]> {
-  const raw = await redis.lrange(keys(prefix).timeline(id), 0, -1);
-  return raw.map((j, i) => ({ ...JSON.parse(j), seq: i + 1, incidentId: id }) as TimelineEntry);
+export async function timeline(redis: RedisClient, prefix: string, id: string): Promise<TimelineEntry[]> {
+  return new RedisStore(redis, prefix).entries(id as IncidentId);
 }
 
 /** Every incident id under the prefix, in number order. */
-export async function allIncidents(redis: Redis, prefix: string): Promise<string[]> {
-  return redis.zrange(keys(prefix).allIncidents, 0, -1);
+export async function allIncidents(redis: RedisClient, prefix: string): Promise<string[]> {
+  return new RedisStore(redis, prefix).allIncidents();
 }
 
 /** Waits until every timeline entry of the incident has been delivered to its channel. */
-export async function settled(redis: Redis, prefix: string, id: string, timeoutMs = 20_000): Promise<void> {
-  const k = keys(prefix);
+export async function settled(redis: RedisClient, prefix: string, id: string, timeoutMs = 20_000): Promise<void> {
+  const store = new RedisStore(redis, prefix);
   await eventually(async () => {
-    const len = await redis.llen(k.timeline(id));
-    expect(Number(await redis.get(k.delivered(id)))).toBe(len);
+    const len = await store.timelineLength(id as IncidentId);
+    expect(await store.deliveredCursor(id as IncidentId)).toBe(len);
   }, timeoutMs);
 }
 
 /** The channel id an incident's timeline records. */
 export async function channelOf(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   id: string,
   timeoutMs = 20_000,

@@ -205,7 +205,7 @@ export const alertStormBench: Bench = {
       });
       await probe.arrayBuffer();
       if (probe.status === 404) {
-        const skipped = `POST ${ROUTE} answers 404: the alert webhook route is not wired into the web process yet (src/extensions.ts registers none)`;
+        const skipped = `POST ${ROUTE} answers 404: the alert webhook route is not wired into the web process (src/server.ts lists no alert routes)`;
         console.log(`\nalert storm skipped: ${skipped}`);
         return { skipped, bullmqCeiling: ceiling };
       }

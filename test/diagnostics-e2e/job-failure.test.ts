@@ -8,12 +8,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Deps } from '../../src/flows/deps.js';
 import { nextRun } from '../../src/flows/run-diagnostics.js';
 import { handleFinalFailure, isFinalFailure } from '../../src/jobs/processors.js';
-import { keys } from '../../src/redis/keys.js';
-import { IncidentStore } from '../../src/redis/store.js';
+import { RedisStore } from '../../src/redis/store.js';
 import { SlackNotifier } from '../../src/slack/notifier.js';
 import { eventually } from '../support/eventually.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { checklistMessage, checkResults, openIncident, settledChecklist, shown } from './helpers.js';
+
+/** The routing lines run 1 stored, kept while a test corrupts them. */
+let savedLines: string | undefined;
 
 // A recorded HAProxy (stats and config files) so run 1 settles without a live load balancer. Then the bot's
 // stored routing lines are corrupted in Redis: every later run-check job throws while reading them, before
@@ -88,7 +90,9 @@ describe('a run-check job that fails for good', () => {
     const beforeItems = items(current());
     expect(beforeItems.size).toBe(8);
     expect(beforeItems.get('traffic-distribution')).toMatch(/\*edge\* \*(pass|warn|fail|skipped)\*/);
-    await h.bot.rt.redis.hset(keys(h.prefix).configHashes, 'lines:edge', '{not json');
+    savedLines = (await h.bot.rt.store.lbConfigState())['lines:edge'];
+    expect(savedLines).toBeDefined();
+    await h.bot.rt.store.saveLbConfigState({ 'lines:edge': '{not json' });
 
     const after = h.sandbox.seq;
     const res = await h.client.slashCommand({
@@ -126,7 +130,7 @@ describe('a run-check job that fails for good', () => {
       slack: new SlackNotifier(h.env.SLACK_BOT_TOKEN!, h.env.SLACK_API_URL!),
     };
     const data = await failedJobData();
-    const failure = { message: 'again', attemptsMade: 2, retryable: true };
+    const failure = { jobId: 'check-again', message: 'again', attemptsMade: 2, retryable: true };
     const after = h.sandbox.seq;
     await handleFinalFailure(deps, 'run-check', data, failure);
     await handleFinalFailure(deps, 'run-check', data, failure);
@@ -153,10 +157,11 @@ describe('a run-check job that fails for good', () => {
     const deps: Deps = {
       ...h.bot.rt.deps,
       log,
-      store: new IncidentStore(down, keys(h.prefix)),
+      store: new RedisStore(down, h.prefix),
     };
     await expect(
       handleFinalFailure(deps, 'run-check', await failedJobData(), {
+        jobId: 'check-boom',
         message: 'boom',
         attemptsMade: 8,
         retryable: true,
@@ -186,6 +191,7 @@ describe('a run-check job that fails for good', () => {
     // A run no `diagnose` allocates, so the run-diagnostics tests below get run 3 to themselves.
     const payload = { incidentId: 'INC-1', checkId: 'routing', target: 'edge', run: 99 };
     await handleFinalFailure(deps, 'run-check', payload, {
+      jobId: 'check-gone',
       message: 'INCIDENT_NOT_FOUND: gone',
       attemptsMade: 1,
       retryable: false,
@@ -204,7 +210,7 @@ describe('a run-diagnostics job that fails for good', () => {
 
   it('shows each item it marked pending and never queued as error with the run’s reason; the queued check reports its own', async () => {
     // The stored routing lines the tests above corrupted would fail the one check that does get queued.
-    await h.bot.rt.redis.hdel(keys(h.prefix).configHashes, 'lines:edge');
+    await h.bot.rt.store.saveLbConfigState({ 'lines:edge': savedLines! });
     const jobs = h.bot.rt.jobs;
     const enqueue = jobs.enqueue.bind(jobs);
     const refuse = vi.spyOn(jobs, 'enqueue').mockImplementation((async (name, payload, opts) => {
@@ -255,7 +261,7 @@ describe('a run-diagnostics job that fails for good', () => {
     const warn = vi.spyOn(h.bot.rt.log, 'warn');
     try {
       const before = (await checkResults(h, 'INC-1')).length;
-      const failure = { message: 'again', attemptsMade: 2, retryable: true };
+      const failure = { jobId: 'diagnostics-again', message: 'again', attemptsMade: 2, retryable: true };
       await handleFinalFailure(deps, 'run-diagnostics', { incidentId: 'INC-1', run: 3 }, failure);
       // A run that never got to mark anything (run 98 was never allocated).
       await handleFinalFailure(deps, 'run-diagnostics', { incidentId: 'INC-1', run: 98 }, failure);

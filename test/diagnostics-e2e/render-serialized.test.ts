@@ -46,7 +46,7 @@ beforeAll(async () => {
     title: 'render race',
     severity: 'SEV2',
   }));
-  await rt.redis.hset(rt.store.k.slackMeta(id), 'checklist-ts', '1.000001', 'checklist-channel', 'C1');
+  await rt.store.setMeta(id, { 'checklist-ts': '1.000001', 'checklist-channel': 'C1' });
 });
 afterAll(async () => {
   await closeAllConnections();

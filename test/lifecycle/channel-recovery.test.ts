@@ -31,7 +31,7 @@ describe('opening the incident channel when Slack and Redis disagree', () => {
     // INC-1: the worker had created the channel and died before recording it.
     const name1 = channelName(1, 'Checkout latency', one!.incident.declaredAt);
     const orphan = h.sandbox.addChannel({ name: name1, members: [h.sandbox.botUserId] });
-    await h.bot.rt.redis.hset(h.bot.rt.store.k.slackMeta('INC-1'), 'channel-attempt', name1);
+    await h.bot.rt.store.setMeta('INC-1', { 'channel-attempt': name1 });
     // INC-2: somebody already has a channel with the name the bot would pick.
     const name2 = channelName(2, 'Search errors', two!.incident.declaredAt);
     const theirs = h.sandbox.addChannel({ name: name2, members: [h.users.bob], creator: h.users.bob });

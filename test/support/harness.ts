@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { IncidentId } from '../../src/core/incident-model.js';
 import { type BotProcess, startBot } from '../../src/process.js';
-import { keys } from '../../src/redis/keys.js';
 import { type Sandbox, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
 import { eventually } from './eventually.js';
 import { cleanPrefix, TEST_REDIS_URL, testPrefix } from './redis.js';
@@ -70,10 +70,10 @@ export async function startHarness(
 
 /** Waits until the worker has delivered every timeline entry of incident `id` to its channel. */
 export async function settled(h: Harness, id: string): Promise<void> {
-  const k = keys(h.prefix);
+  const inc = id as IncidentId;
   await eventually(async () => {
-    const len = await h.bot.rt.redis.llen(k.timeline(id));
-    const delivered = Number(await h.bot.rt.redis.get(k.delivered(id)));
+    const len = await h.bot.rt.store.timelineLength(inc);
+    const delivered = await h.bot.rt.store.deliveredCursor(inc);
     if (len === 0 || delivered !== len) throw new Error(`${id}: delivered ${delivered} of ${len}`);
     // Generous: Slack's (the sandbox's) 1 message/s per channel and a loaded CI machine add up.
   }, 45_000);

@@ -1,0 +1,84 @@
+import type { IncidentId } from '../core/incident-model.js';
+import { finishClose } from './change-status.js';
+import type { Deps } from './deps.js';
+
+/** A pending declaration younger than this (ms) is left to the request still writing it. */
+const DECLARATION_GRACE_MS = 30_000;
+
+/** What one sweep finished. */
+export interface SweepResult {
+  /** Declarations whose timeline a crash left unwritten, now written and queued for channel setup. */
+  declarations: IncidentId[];
+  /** Closed incidents whose close follow-up (indexes, reminders, postmortem job) was still owed. */
+  closes: IncidentId[];
+  /** Closed incidents whose owed postmortem draft had no job left, queued again. */
+  postmortems: IncidentId[];
+  /** Open incidents with timeline entries not yet posted and no delivery queued for them. */
+  deliveries: IncidentId[];
+}
+
+/**
+ * The `sweep` job (a BullMQ job scheduler, every SWEEP_SECONDS): finishes whatever a crash or a
+ * Redis error left owed, from the marks the atomic steps wrote: declarations reserved but not
+ * written, closes whose follow-up is owed (`close-owed`, or still in the open index), postmortem
+ * drafts owed with no job left, and undelivered entries with no delivery job. Every step it
+ * takes is idempotent, so a sweep racing a retry does nothing twice.
+ */
+export async function sweep(deps: Deps): Promise<SweepResult> {
+  const out: SweepResult = { declarations: [], closes: [], postmortems: [], deliveries: [] };
+  const now = deps.now().getTime();
+
+  for (const { id, entry } of await deps.store.pendingDeclarations()) {
+    if (now - Date.parse(entry.at) < DECLARATION_GRACE_MS) continue;
+    await deps.store.completeDeclaration(id, entry);
+    await deps.jobs.enqueue('setup-channel', { incidentId: id }, { jobId: `setup-${id}` });
+    out.declarations.push(id);
+  }
+
+  for (const id of await deps.store.openIncidents()) {
+    const inc = await deps.store.current(id);
+    if (!inc) continue; // a declaration still being written (above)
+    if (inc.status === 'closed') {
+      await finishClose(deps, id);
+      out.closes.push(id);
+      continue;
+    }
+    if (!inc.channelId || !inc.summaryTs) continue; // setup-channel delivers once the channel exists
+    const [len, cursor] = await Promise.all([deps.store.timelineLength(id), deps.store.deliveredCursor(id)]);
+    // Behind: a delivery job may be running (it delivers to the end) or may have been lost with a
+    // failed enqueue. One more job a minute at most; it waits for a running one's lock, then finds
+    // nothing left or posts the rest.
+    if (cursor < len) {
+      await deps.jobs.enqueue(
+        'deliver',
+        { incidentId: id },
+        { jobId: `deliver-${id}-sweep-${Math.floor(now / 60_000)}` },
+      );
+      out.deliveries.push(id);
+    }
+  }
+
+  for (const id of await deps.store.closingIncidents()) {
+    const meta = await deps.store.meta(id);
+    if (meta['close-owed']) {
+      await finishClose(deps, id);
+      out.closes.push(id);
+    }
+    if (!meta['postmortem-owed']) {
+      await deps.store.leaveClosingIndex(id);
+      continue;
+    }
+    // A job that failed for good stays (with its id) for days: its failure is on the timeline; not redone here.
+    if (!(await deps.jobs.exists('draft-postmortem', `postmortem-${id}-close`))) {
+      await deps.jobs.enqueue(
+        'draft-postmortem',
+        { incidentId: id, onClose: true },
+        { jobId: `postmortem-${id}-close` },
+      );
+      out.postmortems.push(id);
+    }
+  }
+  const did = out.declarations.length + out.closes.length + out.postmortems.length + out.deliveries.length;
+  if (did > 0) deps.log.info(out, 'sweep finished work a crash or an error left owed');
+  return out;
+}

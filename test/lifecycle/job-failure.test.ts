@@ -1,0 +1,156 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postmortemView } from '../../src/core/postmortem.js';
+import type { EntryOf, TimelineEntry } from '../../src/core/timeline.js';
+import type { Deps } from '../../src/flows/deps.js';
+import { handleFinalFailure } from '../../src/jobs/processors.js';
+import { SlackNotifier } from '../../src/slack/notifier.js';
+import { type Harness, startHarness } from '../support/harness.js';
+
+// POSTMORTEM_DIR below a regular file: every draft-postmortem job throws (ENOTDIR) when it saves the
+// draft, after rendering it, so the job fails for good without touching the code under test.
+let dir: string;
+let h: Harness;
+let channel: string;
+
+const jobFailures = async (id: string) =>
+  (await h.bot.rt.store.entries(id)).filter((e): e is EntryOf<'job_failed'> => e.kind === 'job_failed');
+const posted = (channelId: string, text: RegExp, after = 0) =>
+  h.sandbox.waitFor(
+    (e) =>
+      e.method === 'chat.postMessage' &&
+      e.ok &&
+      e.args.channel === channelId &&
+      text.test(String(e.args.text)),
+    { after },
+  );
+/** Worker-side deps (with Slack), for calling a failure handler the way the worker does. */
+const workerDeps = (): Deps => ({
+  ...h.bot.rt.deps,
+  slack: new SlackNotifier(h.env.SLACK_BOT_TOKEN!, h.env.SLACK_API_URL!),
+});
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ib-job-failed-'));
+  writeFileSync(join(dir, 'not-a-dir'), '');
+  h = await startHarness('job-failure', {
+    POSTMORTEM_DIR: join(dir, 'not-a-dir', 'postmortems'),
+    // Channel setups 50 ms apart instead of Slack's Tier 2 spacing (3 s), so the retries below queue briefly.
+    CHANNEL_SETUP_WINDOW_SECONDS: '1',
+  });
+  const general = h.sandbox.addChannel({ name: 'general', members: [h.users.alice] }).id;
+  await h.client.slashCommand({
+    text: 'start sev2 Checkout latency',
+    userId: h.users.alice,
+    channelId: general,
+  });
+  const created = await h.sandbox.waitFor((e) => e.method === 'conversations.create' && e.ok);
+  channel = h.sandbox.channelByName(String(created.args.name))!.id;
+  await h.sandbox.waitFor((e) => e.method === 'pins.add' && e.ok);
+});
+afterAll(async () => {
+  await h?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a job that fails for good', () => {
+  it('records one job_failed entry and tells the channel what failed and what to do', async () => {
+    const after = h.sandbox.seq;
+    // As `/incident postmortem` enqueues it, with two tries 50 ms apart instead of 8 from 500 ms.
+    await h.bot.rt.jobs.enqueue(
+      'draft-postmortem',
+      { incidentId: 'INC-1', requestedBy: h.users.alice },
+      { jobId: 'postmortem-INC-1-failing', attempts: 2, backoff: { type: 'fixed', delay: 50 } },
+    );
+    const told = await posted(channel, /gave up on drafting the postmortem/, after);
+
+    expect(String(told.args.text)).toMatch(
+      /^:warning: incident-bot gave up on drafting the postmortem after 2 attempts: ENOTDIR: .*\. Run `\/incident postmortem` to try again\.$/,
+    );
+    const failures = await jobFailures('INC-1');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({
+      kind: 'job_failed',
+      job: 'draft-postmortem',
+      attempts: 2,
+      actor: { type: 'bot' },
+      source: 'bot',
+      error: expect.stringMatching(/^ENOTDIR/),
+    });
+    const failed = await h.bot.rt.jobs.queues.postmortem.getFailed();
+    expect(failed.map((j) => [j.id, j.attemptsMade])).toEqual([['postmortem-INC-1-failing', 2]]);
+  });
+
+  it('records it once per job, however often the failure is handled', async () => {
+    const failure = { jobId: 'postmortem-INC-1-failing', message: 'again', attemptsMade: 2, retryable: true };
+    await handleFinalFailure(workerDeps(), 'draft-postmortem', { incidentId: 'INC-1' }, failure);
+    await handleFinalFailure(workerDeps(), 'draft-postmortem', { incidentId: 'INC-1' }, failure);
+    const failures = await jobFailures('INC-1');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.error).not.toBe('again');
+    const warnings = h.sandbox.messages(channel).filter((m) => m.text?.includes('gave up on'));
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('shows the failure in /incident timeline and in the postmortem timeline', async () => {
+    const res = await h.client.slashCommand({ text: 'timeline', userId: h.users.alice, channelId: channel });
+    expect((res.body as { text: string }).text).toMatch(
+      /`#\d+` \d\d:\d\d UTC · incident-bot · draft-postmortem job failed after 2 attempts: ENOTDIR/,
+    );
+    const entries = await h.bot.rt.store.entries('INC-1');
+    const view = postmortemView(entries, { now: new Date().toISOString() });
+    const row = view.timeline.items.find((r) => r.label === 'Bot error');
+    expect(row?.text).toMatch(/^incident-bot gave up on drafting the postmortem after 2 attempts: ENOTDIR/);
+    const seq = (await jobFailures('INC-1'))[0]!.seq;
+    expect(row?.seqs).toEqual([seq]);
+  });
+
+  it('records a delivery that failed for good, which the next delivery posts, and records a repeat failure only once', async () => {
+    const before = (await jobFailures('INC-1')).length;
+    const after = h.sandbox.seq;
+    const failure = (jobId: string) => ({
+      jobId,
+      message: 'An API error occurred: is_archived',
+      attemptsMade: 8,
+      retryable: true,
+    });
+    await handleFinalFailure(workerDeps(), 'deliver', { incidentId: 'INC-1' }, failure('deliver-INC-1-90'));
+    // The delivery its entry queued failed as well, before anything else happened: no second entry.
+    await handleFinalFailure(workerDeps(), 'deliver', { incidentId: 'INC-1' }, failure('deliver-INC-1-91'));
+    const failures = (await jobFailures('INC-1')).slice(before);
+    expect(failures.map((e) => [e.job, e.attempts])).toEqual([['deliver', 8]]);
+    const told = await posted(channel, /gave up on posting the timeline to the channel/, after);
+    expect(String(told.args.text)).toContain('after 8 attempts: An API error occurred: is_archived.');
+    expect(String(told.args.text)).toContain('the next change posts them again');
+  });
+
+  it('tells the announce channel and the declarer when the channel itself could not be opened', async () => {
+    // A workspace that lets nobody create channels (conversations.create: restricted_action).
+    h.sandbox.failNext('conversations.create', { error: 'restricted_action', count: 50 });
+    const general = h.sandbox.channelByName('general')!.id;
+    const after = h.sandbox.seq;
+    await h.client.slashCommand({
+      text: 'start sev3 Search <!channel> errors',
+      userId: h.users.alice,
+      channelId: general,
+    });
+    // One try, so the worker gives up at once (the declaration's own job keeps retrying meanwhile).
+    await h.bot.rt.jobs.enqueue(
+      'setup-channel',
+      { incidentId: 'INC-2' },
+      { jobId: 'setup-INC-2-once', attempts: 1 },
+    );
+    const told = await posted(h.announceChannel, /gave up on opening the incident channel/, after);
+
+    expect(String(told.args.text)).toBe(
+      `<@${h.users.alice}> INC-2 (SEV3) “Search &lt;!channel&gt; errors”: :warning: incident-bot gave up on opening the incident channel after 1 attempt: An API error occurred: restricted_action. The incident is recorded; check that incident-bot may create channels and invite people (\`channels:manage\`), and open a channel by hand meanwhile.`,
+    );
+    const failures = await jobFailures('INC-2');
+    expect(failures.map((e: TimelineEntry) => e.kind === 'job_failed' && [e.job, e.attempts])).toEqual([
+      ['setup-channel', 1],
+    ]);
+    expect((await h.bot.rt.store.load('INC-2'))!.incident.channelId).toBeUndefined();
+  });
+});
