@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHECKPOINTS, type Checkpoint } from './core/checkpoints.js';
 
 const csvIds = (what: string) =>
   z
@@ -126,6 +127,19 @@ export const Config = z.object({
   // How often the sweeper finishes work a crash or a Redis error left owed (declarations, closes,
   // postmortem drafts, channel posts); tests shorten it to see recovery quickly.
   SWEEP_SECONDS: z.coerce.number().positive().default(60),
+  // Fault injection for tests: comma-separated step boundaries (src/core/checkpoints.ts) at which the
+  // process kills itself with SIGKILL, once per step name and process. Never set in production.
+  FAULT_CRASH_AT: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const steps = (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+      const bad = steps.filter((x) => !(CHECKPOINTS as readonly string[]).includes(x));
+      if (bad.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown step ${bad.join(', ')}; known: ${CHECKPOINTS.join(', ')}` });
+      }
+      return steps as Checkpoint[];
+    }),
   // Added for issue 4: tries of one diagnostics check job and the delay before its first retry (doubling
   // after that); unset, the queue defaults (8 tries from 500 ms). Tests shrink them to see a check fail for good.
   CHECK_JOB_ATTEMPTS: z.coerce.number().int().min(1).optional(),

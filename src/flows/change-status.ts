@@ -158,6 +158,7 @@ export async function closeIncident(
     if (err instanceof DomainError && err.code === 'INCIDENT_CLOSED') await finishClose(deps, id);
     throw err;
   }
+  if (!rec.duplicate) deps.checkpoint('close:recorded');
   // Also on a duplicate: a retried close after a crash finishes the follow-up the first one owed.
   try {
     await finishClose(deps, id);
@@ -178,6 +179,7 @@ export async function finishClose(deps: Deps, id: IncidentId): Promise<void> {
   if (!inc || inc.status !== 'closed') return;
   const meta = await deps.store.meta(id);
   if (meta['close-owed']) await cancelReminders(deps, inc);
+  deps.checkpoint('close:reminders-cancelled');
   if (meta['postmortem-owed']) {
     await deps.jobs.enqueue(
       'draft-postmortem',
@@ -185,7 +187,9 @@ export async function finishClose(deps: Deps, id: IncidentId): Promise<void> {
       { jobId: `postmortem-${id}-close` },
     );
   }
+  deps.checkpoint('close:postmortem-queued');
   await deps.store.leaveOpenIndex(id, inc.alertGroupId, deps.now());
+  deps.checkpoint('close:indexes-left');
   if (meta['close-owed']) await deps.store.deleteMeta(id, 'close-owed');
 }
 

@@ -37,6 +37,7 @@ export async function declareIncident(
     },
     { claimKey: d.claimKey, alertGroupId: d.alertGroupId },
   );
+  deps.checkpoint('declare:recorded');
   // Enqueued even when not created: a crash between declare and enqueue must not strand the incident.
   await deps.jobs.enqueue('setup-channel', { incidentId: res.id }, { jobId: `setup-${res.id}` });
   return res;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { Checkpoint } from '../core/checkpoints.js';
 import type { AlertStates } from '../core/correlation.js';
 import type { Incident } from '../core/incident.js';
 import type { IncidentMeta, IncidentMetaField } from '../core/incident-meta.js';
@@ -264,6 +265,8 @@ export interface Deps {
   log: Logger;
   /** Current time; flows never call Date.now() themselves so tests can pin it. */
   now: () => Date;
+  /** Called at each step boundary of a multi-step transition; a no-op unless FAULT_CRASH_AT names it (tests). */
+  checkpoint: (step: Checkpoint) => void;
   slack?: SlackPort;
   /** Renders a postmortem view to Markdown with the user's template (loaded and checked at start-up). */
   renderPostmortem?: (view: PostmortemView) => string;

@@ -173,6 +173,7 @@ export async function ingestAlert(deps: Deps, deliveryId: string): Promise<Inges
       });
       id = res.id;
       declared = res.created;
+      deps.checkpoint('ingest:declared');
     }
 
     if (id && changes.length > 0) {
@@ -182,6 +183,7 @@ export async function ingestAlert(deps: Deps, deliveryId: string): Promise<Inges
           claimKey: changeClaim(id, groupId, c),
         });
       }
+      deps.checkpoint('ingest:appended');
       await enqueueDelivery(deps, id, await deps.store.timelineLength(id));
       const lastResolve = changes.findLast((c) => c.kind === 'alert_resolved');
       if (fullyResolved && lastResolve) {

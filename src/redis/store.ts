@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { Checkpoint } from '../core/checkpoints.js';
 import { AlertState, type AlertStates } from '../core/correlation.js';
 import { applyEntry, foldTimeline, type Incident } from '../core/incident.js';
 import {
@@ -62,6 +63,8 @@ export class RedisStore implements StorePort {
   constructor(
     private readonly client: Redis | Cluster,
     prefix: string,
+    /** Called between the steps of declare (fault-injection tests; a no-op otherwise). */
+    private readonly checkpoint: (step: Checkpoint) => void = () => {},
   ) {
     this.k = keys(prefix);
   }
@@ -103,12 +106,14 @@ export class RedisStore implements StorePort {
         String(CLAIM_TTL_S),
       ],
     )) as [number, IncidentId, string | null];
+    this.checkpoint('declare:reserved');
     if (pending) await this.writeDeclared(id, pending);
     return { id, created: created === 1 };
   }
 
   private async writeDeclared(id: IncidentId, json: string): Promise<void> {
     await runScript(this.client, WRITE_DECLARED, [this.k.timeline(id)], [json]);
+    this.checkpoint('declare:written');
     await this.client.hdel(this.k.declaring, id);
   }
 
