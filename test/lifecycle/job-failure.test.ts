@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postmortemView } from '../../src/core/postmortem.js';
-import type { EntryOf, TimelineEntry } from '../../src/core/timeline.js';
+import type { EntryOf } from '../../src/core/timeline.js';
 import type { Deps } from '../../src/flows/deps.js';
 import { handleFinalFailure } from '../../src/jobs/processors.js';
 import { SlackNotifier } from '../../src/slack/notifier.js';
+import { postAlert, TOKEN } from '../alerts-e2e/support.js';
+import { eventually } from '../support/eventually.js';
 import { type Harness, startHarness } from '../support/harness.js';
 
 // POSTMORTEM_DIR below a regular file: every draft-postmortem job throws (ENOTDIR) when it saves the
@@ -39,6 +41,7 @@ beforeAll(async () => {
     POSTMORTEM_DIR: join(dir, 'not-a-dir', 'postmortems'),
     // Channel setups 50 ms apart instead of Slack's Tier 2 spacing (3 s), so the retries below queue briefly.
     CHANNEL_SETUP_WINDOW_SECONDS: '1',
+    ALERT_WEBHOOK_TOKEN: TOKEN,
   });
   const general = h.sandbox.addChannel({ name: 'general', members: [h.users.alice] }).id;
   await h.client.slashCommand({
@@ -126,31 +129,72 @@ describe('a job that fails for good', () => {
     expect(String(told.args.text)).toContain('the next change posts them again');
   });
 
+  it('notes an alert webhook that could not be recorded on its alert group’s incident, and only there', async () => {
+    const after = h.sandbox.seq;
+    const r = await postAlert(`http://127.0.0.1:${h.bot.port}`, 'generic', {
+      title: 'Checkout 5xx',
+      status: 'firing',
+      dedupKey: 'checkout-5xx',
+      severity: 'critical',
+      startedAt: '2024-05-01T10:00:00Z',
+    });
+    expect(r.status).toBe(202);
+    const created = await h.sandbox.waitFor((e) => e.method === 'conversations.create' && e.ok, { after });
+    const alertChannel = h.sandbox.channelByName(String(created.args.name))!.id;
+    const id = await eventually(async () => {
+      const bound = await h.bot.rt.store.boundIncident(r.body.groupId);
+      expect(bound).toBeDefined();
+      return bound!;
+    });
+    const failure = {
+      jobId: `ingest-${r.body.deliveryId}`,
+      message: 'boom',
+      attemptsMade: 8,
+      retryable: true,
+    };
+
+    // A delivery of a group no incident is bound to: logged and counted by the worker, recorded nowhere.
+    const before = await Promise.all(['INC-1', id].map(async (i) => (await jobFailures(i)).length));
+    await handleFinalFailure(
+      workerDeps(),
+      'ingest-alert',
+      { deliveryId: 'unbound-0123456789abcdef' },
+      failure,
+    );
+    expect(await Promise.all(['INC-1', id].map(async (i) => (await jobFailures(i)).length))).toEqual(before);
+
+    await handleFinalFailure(workerDeps(), 'ingest-alert', { deliveryId: r.body.deliveryId }, failure);
+    expect((await jobFailures(id)).map((e) => [e.job, e.detail])).toEqual([
+      ['ingest-alert', `alert group ${r.body.groupId} from generic`],
+    ]);
+    const told = await posted(alertChannel, /gave up on recording an alert webhook/, after);
+    expect(String(told.args.text)).toContain('after 8 attempts: boom. Alerts it carried may be missing');
+  });
+
   it('tells the announce channel and the declarer when the channel itself could not be opened', async () => {
     // A workspace that lets nobody create channels (conversations.create: restricted_action).
     h.sandbox.failNext('conversations.create', { error: 'restricted_action', count: 50 });
     const general = h.sandbox.channelByName('general')!.id;
     const after = h.sandbox.seq;
-    await h.client.slashCommand({
+    const started = await h.client.slashCommand({
       text: 'start sev3 Search <!channel> errors',
       userId: h.users.alice,
       channelId: general,
     });
+    const id = /INC-\d+/.exec((started.body as { text: string }).text)![0]!;
     // One try, so the worker gives up at once (the declaration's own job keeps retrying meanwhile).
     await h.bot.rt.jobs.enqueue(
       'setup-channel',
-      { incidentId: 'INC-2' },
-      { jobId: 'setup-INC-2-once', attempts: 1 },
+      { incidentId: id },
+      { jobId: `setup-${id}-once`, attempts: 1 },
     );
     const told = await posted(h.announceChannel, /gave up on opening the incident channel/, after);
 
     expect(String(told.args.text)).toBe(
-      `<@${h.users.alice}> INC-2 (SEV3) “Search &lt;!channel&gt; errors”: :warning: incident-bot gave up on opening the incident channel after 1 attempt: An API error occurred: restricted_action. The incident is recorded; check that incident-bot may create channels and invite people (\`channels:manage\`), and open a channel by hand meanwhile.`,
+      `<@${h.users.alice}> ${id} (SEV3) “Search &lt;!channel&gt; errors”: :warning: incident-bot gave up on opening the incident channel after 1 attempt: An API error occurred: restricted_action. The incident is recorded; check that incident-bot may create channels and invite people (\`channels:manage\`), and open a channel by hand meanwhile.`,
     );
-    const failures = await jobFailures('INC-2');
-    expect(failures.map((e: TimelineEntry) => e.kind === 'job_failed' && [e.job, e.attempts])).toEqual([
-      ['setup-channel', 1],
-    ]);
-    expect((await h.bot.rt.store.load('INC-2'))!.incident.channelId).toBeUndefined();
+    const failures = await jobFailures(id);
+    expect(failures.map((e) => [e.job, e.attempts])).toEqual([['setup-channel', 1]]);
+    expect((await h.bot.rt.store.load(id))!.incident.channelId).toBeUndefined();
   });
 });
