@@ -7,6 +7,7 @@ import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
 import { defaultTemplatesDir, loadPostmortemTemplate, renderPostmortem } from './postmortem/render.js';
 import { closeAllConnections, waitReady } from './redis/connection.js';
+import { migrateLegacyLayout } from './redis/migrate.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { createWebServer } from './server.js';
 import { type Closer, shutdown } from './shutdown.js';
@@ -48,6 +49,13 @@ export async function startBot(
   // is down at start-up is reported by /healthz and by replies, not by refusing to start.
   await waitReady(rt.redis, 3000).catch((err) =>
     rt.log.warn({ err: err.message }, 'Redis not reachable yet; continuing'),
+  );
+  // Once per prefix, before anything reads the directory: keys of the layout before hash tags move.
+  await migrateLegacyLayout(rt.redis, rt.config.REDIS_PREFIX, rt.log).catch((err) =>
+    rt.log.warn(
+      { err: (err as Error).message },
+      'could not check the Redis key layout; the next start tries again',
+    ),
   );
   const closers: Closer[] = [];
   let port: number | undefined;

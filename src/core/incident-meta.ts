@@ -39,6 +39,8 @@ export const IncidentMetaFields = z
     'close-owed': Iso,
     /** Set by the close transition: the close's postmortem draft is owed (cleared once it is on the timeline). */
     'postmortem-owed': Iso,
+    /** Set by the key-layout migration: pending reminder jobs were left in the old queue; the sweeper schedules them again. */
+    'reschedule-reminders': Iso,
   })
   .partial();
 export type IncidentMetaFields = z.infer<typeof IncidentMetaFields>;

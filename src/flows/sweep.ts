@@ -1,6 +1,7 @@
 import type { IncidentId } from '../core/incident-model.js';
 import { finishClose } from './change-status.js';
 import type { Deps } from './deps.js';
+import { scheduleEscalation, scheduleNudge } from './reminders.js';
 
 /** A pending declaration younger than this (ms) is left to the request still writing it. */
 const DECLARATION_GRACE_MS = 30_000;
@@ -15,6 +16,8 @@ export interface SweepResult {
   postmortems: IncidentId[];
   /** Open incidents with timeline entries not yet posted and no delivery queued for them. */
   deliveries: IncidentId[];
+  /** Open incidents whose reminders were left behind by the key-layout migration, scheduled again. */
+  reminders: IncidentId[];
 }
 
 /**
@@ -25,7 +28,7 @@ export interface SweepResult {
  * takes is idempotent, so a sweep racing a retry does nothing twice.
  */
 export async function sweep(deps: Deps): Promise<SweepResult> {
-  const out: SweepResult = { declarations: [], closes: [], postmortems: [], deliveries: [] };
+  const out: SweepResult = { declarations: [], closes: [], postmortems: [], deliveries: [], reminders: [] };
   const now = deps.now().getTime();
 
   for (const { id, entry } of await deps.store.pendingDeclarations()) {
@@ -43,7 +46,19 @@ export async function sweep(deps: Deps): Promise<SweepResult> {
       out.closes.push(id);
       continue;
     }
-    if (!inc.channelId || !inc.summaryTs) continue; // setup-channel delivers once the channel exists
+    if ((await deps.store.meta(id))['reschedule-reminders']) {
+      await scheduleNudge(deps, inc);
+      await scheduleEscalation(deps, inc);
+      await deps.store.deleteMeta(id, 'reschedule-reminders');
+      out.reminders.push(id);
+    }
+    if (!inc.channelId || !inc.summaryTs) {
+      // A declaration killed between its record and its enqueue (declare:recorded: a slash command is
+      // not retried, a retried alert job finds the group bound) has no setup job; the job id makes
+      // this a no-op while one exists. setup-channel delivers once the channel exists.
+      await deps.jobs.enqueue('setup-channel', { incidentId: id }, { jobId: `setup-${id}` });
+      continue;
+    }
     const [len, cursor] = await Promise.all([deps.store.timelineLength(id), deps.store.deliveredCursor(id)]);
     // Behind: a delivery job may be running (it delivers to the end) or may have been lost with a
     // failed enqueue. One more job a minute at most; it waits for a running one's lock, then finds
@@ -78,7 +93,7 @@ export async function sweep(deps: Deps): Promise<SweepResult> {
       out.postmortems.push(id);
     }
   }
-  const did = out.declarations.length + out.closes.length + out.postmortems.length + out.deliveries.length;
+  const did = Object.values(out).reduce((n, ids) => n + ids.length, 0);
   if (did > 0) deps.log.info(out, 'sweep finished work a crash or an error left owed');
   return out;
 }

@@ -59,7 +59,7 @@ describe('an alert that outlives its incident', () => {
       userId: h.users.carol,
       channelId: ch1,
     });
-    expect(closed.body.text).toContain(`${id1} closed`);
+    expect(closed.body).toMatchObject({ text: expect.stringContaining(`${id1} closed`) });
     await eventually(async () => expect(await h.bot.rt.store.openIncidents()).not.toContain(id1));
     expect(await h.bot.rt.store.boundIncident(groupId)).toBeUndefined();
 
