@@ -391,6 +391,8 @@ export class RedisStore implements StorePort {
     jobId: string,
     basis: string,
   ): Promise<string | null> {
+    checkIncidentMetaValue('nudge-job', jobId);
+    checkIncidentMetaValue('nudge-basis', basis);
     return (await runScript(
       this.client,
       SET_NUDGE_IF_GENERATION,

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { DomainError, RecordedButIncomplete } from '../../src/core/errors.js';
+import type { IncidentId } from '../../src/core/incident-model.js';
+import type { NewEntry } from '../../src/core/timeline.js';
+import { declareIncident } from '../../src/flows/declare.js';
+import type { Deps } from '../../src/flows/deps.js';
+import { mutate } from '../../src/flows/record.js';
+import { type FlowWorld, flowWorld } from './support.js';
+
+const by = { actor: { type: 'user', id: 'U0123ABCD' }, source: 'slash' } as const;
+
+async function openIncident(w: FlowWorld): Promise<IncidentId> {
+  return (await declareIncident(w.deps, { title: 'Checkout returns 502', severity: 'SEV2', ...by })).id;
+}
+
+const noteOf = (deps: Deps, id: IncidentId, text: string) => (): NewEntry[] => [
+  { kind: 'note', incidentId: id, at: deps.now().toISOString(), ...by, text },
+];
+
+describe('mutate', () => {
+  it('reports a change whose delivery cannot be queued as recorded but incomplete', async () => {
+    const w = flowWorld();
+    const id = await openIncident(w);
+    w.jobs.failNext('enqueue', new Error('Connection is closed.'));
+
+    const err = await mutate(w.deps, id, noteOf(w.deps, id, 'LB pool b drained'), {
+      claimKey: 'slack-1',
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RecordedButIncomplete);
+    expect(err).toMatchObject({ incidentId: id, seqs: [2] });
+    expect((err as Error).message).toContain('Connection is closed.');
+    expect((await w.store.entries(id)).map((e) => e.kind)).toEqual(['declared', 'note']);
+    expect(w.jobs.jobs('deliver')).toEqual([]);
+
+    // Slack retries the command: the claim keeps it from being recorded twice.
+    const retry = await mutate(w.deps, id, noteOf(w.deps, id, 'LB pool b drained'), { claimKey: 'slack-1' });
+    expect(retry).toMatchObject({ duplicate: true, seqs: [] });
+    expect(await w.store.timelineLength(id)).toBe(2);
+  });
+
+  it('reports a change whose snapshot cannot be saved as recorded but incomplete', async () => {
+    const w = flowWorld();
+    const id = await openIncident(w);
+    w.store.failNext('saveSnapshot');
+    await expect(mutate(w.deps, id, noteOf(w.deps, id, 'x'))).rejects.toBeInstanceOf(RecordedButIncomplete);
+    expect(await w.store.timelineLength(id)).toBe(2);
+  });
+
+  it('reports a store error before the append as a plain failure, with nothing recorded', async () => {
+    const w = flowWorld();
+    const id = await openIncident(w);
+    w.store.failNext('append', new Error('READONLY You cannot write against a read only replica.'));
+    const err = await mutate(w.deps, id, noteOf(w.deps, id, 'x')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err).not.toBeInstanceOf(RecordedButIncomplete);
+    expect(err).not.toBeInstanceOf(DomainError);
+    expect(await w.store.timelineLength(id)).toBe(1);
+  });
+
+  it('retries on a concurrent change and appends after it', async () => {
+    const w = flowWorld();
+    const id = await openIncident(w);
+    let raced = false;
+    const rec = await mutate(w.deps, id, (inc) => {
+      if (!raced) {
+        raced = true;
+        // Another process appends between this read and its append.
+        void w.store.append(id, noteOf(w.deps, id, 'from elsewhere')());
+      }
+      return [
+        {
+          kind: 'note',
+          incidentId: id,
+          at: w.deps.now().toISOString(),
+          ...by,
+          text: `after ${inc.entryCount}`,
+        },
+      ];
+    });
+    expect(rec.seqs).toEqual([3]);
+    const entries = await w.store.entries(id);
+    expect(entries.map((e) => (e.kind === 'note' ? e.text : e.kind))).toEqual([
+      'declared',
+      'from elsewhere',
+      'after 2',
+    ]);
+  });
+});
