@@ -19,7 +19,10 @@ export type RedisClient = Redis | Cluster;
  */
 export type RedisSettings = Pick<Config, 'REDIS_URL'> &
   Partial<
-    Pick<Config, 'REDIS_SENTINELS' | 'REDIS_SENTINEL_NAME' | 'REDIS_SENTINEL_PASSWORD' | 'REDIS_CLUSTER_NODES'>
+    Pick<
+      Config,
+      'REDIS_SENTINELS' | 'REDIS_SENTINEL_NAME' | 'REDIS_SENTINEL_PASSWORD' | 'REDIS_CLUSTER_NODES'
+    >
   >;
 
 export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
@@ -71,8 +74,8 @@ function fromUrl(url: string): { username?: string; password?: string; db: numbe
  * Opens a client for a role, tracked for `closeAllConnections`:
  * - a `redis://` URL string (or settings with REDIS_URL only): one Redis;
  * - REDIS_SENTINELS: the master of REDIS_SENTINEL_NAME, found through the Sentinels and followed
- *   across failovers (ioredis asks the Sentinels again on every reconnect; `failoverDetector`
- *   reconnects on `+switch-master`; the ready check rejects a node that is not a master);
+ *   across failovers (ioredis asks the Sentinels again on every reconnect; watchFailovers
+ *   reconnects on `+switch-master`; READONLY reconnects; the ready check rejects a non-master);
  * - REDIS_CLUSTER_NODES: a Cluster client seeded with those nodes (BullMQ needs hash-tagged
  *   prefixes there, and every multi-key command or script must stay in one slot).
  * Producers fail fast in every mode (no offline queue, one retry, 2.5 s command timeout); workers
@@ -111,14 +114,17 @@ export function createRedis(
       // The ready check (INFO) is where ioredis checks that the node Sentinel named is a master
       // (a stale answer during a failover names the old one); keep it on for both roles.
       enableReadyCheck: true,
-      // Subscribes to +switch-master on the Sentinels and reconnects to the new master at once,
-      // instead of finding out from a dropped connection or a READONLY.
-      failoverDetector: true,
+      // Not ioredis' own `failoverDetector`: when its +switch-master arrives while the client is
+      // asking a Sentinel for the master (as it does all through a failover), ioredis aborts the
+      // connect and ends the client for good (status 'end', never reconnects; most clients of a
+      // process died that way in redis-sentinel-failover.test.ts). watchFailovers does its job.
+      failoverDetector: false,
       retryStrategy,
       sentinelRetryStrategy: retryStrategy,
       reconnectOnError: reconnectOnReadonly(role === 'worker'),
       ...extra,
     });
+    watchFailovers(r, s, tls);
   } else {
     r = new Cluster(s.REDIS_CLUSTER_NODES!, clusterOptions(s, role, extra));
   }
@@ -127,6 +133,87 @@ export function createRedis(
   open.add(r);
   r.once('end', () => open.delete(r));
   return r;
+}
+
+/**
+ * Moves Sentinel-mode clients to a new master as soon as a Sentinel announces it. A crashed
+ * master drops its connections, so clients ask the Sentinels again by themselves; but after a
+ * manual failover (`SENTINEL FAILOVER`, maintenance) or a partition the old master lives on and
+ * keeps accepting writes for ~10 s until the Sentinels demote it, and those writes are lost when it
+ * resyncs from the new master. So: one subscriber to `+switch-master` per Sentinel (per process
+ * and Sentinel group); on each announcement every ready client (and every `duplicate()` of one,
+ * which BullMQ makes for blocking commands) that is not connected to the new master reconnects,
+ * which asks the Sentinels again. A client that becomes ready on a stale address within a minute
+ * of a switch reconnects once too. Never while a client is connecting (that is ioredis' race).
+ */
+interface FailoverWatch {
+  name: string;
+  subscribers: Redis[];
+  clients: Set<Redis>;
+  /** The last announced master, and when. */
+  last?: { host: string; port: number; at: number };
+}
+const watches = new Map<string, FailoverWatch>();
+/** The switch (its `at`) each client last reconnected for on 'ready', so it does so once. */
+const movedFor = new WeakMap<Redis, number>();
+
+function connectedTo(c: Redis, addr: { host: string; port: number }): boolean {
+  const stream = c.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+  return stream?.remotePort === addr.port && stream.remoteAddress?.replace(/^::ffff:/, '') === addr.host;
+}
+
+function watchFailovers(client: Redis, s: RedisSettings, tls: boolean): void {
+  const name = s.REDIS_SENTINEL_NAME ?? 'mymaster';
+  const sentinels = s.REDIS_SENTINELS!;
+  const key = `${name}@${sentinels.map((x) => `${x.host}:${x.port}`).join(',')}`;
+  let w = watches.get(key);
+  if (!w) {
+    const watch: FailoverWatch = { name, subscribers: [], clients: new Set() };
+    for (const addr of sentinels) {
+      const sub = new Redis({
+        host: addr.host,
+        port: addr.port,
+        ...(s.REDIS_SENTINEL_PASSWORD ? { password: s.REDIS_SENTINEL_PASSWORD } : {}),
+        ...(tls ? { tls: {} } : {}),
+        enableReadyCheck: false,
+        maxRetriesPerRequest: null,
+        retryStrategy,
+      });
+      sub.on('error', () => {});
+      // Re-subscribed by ioredis after every reconnect.
+      sub.subscribe('+switch-master').catch(() => {});
+      sub.on('message', (_channel: string, message: string) => {
+        // "<master name> <old ip> <old port> <new ip> <new port>"
+        const [master, , , host, port] = message.split(' ');
+        if (master !== watch.name || !host || !port) return;
+        const to = { host, port: Number(port), at: Date.now() };
+        watch.last = to;
+        for (const c of watch.clients) if (c.status === 'ready' && !connectedTo(c, to)) c.disconnect(true);
+      });
+      watch.subscribers.push(sub);
+    }
+    watches.set(key, watch);
+    w = watch;
+  }
+  track(w, client);
+}
+
+function track(w: FailoverWatch, client: Redis): void {
+  w.clients.add(client);
+  client.on('ready', () => {
+    const last = w.last;
+    if (!last || Date.now() - last.at > 60_000 || movedFor.get(client) === last.at) return;
+    if (connectedTo(client, last)) return;
+    movedFor.set(client, last.at);
+    client.disconnect(true);
+  });
+  client.once('end', () => w.clients.delete(client));
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = (override?: Partial<RedisOptions>) => {
+    const d = duplicate(override);
+    track(w, d);
+    return d;
+  };
 }
 
 function clusterOptions(s: RedisSettings, role: ConnectionRole, extra: RedisOptions): ClusterOptions {
@@ -178,6 +265,8 @@ export async function closeAllConnections(timeoutMs = 2000): Promise<void> {
     }),
   );
   open.clear();
+  for (const w of watches.values()) for (const sub of w.subscribers) sub.disconnect();
+  watches.clear();
 }
 
 /**

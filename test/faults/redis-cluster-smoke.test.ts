@@ -3,8 +3,8 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { closeAllConnections, createRedis, type RedisClient, waitReady } from '../../src/redis/connection.js';
-import { type RedisClusterHarness, startRedisCluster } from '../support/redis-cluster.js';
 import { cleanPrefix, redisCall } from '../support/redis.js';
+import { type RedisClusterHarness, startRedisCluster } from '../support/redis-cluster.js';
 
 // A real Redis Cluster (3 masters + 3 replicas on loopback) and the bot's connection factory in
 // cluster mode: BullMQ round trip on a hash-tagged prefix, multi-key scripts in one slot, and
@@ -110,8 +110,8 @@ async function pollJob(queue: Queue, id: string): Promise<unknown> {
 }
 
 async function nodeOfSlot(slot: number): Promise<number> {
-  const slots = (await producer.cluster('SLOTS')) as [number, number, [string, number]][];
+  const slots = await producer.cluster('SLOTS');
   const range = slots.find(([from, to]) => slot >= from && slot <= to);
-  if (!range) throw new Error(`no node serves slot ${slot}`);
+  if (!range?.[2]) throw new Error(`no node serves slot ${slot}`);
   return range[2][1];
 }

@@ -3,7 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePorts, infoFields, pollUntil, type RedisServerProcess, redisCall, spawnRedisServer } from './redis.js';
+import {
+  freePorts,
+  infoFields,
+  pollUntil,
+  type RedisServerProcess,
+  redisCall,
+  spawnRedisServer,
+} from './redis.js';
 
 const run = promisify(execFile);
 
@@ -70,10 +77,19 @@ export async function startRedisCluster(
 
     const create = await run(
       'redis-cli',
-      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'],
+      [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        '1',
+        '--cluster-yes',
+      ],
       { timeout: 30_000 },
     ).catch((err: Error & { stdout?: string; stderr?: string }) => {
-      throw new Error(`redis-cli --cluster create failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+      throw new Error(
+        `redis-cli --cluster create failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`,
+      );
     });
     if (!/All 16384 slots covered/.test(create.stdout))
       throw new Error(`redis-cli --cluster create did not cover every slot:\n${create.stdout}`);

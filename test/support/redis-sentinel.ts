@@ -1,7 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts, infoFields, pollUntil, type RedisServerProcess, redisCall, spawnRedisServer } from './redis.js';
+import {
+  freePorts,
+  infoFields,
+  pollUntil,
+  type RedisServerProcess,
+  redisCall,
+  spawnRedisServer,
+} from './redis.js';
 
 /** Master + 1 replica + 3 Sentinels of the test's own on loopback, persistence off. */
 export interface RedisSentinelHarness {
@@ -15,13 +22,19 @@ export interface RedisSentinelHarness {
   dataPorts: number[];
   /**
    * Resolves once the replica has processed everything the master had written when this was
-   * called (the replica's `slave_repl_offset` ≥ the master's `master_repl_offset`); returns that offset.
+   * called (the replica's `slave_repl_offset` ≥ the master's `master_repl_offset`: what `WAIT 1`
+   * gives one client, for every client's writes); returns that offset.
    */
   replicaCaughtUp(timeoutMs?: number): Promise<number>;
   /** SIGKILLs the current master (no shutdown, no last writes flushed to anyone). */
   killMaster(): Promise<void>;
-  /** Polls until every Sentinel names a new master and that node says it is one. */
+  /** Polls until every Sentinel names a new master (not the one killed or failed over) and that node says it is one. */
   waitForFailover(timeoutMs?: number): Promise<{ newMasterPort: number }>;
+  /**
+   * A planned failover: `SENTINEL FAILOVER` with the master alive (it stays a master, accepting
+   * writes, until the Sentinels demote it some 10 s later), then waitForFailover.
+   */
+  manualFailover(timeoutMs?: number): Promise<{ newMasterPort: number }>;
   /** Stops every process and removes the temp directory; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -81,7 +94,12 @@ export async function startRedisSentinel(
     procs.set(masterPort0, await spawnRedisServer(masterPort0, dataArgs(masterPort0)));
     procs.set(
       replicaPort,
-      await spawnRedisServer(replicaPort, [...dataArgs(replicaPort), '--replicaof', '127.0.0.1', String(masterPort0)]),
+      await spawnRedisServer(replicaPort, [
+        ...dataArgs(replicaPort),
+        '--replicaof',
+        '127.0.0.1',
+        String(masterPort0),
+      ]),
     );
     await pollUntil(
       'the replica to be in sync with the master',
@@ -126,7 +144,8 @@ export async function startRedisSentinel(
       async () => {
         for (const port of sentinelPorts) {
           const m = pairs(await redisCall(port, 'SENTINEL', 'MASTER', NAME));
-          if (m.flags !== 'master' || m['num-slaves'] !== '1' || m['num-other-sentinels'] !== '2') return false;
+          if (m.flags !== 'master' || m['num-slaves'] !== '1' || m['num-other-sentinels'] !== '2')
+            return false;
           const replicas = ((await redisCall(port, 'SENTINEL', 'REPLICAS', NAME)) as unknown[]).map(pairs);
           if (!replicas.some((r) => r.flags === 'slave' && r['master-link-status'] === 'ok')) return false;
         }
@@ -141,8 +160,32 @@ export async function startRedisSentinel(
   }
 
   const livePorts = () => sentinelPorts.filter((p) => procs.get(p)?.alive);
-  let killed: number | undefined;
+  let previous: number | undefined;
   let stopped = false;
+  const waitForFailover = async (timeoutMs = 20_000) => {
+    const old = previous ?? master;
+    const newMasterPort = await pollUntil(
+      `the Sentinels to promote a new master (not ${old})`,
+      async () => {
+        const named = new Set<number>();
+        for (const port of livePorts()) {
+          const addr = (await redisCall(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', NAME)) as
+            | string[]
+            | null;
+          if (!addr) return false;
+          named.add(Number(addr[1]));
+        }
+        const [candidate] = [...named];
+        if (named.size !== 1 || candidate === undefined || candidate === old) return false;
+        const role = (await redisCall(candidate, 'ROLE')) as unknown[];
+        return role[0] === 'master' ? candidate : false;
+      },
+      timeoutMs,
+      50,
+    );
+    master = newMasterPort;
+    return { newMasterPort };
+  };
   return {
     sentinels: sentinelPorts.map((p) => `127.0.0.1:${p}`).join(','),
     name: NAME,
@@ -152,8 +195,11 @@ export async function startRedisSentinel(
     dataPorts: [masterPort0, replicaPort],
     async replicaCaughtUp(timeoutMs = 10_000) {
       const target = Number(infoFields(await redisCall(master, 'INFO', 'replication')).master_repl_offset);
-      const replicas = [masterPort0, replicaPort].filter((p) => p !== master && procs.get(p)?.alive);
-      if (replicas.length === 0) throw new Error('replicaCaughtUp: no replica is running');
+      const replicas: number[] = [];
+      for (const p of [masterPort0, replicaPort])
+        if (p !== master && procs.get(p)?.alive)
+          if (infoFields(await redisCall(p, 'INFO', 'replication')).role === 'slave') replicas.push(p);
+      if (replicas.length === 0) throw new Error('replicaCaughtUp: the master has no running replica');
       await pollUntil(
         `the replica to reach replication offset ${target}`,
         async () => {
@@ -169,30 +215,14 @@ export async function startRedisSentinel(
       return target;
     },
     async killMaster() {
-      killed = master;
+      previous = master;
       await procs.get(master)!.kill('SIGKILL');
     },
-    async waitForFailover(timeoutMs = 20_000) {
-      const old = killed ?? master;
-      const newMasterPort = await pollUntil(
-        `the Sentinels to promote a new master (not ${old})`,
-        async () => {
-          const named = new Set<number>();
-          for (const port of livePorts()) {
-            const addr = (await redisCall(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', NAME)) as string[] | null;
-            if (!addr) return false;
-            named.add(Number(addr[1]));
-          }
-          const [candidate] = [...named];
-          if (named.size !== 1 || candidate === undefined || candidate === old) return false;
-          const role = (await redisCall(candidate, 'ROLE')) as unknown[];
-          return role[0] === 'master' ? candidate : false;
-        },
-        timeoutMs,
-        50,
-      );
-      master = newMasterPort;
-      return { newMasterPort };
+    waitForFailover,
+    async manualFailover(timeoutMs?: number) {
+      previous = master;
+      await redisCall(livePorts()[0]!, 'SENTINEL', 'FAILOVER', NAME);
+      return waitForFailover(timeoutMs);
     },
     async stop() {
       if (stopped) return;
