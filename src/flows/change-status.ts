@@ -155,7 +155,8 @@ export async function closeIncident(
     // The close is recorded (and its follow-up owed) even when queueing its post failed: finish what we can.
     if (err instanceof RecordedButIncomplete) await finishClose(deps, id).catch(() => {});
     // Closed before (a close cut short, retried by hand): finish what that close still owes.
-    if (err instanceof DomainError && err.code === 'INCIDENT_CLOSED') await finishClose(deps, id);
+    // Its own failure does not change the answer (it is closed); the sweeper finishes the rest.
+    if (err instanceof DomainError && err.code === 'INCIDENT_CLOSED') await finishClose(deps, id).catch(() => {});
     throw err;
   }
   if (!rec.duplicate) deps.checkpoint('close:recorded');
