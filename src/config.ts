@@ -98,6 +98,12 @@ export const Config = z.object({
     })
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
     .default('incident-bot'),
+  // ioredis 6 speaks RESP3 (HELLO 3) unless told otherwise; 2 keeps ioredis 5's RESP2, for a proxy or
+  // Redis-compatible service that refuses HELLO with an error other than NOPROTO or unknown command.
+  REDIS_PROTOCOL: z
+    .enum(['2', '3'], { error: 'must be 2 (RESP2) or 3 (RESP3)' })
+    .default('3')
+    .transform((p) => (p === '2' ? 2 : 3)),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INCIDENT_RESPONDERS: csvIds('user'),
@@ -133,10 +139,16 @@ export const Config = z.object({
     .string()
     .optional()
     .transform((s, ctx) => {
-      const steps = (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+      const steps = (s ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
       const bad = steps.filter((x) => !(CHECKPOINTS as readonly string[]).includes(x));
       if (bad.length > 0) {
-        ctx.addIssue({ code: 'custom', message: `unknown step ${bad.join(', ')}; known: ${CHECKPOINTS.join(', ')}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `unknown step ${bad.join(', ')}; known: ${CHECKPOINTS.join(', ')}`,
+        });
       }
       return steps as Checkpoint[];
     }),

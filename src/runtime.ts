@@ -34,7 +34,7 @@ export function createRuntime(
   const redis = createRedis(config, 'producer');
   const checkpoint = crashAt(config.FAULT_CRASH_AT);
   const store = new RedisStore(redis, config.REDIS_PREFIX, checkpoint);
-  const jobs = new Jobs(redis, store.bullPrefix);
+  const jobs = new Jobs(redis, store.bullPrefix, log);
   const deps: Deps = { config, store, jobs, log, now: () => new Date(), checkpoint };
   return { config, log, redis, store, jobs, deps };
 }

@@ -156,7 +156,8 @@ export async function closeIncident(
     if (err instanceof RecordedButIncomplete) await finishClose(deps, id).catch(() => {});
     // Closed before (a close cut short, retried by hand): finish what that close still owes.
     // Its own failure does not change the answer (it is closed); the sweeper finishes the rest.
-    if (err instanceof DomainError && err.code === 'INCIDENT_CLOSED') await finishClose(deps, id).catch(() => {});
+    if (err instanceof DomainError && err.code === 'INCIDENT_CLOSED')
+      await finishClose(deps, id).catch(() => {});
     throw err;
   }
   if (!rec.duplicate) deps.checkpoint('close:recorded');
@@ -177,7 +178,7 @@ export async function closeIncident(
  */
 export async function finishClose(deps: Deps, id: IncidentId): Promise<void> {
   const inc = await deps.store.current(id);
-  if (!inc || inc.status !== 'closed') return;
+  if (inc?.status !== 'closed') return;
   const meta = await deps.store.meta(id);
   if (meta['close-owed']) await cancelReminders(deps, inc);
   deps.checkpoint('close:reminders-cancelled');

@@ -2,6 +2,7 @@ import { type JobsOptions, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { IncidentId } from '../core/incident-model.js';
+import type { Logger } from '../logger.js';
 
 /**
  * Queues and their job payloads. A payload holds ids, not objects, and is validated with zod when
@@ -86,12 +87,16 @@ const DEFAULTS: JobsOptions = {
 export class Jobs {
   readonly queues: Record<QueueName, Queue>;
 
-  constructor(connection: Redis | Cluster, bullPrefix: string) {
+  constructor(connection: Redis | Cluster, bullPrefix: string, log?: Pick<Logger, 'debug'>) {
     this.queues = Object.fromEntries(
-      QUEUE_NAMES.map((q) => [
-        q,
-        new Queue(q, { connection, prefix: bullPrefix, defaultJobOptions: DEFAULTS }),
-      ]),
+      QUEUE_NAMES.map((q) => {
+        const queue = new Queue(q, { connection, prefix: bullPrefix, defaultJobOptions: DEFAULTS });
+        // Without a listener BullMQ console.error()s every connection error of the queue (each
+        // reconnect attempt of an outage, once per queue). The failing add/remove rejects to its
+        // caller, which answers or retries; /healthz and the workers report the outage.
+        queue.on('error', (err) => log?.debug({ queue: q, err: err.message }, 'queue connection error'));
+        return [q, queue];
+      }),
     ) as Record<QueueName, Queue>;
   }
 

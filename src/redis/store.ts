@@ -219,12 +219,13 @@ export class RedisStore implements StorePort {
     await this.client.hset(this.k.channelIndex, channelId, id);
   }
 
+  // ioredis 6.0.0 types ZRANGE's stop as string | Buffer only (a number is fine on the wire).
   async allIncidents(): Promise<IncidentId[]> {
-    return (await this.client.zrange(this.k.allIncidents, 0, -1)) as IncidentId[];
+    return (await this.client.zrange(this.k.allIncidents, 0, '-1')) as IncidentId[];
   }
 
   async openIncidents(): Promise<IncidentId[]> {
-    return (await this.client.zrange(this.k.openIncidents, 0, -1)) as IncidentId[];
+    return (await this.client.zrange(this.k.openIncidents, 0, '-1')) as IncidentId[];
   }
 
   openCount(): Promise<number> {
@@ -232,7 +233,7 @@ export class RedisStore implements StorePort {
   }
 
   async closingIncidents(): Promise<IncidentId[]> {
-    return (await this.client.zrange(this.k.closingIncidents, 0, -1)) as IncidentId[];
+    return (await this.client.zrange(this.k.closingIncidents, 0, '-1')) as IncidentId[];
   }
 
   async leaveOpenIndex(id: IncidentId, alertGroupId: string | undefined, at: Date): Promise<void> {

@@ -180,9 +180,7 @@ describe('Alertmanager webhooks to the running bot', () => {
       ]);
     });
     // Closing releases the group (right after the closed entry is appended).
-    await eventually(async () =>
-      expect(await h.bot.rt.store.boundIncident(groupId)).toBeUndefined(),
-    );
+    await eventually(async () => expect(await h.bot.rt.store.boundIncident(groupId)).toBeUndefined());
 
     // The alert fires again later: a new incident, linked to the closed one, in a new channel.
     const refire = JSON.parse(firstBody.toString('utf8'));

@@ -1,12 +1,12 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisClient } from '../../src/redis/connection.js';
 import { bullPrefix } from '../../src/redis/store.js';
 import { type Sandbox, startSandbox, type TranscriptEntry } from '../../src/sandbox/index.js';
 import { eventually } from '../support/eventually.js';
 import { SIGNING_SECRET } from '../support/harness.js';
 import { freePort } from '../support/lab.js';
-import { cleanPrefix, TEST_REDIS_URL, testPrefix } from '../support/redis.js';
+import { cleanPrefix, TEST_REDIS_URL, testPrefix, testRedisEnv, testRedisTarget } from '../support/redis.js';
 import {
   allIncidents,
   channelOf,
@@ -27,7 +27,7 @@ import {
 
 let sandbox: Sandbox;
 let prefix: string;
-let redis: Redis;
+let redis: RedisClient;
 let alerts: Queue;
 let env: NodeJS.ProcessEnv;
 const procs: Proc[] = [];
@@ -44,7 +44,7 @@ beforeAll(async () => {
     SLACK_BOT_TOKEN: sandbox.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: sandbox.apiUrl,
-    REDIS_URL: TEST_REDIS_URL,
+    ...testRedisEnv(),
     REDIS_PREFIX: prefix,
     ALERT_WEBHOOK_TOKEN: TOKEN,
     INCIDENT_ANNOUNCE_CHANNEL: announce,
@@ -62,14 +62,14 @@ beforeAll(async () => {
   procs.push(...started);
   webs = ports.map((p) => `http://127.0.0.1:${p}`);
   workers = started.slice(2);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
   await alerts?.close();
   redis?.disconnect();
   await sandbox?.close();
-  if (prefix) await cleanPrefix(prefix);
+  if (prefix) await cleanPrefix(prefix, testRedisTarget());
 });
 
 const creates = (pred: (e: TranscriptEntry) => boolean = () => true) =>

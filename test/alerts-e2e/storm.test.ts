@@ -6,7 +6,7 @@ import { type BotProcess, startBot } from '../../src/process.js';
 import { type Sandbox, startSandbox } from '../../src/sandbox/index.js';
 import { eventually } from '../support/eventually.js';
 import { SIGNING_SECRET } from '../support/harness.js';
-import { cleanPrefix, TEST_REDIS_URL, testPrefix } from '../support/redis.js';
+import { cleanPrefix, testPrefix, testRedisEnv, testRedisTarget } from '../support/redis.js';
 import { postAlert, TOKEN } from './support.js';
 
 // An alert storm: 100 distinct groups. Slack's Tier 2 (conversations.create, pins.add,
@@ -43,7 +43,7 @@ beforeAll(async () => {
       SLACK_BOT_TOKEN: sandbox.botToken,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: sandbox.apiUrl,
-      REDIS_URL: TEST_REDIS_URL,
+      ...testRedisEnv(),
       REDIS_PREFIX: prefix,
       PORT: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -64,7 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await bot?.close();
   await sandbox?.close();
-  if (prefix) await cleanPrefix(prefix);
+  if (prefix) await cleanPrefix(prefix, testRedisTarget());
 });
 
 describe('an alert storm of 100 distinct groups', () => {

@@ -4,14 +4,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { RedisClient } from '../../src/redis/connection.js';
 import { expect } from 'vitest';
 import { pagerDutySignature } from '../../src/alerts/verify.js';
 import type { IncidentId } from '../../src/core/incident-model.js';
 import type { TimelineEntry } from '../../src/core/timeline.js';
+import { createRedis, type RedisClient } from '../../src/redis/connection.js';
 import { RedisStore } from '../../src/redis/store.js';
 import type { Sandbox, SandboxMessage } from '../../src/sandbox/index.js';
 import { eventually } from '../support/eventually.js';
+import { hostPortList, TEST_REDIS_CLUSTER_NODES } from '../support/redis.js';
 
 /** The webhook token every alert-e2e bot is started with. */
 export const TOKEN = 'e2e-alert-token-0123456789abcdef';
@@ -101,7 +102,12 @@ export async function allIncidents(redis: RedisClient, prefix: string): Promise<
 }
 
 /** Waits until every timeline entry of the incident has been delivered to its channel. */
-export async function settled(redis: RedisClient, prefix: string, id: string, timeoutMs = 20_000): Promise<void> {
+export async function settled(
+  redis: RedisClient,
+  prefix: string,
+  id: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   const store = new RedisStore(redis, prefix);
   await eventually(async () => {
     const len = await store.timelineLength(id as IncidentId);
@@ -174,7 +180,9 @@ export async function spawnBot(
     throw new Error(`${entry} exited (${code ?? signal}) before it was ready:\n${out.slice(-3000)}`);
   });
   exited.catch(() => {});
-  await Promise.race([eventually(() => expect(out).toContain(readyMsg), 30_000, 50), exited]);
+  // Generous: each process compiles src/ with tsx first, which takes seconds, and many more when
+  // several start at once on a loaded 2-core machine.
+  await Promise.race([eventually(() => expect(out).toContain(readyMsg), 60_000, 50), exited]);
   return {
     child,
     log: () => out,
@@ -187,7 +195,15 @@ export async function spawnBot(
   };
 }
 
-/** A separate connection to the test Redis (closed by the caller). */
-export function testRedis(url: string): Redis {
-  return new Redis(url);
+/**
+ * A separate connection to the test Redis at `url` (closed by the caller); on a cluster run
+ * (TEST_REDIS_CLUSTER_NODES) a Cluster client from the bot's own factory instead, `url` giving only
+ * user, password and TLS, as it does for the bot.
+ */
+export function testRedis(url: string): RedisClient {
+  if (!TEST_REDIS_CLUSTER_NODES) return new Redis(url);
+  return createRedis(
+    { REDIS_URL: url, REDIS_CLUSTER_NODES: hostPortList(TEST_REDIS_CLUSTER_NODES) },
+    'worker',
+  );
 }

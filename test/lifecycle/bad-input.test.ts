@@ -274,7 +274,13 @@ describe('commands a person gets wrong', () => {
 describe('a datastore outage', () => {
   it('answers within Slack’s 3 seconds with an error reply instead of silence when Redis is down', async () => {
     const down = await startBot({
-      env: { ...h.env, REDIS_URL: 'redis://127.0.0.1:1', PORT: '0' },
+      env: {
+        ...h.env,
+        REDIS_URL: 'redis://127.0.0.1:1',
+        // On a cluster run (npm run test:cluster) the nodes are what the bot connects to.
+        ...(h.env.REDIS_CLUSTER_NODES ? { REDIS_CLUSTER_NODES: '127.0.0.1:1' } : {}),
+        PORT: '0',
+      },
       worker: false,
     });
     try {

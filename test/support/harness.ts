@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncidentId } from '../../src/core/incident-model.js';
 import { type BotProcess, startBot } from '../../src/process.js';
+import { redisMode } from '../../src/redis/connection.js';
 import { type Sandbox, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
 import { eventually } from './eventually.js';
-import { cleanPrefix, TEST_REDIS_URL, testPrefix } from './redis.js';
+import { cleanPrefix, TEST_REDIS_CLUSTER_NODES, testPrefix, testRedisEnv, testRedisTarget } from './redis.js';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';
 
@@ -21,7 +22,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Starts sandbox and bot; `env` overrides settings. Always `close()` it (afterAll). */
+/**
+ * Starts sandbox and bot; `env` overrides settings. The bot runs on the test Redis, or on the test
+ * Redis Cluster when the run has one (REDIS_CLUSTER_NODES, see testRedisEnv). Always `close()` it (afterAll).
+ */
 export async function startHarness(
   name: string,
   env: NodeJS.ProcessEnv = {},
@@ -37,7 +41,7 @@ export async function startHarness(
     SLACK_BOT_TOKEN: sandbox.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: sandbox.apiUrl,
-    REDIS_URL: TEST_REDIS_URL,
+    ...testRedisEnv(),
     REDIS_PREFIX: prefix,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -47,6 +51,13 @@ export async function startHarness(
     ...env,
   };
   const bot = await startBot({ env: fullEnv, worker: opts.worker });
+  // A cluster run that quietly ran on one Redis would prove nothing.
+  if (TEST_REDIS_CLUSTER_NODES && redisMode(bot.rt.config) !== 'cluster') {
+    await bot.close();
+    throw new Error(
+      `startHarness(${name}): TEST_REDIS_CLUSTER_NODES is set but the bot is not in cluster mode`,
+    );
+  }
   const client = new SlackClientSim({
     appUrl: `http://127.0.0.1:${bot.port}/slack/events`,
     signingSecret: SIGNING_SECRET,
@@ -63,7 +74,7 @@ export async function startHarness(
     async close() {
       await bot.close();
       await sandbox.close();
-      await cleanPrefix(prefix);
+      await cleanPrefix(prefix, testRedisTarget());
     },
   };
 }

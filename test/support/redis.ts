@@ -7,6 +7,25 @@ import { Cluster, Redis } from 'ioredis';
 /** The Redis these tests use: REDIS_URL or the machine's 127.0.0.1:6379. */
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/**
+ * The Redis Cluster these tests use instead, as `host:port,…`, when the run has one
+ * (`npm run test:cluster`: test/support/cluster-global-setup.ts sets it); unset, everything runs
+ * on TEST_REDIS_URL as before.
+ */
+export const TEST_REDIS_CLUSTER_NODES = process.env.TEST_REDIS_CLUSTER_NODES || undefined;
+
+/** The bot's Redis settings for the test Redis: REDIS_URL, plus REDIS_CLUSTER_NODES on a cluster run. */
+export function testRedisEnv(): { REDIS_URL: string; REDIS_CLUSTER_NODES?: string } {
+  return TEST_REDIS_CLUSTER_NODES
+    ? { REDIS_URL: TEST_REDIS_URL, REDIS_CLUSTER_NODES: TEST_REDIS_CLUSTER_NODES }
+    : { REDIS_URL: TEST_REDIS_URL };
+}
+
+/** Where the tests' own Redis lives, for cleanPrefix: the cluster on a cluster run, else TEST_REDIS_URL. */
+export function testRedisTarget(): RedisTarget {
+  return TEST_REDIS_CLUSTER_NODES ? { clusterNodes: TEST_REDIS_CLUSTER_NODES } : TEST_REDIS_URL;
+}
+
 /** A key prefix unique to one test file run, so files can run in parallel on one Redis. */
 export function testPrefix(name: string): string {
   return `ibtest-${name}-${randomBytes(4).toString('hex')}`;
