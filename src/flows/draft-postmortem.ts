@@ -25,7 +25,7 @@ export async function draftPostmortem(
 ): Promise<{ path: string; markdown: string } | undefined> {
   if (!deps.renderPostmortem) throw new Error('postmortem template not loaded');
   if (opts.onClose && !(await deps.store.meta(id))['postmortem-owed']) {
-    await deps.store.leaveClosingIndex(id);
+    await leaveClosingIndexUnlessOwed(deps, id);
     return undefined;
   }
   const entries = await deps.store.entries(id);
@@ -74,9 +74,19 @@ export async function draftPostmortem(
   if (res.ok) await enqueueDelivery(deps, id, res.seqs.at(-1)!);
   if (opts.onClose) {
     await deps.store.deleteMeta(id, 'postmortem-owed');
-    await deps.store.leaveClosingIndex(id);
+    await leaveClosingIndexUnlessOwed(deps, id);
   }
   return { path, markdown };
+}
+
+/**
+ * Takes a closed incident out of the closing index, unless its close's own follow-up is still owed
+ * (`close-owed`: a close cut short after it left the open index): the closing index is then the
+ * only place the sweeper finds it, and the sweeper takes it out once that is done.
+ */
+async function leaveClosingIndexUnlessOwed(deps: Deps, id: IncidentId): Promise<void> {
+  if ((await deps.store.meta(id))['close-owed']) return;
+  await deps.store.leaveClosingIndex(id);
 }
 
 /** Display names of everyone the timeline mentions, from Slack (ids stay when Slack is unreachable). */

@@ -83,6 +83,10 @@ async function openIncidentOf(deps: Deps, groupId: string): Promise<IncidentId |
   if (!bound) return undefined;
   const inc = await deps.store.current(bound);
   if (inc && inc.status !== 'closed') return bound;
+  // No timeline yet: a declaration of this group cut short after the directory step
+  // (declare:reserved). Kept bound: declaring again returns it and writes its pending entry,
+  // instead of opening a second incident for the group.
+  if (!inc && (await deps.store.pendingDeclarations()).some((p) => p.id === bound)) return undefined;
   await deps.store.releaseAlertGroup(groupId, bound);
   return undefined;
 }

@@ -193,9 +193,7 @@ export function userFacing(err: unknown, log: Deps['log']): string {
 /** True when the failed Redis command never left the process (no connection), so nothing can have been recorded. */
 function neverSent(err: unknown): boolean {
   const m = err instanceof Error ? err.message : '';
-  return /enableOfflineQueue|Connection is closed|ECONNREFUSED|connect ETIMEDOUT|ENOTFOUND|Reached the max retries/i.test(
-    m,
-  );
+  return /enableOfflineQueue|Connection is closed|ECONNREFUSED|connect ETIMEDOUT|ENOTFOUND/i.test(m);
 }
 
 /** Records a channel message on the timeline with its original time and author, once per message. */
