@@ -31,7 +31,7 @@ export function createRuntime(
 ): Runtime {
   const config = { ...loadConfig(env), ...overrides };
   const log = createLogger(config.LOG_LEVEL);
-  const redis = createRedis(config, 'producer');
+  const redis = createRedis(config, 'producer', { protocol: config.REDIS_PROTOCOL });
   const checkpoint = crashAt(config.FAULT_CRASH_AT);
   const store = new RedisStore(redis, config.REDIS_PREFIX, checkpoint);
   const jobs = new Jobs(redis, store.bullPrefix, log);

@@ -151,9 +151,17 @@ async function checklistOf(
 
 /**
  * Marks the run's checks pending (remembering the timeline length, so a result counts as this run's only when
- * it comes after) and enqueues one `run-check` job per check and target. A retried call changes nothing.
+ * it comes after), calls `beforeQueue` (the pending render, so it cannot come after a fast result), and
+ * enqueues one `run-check` job per check and target. A retried call changes nothing.
  */
-async function queueRun(deps: Deps, id: IncidentId, refs: CheckRef[], run: number, requestedBy?: string) {
+async function queueRun(
+  deps: Deps,
+  id: IncidentId,
+  refs: CheckRef[],
+  run: number,
+  requestedBy?: string,
+  beforeQueue: () => Promise<void> = async () => {},
+) {
   const seq = await deps.store.timelineLength(id);
   const queued = (await deps.store.meta(id)).checksQueued;
   const marks: Partial<Record<IncidentMetaField, string>> = {};
@@ -161,6 +169,7 @@ async function queueRun(deps: Deps, id: IncidentId, refs: CheckRef[], run: numbe
     if (!queued[refKey(ref)]?.startsWith(`${run}:`)) marks[checkQueuedField(refKey(ref))] = `${run}:${seq}`;
   }
   await deps.store.setMeta(id, marks);
+  await beforeQueue();
   const { CHECK_JOB_ATTEMPTS: attempts, CHECK_JOB_BACKOFF_MS: backoff } = deps.config;
   for (const ref of refs) {
     await deps.jobs.enqueue(
@@ -215,8 +224,7 @@ export async function runDiagnosticsJob(
   const checklist = await checklistOf(deps, p.incidentId, setup, loaded.incident);
   const run = p.run ?? (await nextRun(deps, p.incidentId));
   const refs = refsForRun(setup, checklist, p.only);
-  await queueRun(deps, p.incidentId, refs, run, p.requestedBy);
-  await renderChecklist(deps, p.incidentId);
+  await queueRun(deps, p.incidentId, refs, run, p.requestedBy, () => renderChecklist(deps, p.incidentId));
   return { queued: refs.length };
 }
 

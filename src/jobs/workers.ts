@@ -35,7 +35,7 @@ async function runJob(deps: Deps, job: Job, token: string | undefined): Promise<
 
 /** Starts one BullMQ Worker per queue on a waiting (worker-role) connection; returns them for shutdown. */
 export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?: number } = {}): Worker[] {
-  const connection = createRedis(deps.config, 'worker');
+  const connection = createRedis(deps.config, 'worker', { protocol: deps.config.REDIS_PROTOCOL });
   return QUEUE_NAMES.map((queue) => {
     const w = new BotWorker(queue, (job, token) => runJob(deps, job, token), {
       connection,

@@ -76,7 +76,7 @@ export async function migrateLegacyLayout(
     }
     // Pending reminders sit in the old BullMQ prefix: forget their pointers, let the sweeper reschedule.
     const now = new Date().toISOString();
-    for (const id of await r.zrange(k.openIncidents, 0, -1)) {
+    for (const id of await r.zrange(k.openIncidents, 0, '-1')) {
       await r.hdel(k.meta(id), 'nudge-job', 'nudge-basis', 'escalate-job');
       await r.hset(k.meta(id), 'reschedule-reminders', now);
     }
