@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertmanagerBody } from '../bench/alert-storm.js';
-import { type Stack, startStack, timeline, until } from './support.js';
+import { type Stack, startStack, storeOf, timeline, until } from './support.js';
 
 const TOKEN = 'faults-alert-webhook-token-0123';
 const GROUPS = 10;
@@ -60,7 +60,7 @@ describe('a worker SIGKILLed while it ingests alerts and sets up their channels'
       120_000,
       250,
     );
-    expect(await s.redis.zcard(`${s.prefix}:all`)).toBe(GROUPS);
+    expect((await storeOf(s).allIncidents()).length).toBe(GROUPS);
     for (const id of ids) {
       const es = await timeline(s, id);
       const fired = es.filter((e) => e.kind === 'alert_fired').map((e) => String(e.fingerprint));

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import type { IncidentId } from '../../src/core/incident-model.js';
+import { RedisStore } from '../../src/redis/store.js';
 import { type Sandbox, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
 import { type Child, freePort, spawnNode, until, waitHttp } from '../bench/common.js';
 import { unlimited } from '../bench/sandbox-limits.js';
@@ -182,10 +184,14 @@ export async function declare(s: Stack, title: string): Promise<{ id: string; ch
   return { id, channel };
 }
 
-/** Timeline entry kinds and JSON, straight from Redis (the store's key layout). */
+/** Timeline entries of an incident, read through the store (the processes under test are children). */
 export async function timeline(s: Stack, id: string): Promise<Record<string, unknown>[]> {
-  const raw = await s.redis.lrange(`${s.prefix}:{${id}}:timeline`, 0, -1);
-  return raw.map((j) => JSON.parse(j) as Record<string, unknown>);
+  return (await storeOf(s).entries(id as IncidentId)) as unknown as Record<string, unknown>[];
+}
+
+/** The store over the stack's Redis and prefix, as the bot's processes see it. */
+export function storeOf(s: Stack): RedisStore {
+  return new RedisStore(s.redis, s.prefix);
 }
 
 /** Fetches `/metrics` and returns the value of `incident_bot_rejected_requests_total` for the label set, or 0. */

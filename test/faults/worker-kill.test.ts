@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { IncidentId } from '../../src/core/incident-model.js';
 import type { TranscriptEntry } from '../../src/sandbox/index.js';
-import { declare, type Stack, startStack, timeline, until } from './support.js';
+import { declare, type Stack, startStack, storeOf, timeline, until } from './support.js';
 
 let s: Stack | undefined;
 afterEach(async () => {
@@ -22,8 +23,9 @@ function killOn(stack: Stack, pid: number, pred: (e: TranscriptEntry) => boolean
 }
 
 async function delivered(stack: Stack, id: string): Promise<boolean> {
-  const len = await stack.redis.llen(`${stack.prefix}:{${id}}:timeline`);
-  return Number(await stack.redis.get(`${stack.prefix}:{${id}}:delivered`)) === len;
+  const store = storeOf(stack);
+  const inc = id as IncidentId;
+  return (await store.deliveredCursor(inc)) === (await store.timelineLength(inc));
 }
 
 describe('a worker SIGKILLed in the middle of its jobs', () => {
