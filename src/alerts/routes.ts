@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AlertSource, DEFAULT_SEVERITY_MAPPING, parseSeverityMapping } from '../core/alert.js';
 import { type AlertDelivery, alertDeliveryId, DELIVERY_TTL_S } from '../flows/ingest-alert.js';
+import { QUEUE_OF } from '../jobs/queues.js';
 import type { Metrics } from '../metrics.js';
 import type { Runtime } from '../runtime.js';
 import { type Route, sendJson } from '../server.js';
@@ -31,6 +32,49 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 const REASON: Record<number, string> = { 400: 'malformed', 401: 'auth', 413: 'too_large' };
 
 /**
+ * Counts an answer (requests by source and status; 400/401/413 also as rejected, by reason) and
+ * sends it. A module function, not a closure made per request.
+ */
+function answer(
+  metrics: Metrics,
+  source: AlertSource,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  metrics.requests.inc({ kind: `alert_${source}`, status: String(status) });
+  const reason = REASON[status];
+  if (reason) metrics.rejected.inc({ endpoint: `alerts/${source}`, reason });
+  sendJson(res, status, body, headers);
+}
+
+/**
+ * Whether the `ingest-alert` job `jobId` failed for good (is in the queue's failed set). The
+ * questions asked in one turn of the event loop go to Redis as one `ZMSCORE` (Redis ≥ 6.2), not
+ * one command each: under a storm that is one command for many deliveries.
+ */
+function failedCheck(rt: Runtime): (jobId: string) => Promise<boolean> {
+  const failedKey = rt.jobs.queues[QUEUE_OF['ingest-alert']].toKey('failed');
+  let pending: { jobId: string; resolve: (failed: boolean) => void; reject: (err: Error) => void }[] = [];
+  const flush = async () => {
+    const asked = pending;
+    pending = [];
+    try {
+      const scores = await rt.redis.zmscore(failedKey, ...asked.map((p) => p.jobId));
+      for (const [i, p] of asked.entries()) p.resolve(scores[i] !== null && scores[i] !== undefined);
+    } catch (err) {
+      for (const p of asked) p.reject(err as Error);
+    }
+  };
+  return (jobId) =>
+    new Promise<boolean>((resolve, reject) => {
+      if (pending.length === 0) setImmediate(flush);
+      pending.push({ jobId, resolve, reject });
+    });
+}
+
+/**
  * `POST /alerts/<source>`: reads the body (1 MiB limit → 413), checks auth (401) and format (400
  * naming the field) with the pure intake, then stores the normalized batch under
  * `keys.delivery(<groupId>-<body hash>)` (SET NX, 7 days) and enqueues `ingest-alert` with job id
@@ -42,22 +86,17 @@ export function alertRoutes(rt: Runtime, metrics: Metrics): Route[] {
   const mapping = rt.config.ALERT_SEVERITY_MAP
     ? parseSeverityMapping(rt.config.ALERT_SEVERITY_MAP)
     : DEFAULT_SEVERITY_MAPPING;
+  const alerts = rt.jobs.queues[QUEUE_OF['ingest-alert']];
+  const isFailed = failedCheck(rt);
 
   const handle = async (source: AlertSource, req: IncomingMessage, res: ServerResponse) => {
-    const kind = `alert_${source}`;
-    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      metrics.requests.inc({ kind, status: String(status) });
-      const reason = REASON[status];
-      if (reason) metrics.rejected.inc({ endpoint: `alerts/${source}`, reason });
-      sendJson(res, status, body, headers);
-    };
     let rawBody: Buffer;
     try {
       rawBody = await readBody(req, MAX_BODY_BYTES);
     } catch (err) {
       if (err instanceof BodyTooLargeError) {
         const r = payloadTooLarge(err.limitBytes);
-        return answer(r.status, r.body, { connection: 'close' });
+        return answer(metrics, source, res, r.status, r.body, { connection: 'close' });
       }
       rt.log.debug({ err: (err as Error).message, source }, 'alert webhook body not received');
       return;
@@ -72,7 +111,7 @@ export function alertRoutes(rt: Runtime, metrics: Metrics): Route[] {
         now: rt.deps.now(),
       },
     );
-    if (result.status !== 202) return answer(result.status, result.body);
+    if (result.status !== 202) return answer(metrics, source, res, result.status, result.body);
 
     const deliveryId = alertDeliveryId(result.groupId, rawBody);
     const delivery: AlertDelivery = { source, groupId: result.groupId, batch: result.batch };
@@ -83,28 +122,30 @@ export function alertRoutes(rt: Runtime, metrics: Metrics): Route[] {
           // crash between the two is healed by the sender's retry (same body, same ids).
           await rt.store.saveDelivery(deliveryId, delivery, DELIVERY_TTL_S);
           const jobId = `ingest-${deliveryId}`;
-          await rt.jobs.enqueue('ingest-alert', { deliveryId }, { jobId });
           // A job that failed for good keeps its id for days and would swallow every re-send of the
-          // same body: the sender retrying is the signal to run it again.
-          const queue = rt.jobs.queues.alerts;
-          if ((await queue.getJobState(jobId)) === 'failed') {
-            await (await queue.getJob(jobId))?.retry('failed').catch(() => {});
-          }
+          // same body: the sender retrying is the signal to run it again. The add (a no-op for an
+          // existing id) and the look into the failed set go out together.
+          const [, failed] = await Promise.all([
+            rt.jobs.enqueue('ingest-alert', { deliveryId }, { jobId }),
+            isFailed(jobId),
+          ]);
+          if (failed) await (await alerts.getJob(jobId))?.retry('failed').catch(() => {});
         })(),
         STORE_TIMEOUT_MS,
       );
     } catch (err) {
       rt.log.warn({ err: (err as Error).message, source, deliveryId }, 'alert not stored: Redis unavailable');
       metrics.rejected.inc({ endpoint: `alerts/${source}`, reason: 'redis' });
-      metrics.requests.inc({ kind, status: '503' });
-      return sendJson(
+      return answer(
+        metrics,
+        source,
         res,
         503,
         { error: 'incident-bot cannot store alerts right now (Redis unavailable); retry later' },
         { 'retry-after': '5' },
       );
     }
-    answer(202, { ...result.body, deliveryId });
+    answer(metrics, source, res, 202, { ...result.body, deliveryId });
   };
 
   return ALERT_SOURCES.map((source) => ({

@@ -1,11 +1,18 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+
+const sha256 = (s: string) => hash('sha256', s, 'buffer');
+
+// The configured secret's digest, computed once per secret rather than on every request.
+let known: { secret: string; digest: Buffer } | undefined;
+function secretDigest(secret: string): Buffer {
+  if (known?.secret !== secret) known = { secret, digest: sha256(secret) };
+  return known.digest;
+}
 
 // Hashing both sides first gives equal-length inputs, so timingSafeEqual never throws and the
 // comparison time does not depend on where (or whether) the strings differ, nor on their lengths.
-function sameSecret(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a, 'utf8').digest();
-  const hb = createHash('sha256').update(b, 'utf8').digest();
-  return timingSafeEqual(ha, hb);
+function sameSecret(given: string, secret: string): boolean {
+  return timingSafeEqual(sha256(given), secretDigest(secret));
 }
 
 /**
