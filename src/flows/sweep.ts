@@ -14,7 +14,7 @@ export interface SweepResult {
   closes: IncidentId[];
   /** Closed incidents whose owed postmortem draft had no job left, queued again. */
   postmortems: IncidentId[];
-  /** Open incidents with timeline entries not yet posted and no delivery queued for them. */
+  /** Open incidents behind on delivery (entries not yet posted): one more delivery job queued, at most one a minute. */
   deliveries: IncidentId[];
   /** Open incidents whose reminders were left behind by the key-layout migration, scheduled again. */
   reminders: IncidentId[];
@@ -24,7 +24,8 @@ export interface SweepResult {
  * The `sweep` job (a BullMQ job scheduler, every SWEEP_SECONDS): finishes whatever a crash or a
  * Redis error left owed, from the marks the atomic steps wrote: declarations reserved but not
  * written, closes whose follow-up is owed (`close-owed`, or still in the open index), postmortem
- * drafts owed with no job left, and undelivered entries with no delivery job. Every step it
+ * drafts owed with no job left, incidents without a channel and no setup job, reminders left behind
+ * by the key-layout migration, and incidents behind on delivery. Every step it
  * takes is idempotent, so a sweep racing a retry does nothing twice.
  */
 export async function sweep(deps: Deps): Promise<SweepResult> {
