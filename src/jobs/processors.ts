@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { DomainError } from '../core/errors.js';
-import { DeliveryBusy, deliver } from '../flows/deliver.js';
+import { deliver } from '../flows/deliver.js';
 import type { Deps } from '../flows/deps.js';
 import { draftPostmortem } from '../flows/draft-postmortem.js';
 import { ingestAlert, postAllResolved } from '../flows/ingest-alert.js';
@@ -156,7 +156,6 @@ export async function processJob(deps: Deps, name: string, data: unknown): Promi
     return await fn(deps, parsed.data as never);
   } catch (err) {
     if (err instanceof DomainError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
-    if (err instanceof DeliveryBusy) throw err;
     throw err;
   }
 }

@@ -63,8 +63,7 @@ export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?
     w.on('failed', (job, err) => {
       const final = !job || isFinalFailure(job, err);
       metrics?.jobs.inc({ queue, name: job?.name ?? '?', outcome: final ? 'failed' : 'retried' });
-      const level = err.name === 'DeliveryBusy' ? 'debug' : 'warn';
-      deps.log[level](
+      deps.log.warn(
         { queue, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, final, err: err.message },
         'job failed',
       );
