@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
@@ -12,10 +11,11 @@ import { createRedis } from '../../src/redis/connection.js';
 import { RedisStore } from '../../src/redis/store.js';
 import { type Sandbox, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
 import { DATASTORE_DOWN, DATASTORE_UNSURE } from '../../src/slack/app.js';
-import { freePort, ROOT } from '../bench/common.js';
+import { freePort } from '../bench/common.js';
 import { unlimited } from '../bench/sandbox-limits.js';
 import { eventually } from '../support/eventually.js';
 import { cleanPrefix, TEST_REDIS_URL, testPrefix } from '../support/redis.js';
+import { type Proc, spawnEntry } from './spawn-entry.js';
 
 // Issue: "A Redis error in the middle of a transition: the user is told the truth (recorded or
 // not), and a retry of the same request does what is left, once." The web and worker processes
@@ -80,63 +80,6 @@ class RedisCut {
     for (const s of this.sockets) s.destroy();
     await closed;
   }
-}
-
-interface Proc {
-  child: ChildProcess;
-  log: () => string;
-  stop(): Promise<void>;
-}
-
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-/** Starts `node --import tsx src/<entry>.ts` and resolves once it logged `readyMsg` (killed, with its log in the error, if it does not). */
-function spawnEntry(entry: 'web' | 'worker', env: NodeJS.ProcessEnv, readyMsg: string): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `src/${entry}.ts`], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let out = '';
-  const proc: Proc = {
-    child,
-    log: () => out,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const done = once(child, 'exit');
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await done;
-      clearTimeout(t);
-    },
-  };
-  return new Promise<Proc>((resolve, reject) => {
-    let settled = false;
-    const fail = (why: string) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${entry} ${why}:\n${out.slice(-3000)}`));
-    };
-    const timer = setTimeout(() => fail('was not ready within 90 s'), 90_000);
-    const onData = (d: Buffer) => {
-      out = (out + d.toString()).slice(-200_000);
-      if (!settled && out.includes(readyMsg)) {
-        settled = true;
-        clearTimeout(timer);
-        resolve(proc);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code, signal) => fail(`exited (${code ?? signal}) before it was ready`));
-  });
 }
 
 const target = new URL(TEST_REDIS_URL);
