@@ -2,7 +2,9 @@ import { DomainError } from '../src/core/errors.js';
 import { close } from './close.js';
 import { diagnose } from './diagnose.js';
 import { confirm, hypotheses, ruleOut, suspect } from './hypotheses.js';
+import { issue } from './issue.js';
 import { note } from './note.js';
+import { page } from './page.js';
 import { firstWord } from './parse.js';
 import { followup, impact, postmortem, rootcause } from './record-text.js';
 import { comms, lead } from './role.js';
@@ -31,6 +33,8 @@ const registry: readonly Command[] = [
   close,
   postmortem,
   diagnose,
+  issue,
+  page,
 ];
 
 /** The `/incident` subcommands, in help order. */

@@ -1,3 +1,4 @@
+import { configuredTracker, requestFollowupIssue } from '../src/flows/followup-issue.js';
 import { currentIncident, recordFromSlash as record } from './context.js';
 import { FreeText, parseArgs, UserMention } from './parse.js';
 import type { Command } from './types.js';
@@ -47,7 +48,18 @@ export const followup: Command = {
       text: body,
       owner: f.owner,
     }));
-    return { text: `Follow-up added to ${id}.`, duplicate: rec.duplicate, incidentId: id };
+    // Issue 14: with a tracker configured, the follow-up also becomes an issue (once; see followup-issue.ts).
+    const added = rec.incident.followups.findLast((x) => x.text === body && x.owner === f.owner);
+    const tracker = configuredTracker(ctx.deps);
+    if (!tracker || !added) {
+      return { text: `Follow-up added to ${id}.`, duplicate: rec.duplicate, incidentId: id };
+    }
+    await requestFollowupIssue(ctx.deps, id, added.id, 'auto', ctx.userId);
+    return {
+      text: `Follow-up ${added.id} added to ${id}; creating its ${tracker === 'github' ? 'GitHub' : 'Jira'} issue (the link will be posted here).`,
+      duplicate: rec.duplicate,
+      incidentId: id,
+    };
   },
 };
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CHECKPOINTS, type Checkpoint } from './core/checkpoints.js';
+import { parseRoutingKeys } from './core/outbound.js';
 
 const csvIds = (what: string) =>
   z
@@ -156,6 +157,35 @@ export const Config = z.object({
   // after that); unset, the queue defaults (8 tries from 500 ms). Tests shrink them to see a check fail for good.
   CHECK_JOB_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   CHECK_JOB_BACKOFF_MS: z.coerce.number().int().nonnegative().optional(),
+  // Issue 14: follow-ups become tracker issues (GitHub or Jira Cloud, one of them), and paging.
+  FOLLOWUP_GITHUB_REPO: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be owner/name of a GitHub repository, e.g. acme/shop')
+    .optional(),
+  GITHUB_TOKEN: z.string().optional(),
+  /** GitHub REST API base URL: GitHub Enterprise Server (https://ghe.example.com/api/v3) or a test stand-in. */
+  GITHUB_API_URL: z.url('must be a URL such as https://api.github.com').default('https://api.github.com'),
+  FOLLOWUP_JIRA_URL: z.url('must be your Jira Cloud site, e.g. https://acme.atlassian.net').optional(),
+  FOLLOWUP_JIRA_PROJECT: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]+$/, 'must be a Jira project key such as OPS (capital letters, digits, _)')
+    .optional(),
+  FOLLOWUP_JIRA_ISSUE_TYPE: z.string().min(1).default('Task'),
+  JIRA_EMAIL: z.string().optional(),
+  JIRA_API_TOKEN: z.string().optional(),
+  /** YAML file mapping Slack user ids to GitHub logins / Jira account ids (README, "Follow-up issues"). */
+  FOLLOWUP_OWNER_MAP: z.string().optional(),
+  /** `service=routing-key,...`: the PagerDuty Events API v2 integrations `/incident page <service>` can page. */
+  PAGERDUTY_ROUTING_KEYS: z.string().optional(),
+  PAGERDUTY_EVENTS_URL: z
+    .url('must be a URL such as https://events.pagerduty.com/v2/enqueue')
+    .default('https://events.pagerduty.com/v2/enqueue'),
+  /** A service of PAGERDUTY_ROUTING_KEYS that escalation pages as well as mentioning INCIDENT_ESCALATION_USERS. */
+  ESCALATION_PAGE_SERVICE: z.string().optional(),
+  /** Per-request timeout for GitHub, Jira and PagerDuty, ms. */
+  OUTBOUND_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Tries of a follow-up issue or page job (then the channel is told it gave up). */
+  OUTBOUND_JOB_ATTEMPTS: z.coerce.number().int().min(1).default(8),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -168,7 +198,9 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = Config.safeParse(cleaned);
-  const lines = redisModeProblems(cleaned).map(([name, message]) => `  ${name}: ${message}`);
+  const lines = [...redisModeProblems(cleaned), ...outboundProblems(cleaned)].map(
+    ([name, message]) => `  ${name}: ${message}`,
+  );
   if (parsed.success && lines.length === 0) return parsed.data;
   for (const i of parsed.error?.issues ?? []) {
     const name = String(i.path[0] ?? '?');
@@ -180,6 +212,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   throw new ConfigError(
     `incident-bot cannot start: fix these environment variables (see README, "Settings"):\n${lines.join('\n')}`,
   );
+}
+
+/** Issue 14's settings that only work together: a tracker needs its credentials, one tracker at a time, known services. */
+function outboundProblems(env: Record<string, string | undefined>): [string, string][] {
+  const out: [string, string][] = [];
+  if (env.FOLLOWUP_GITHUB_REPO && env.FOLLOWUP_JIRA_URL)
+    out.push([
+      'FOLLOWUP_GITHUB_REPO, FOLLOWUP_JIRA_URL',
+      'both are set; follow-up issues go to one tracker: unset one of them',
+    ]);
+  if (env.FOLLOWUP_GITHUB_REPO && !env.GITHUB_TOKEN)
+    out.push([
+      'GITHUB_TOKEN',
+      'is required with FOLLOWUP_GITHUB_REPO: a token that may create issues there (fine-grained: Issues read and write)',
+    ]);
+  if (env.FOLLOWUP_JIRA_URL) {
+    for (const name of ['FOLLOWUP_JIRA_PROJECT', 'JIRA_EMAIL', 'JIRA_API_TOKEN'])
+      if (!env[name]) out.push([name, 'is required with FOLLOWUP_JIRA_URL']);
+  }
+  if (env.PAGERDUTY_ROUTING_KEYS) {
+    const keys = parseRoutingKeys(env.PAGERDUTY_ROUTING_KEYS);
+    if (typeof keys === 'string') out.push(['PAGERDUTY_ROUTING_KEYS', keys]);
+    else if (env.ESCALATION_PAGE_SERVICE && !keys[env.ESCALATION_PAGE_SERVICE.toLowerCase()])
+      out.push([
+        'ESCALATION_PAGE_SERVICE',
+        `"${env.ESCALATION_PAGE_SERVICE}" is not a service of PAGERDUTY_ROUTING_KEYS (${Object.keys(keys).join(', ')})`,
+      ]);
+  } else if (env.ESCALATION_PAGE_SERVICE) {
+    out.push(['ESCALATION_PAGE_SERVICE', 'needs PAGERDUTY_ROUTING_KEYS with that service']);
+  }
+  return out;
 }
 
 /** Settings that contradict each other across Redis variables: [variable, message] pairs. */

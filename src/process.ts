@@ -5,6 +5,7 @@ import { postmortemView } from './core/postmortem.js';
 import { diagnosticsSetup } from './flows/run-diagnostics.js';
 import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
+import { outboundPorts } from './outbound/index.js';
 import { defaultTemplatesDir, loadPostmortemTemplate, renderPostmortem } from './postmortem/render.js';
 import { closeAllConnections, waitReady } from './redis/connection.js';
 import { migrateLegacyLayout } from './redis/migrate.js';
@@ -85,6 +86,8 @@ export async function startBot(
     const workerDeps = {
       ...rt.deps,
       slack: new SlackNotifier(rt.config.SLACK_BOT_TOKEN, rt.config.SLACK_API_URL, boltLogger(rt.log)),
+      // Issue 14: the follow-up tracker and PagerDuty, worker-only like Slack.
+      ...outboundPorts(rt.config),
     };
     const workers = startWorkers(workerDeps, metrics);
     closers.push({ name: 'workers', close: () => Promise.all(workers.map((w) => w.close())) });

@@ -6,7 +6,9 @@ export type DomainErrorCode =
   | 'NOT_AN_INCIDENT_CHANNEL'
   | 'HYPOTHESIS_NOT_FOUND'
   | 'NO_CHANGE'
-  | 'BAD_INPUT';
+  | 'BAD_INPUT'
+  /** GitHub, Jira or PagerDuty refused a request for good (issue 14); the channel was told what to fix. */
+  | 'OUTBOUND_REFUSED';
 
 /** A domain error with a code, the id involved, and a hint that says what to do next. */
 export class DomainError extends Error {

@@ -60,7 +60,14 @@ export interface Incident {
   /** Latest result per `checkId/target`. */
   checks: CheckResult[];
   checklist: Record<string, boolean>;
-  followups: { id: string; text: string; owner?: string }[];
+  followups: {
+    id: string;
+    text: string;
+    owner?: string;
+    issue?: { tracker: string; key: string; url: string };
+  }[];
+  /** PagerDuty pages by service: last event sent and how many triggers (absent in snapshots from before issue 14). */
+  pages?: Record<string, { state: 'triggered' | 'resolved'; triggers: number; at: string }>;
   postmortemPath?: string;
   /** Links worth a click from the summary: alert sources and runbooks (http/https only, first seen first). */
   links: { title: string; url: string }[];
@@ -226,6 +233,23 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
     case 'postmortem_drafted':
       inc.postmortemPath = e.path;
       break;
+    case 'followup_issue_created': {
+      const f = inc.followups.find((x) => x.id === e.followupId);
+      if (f) f.issue = { tracker: e.tracker, key: e.key, url: e.url };
+      break;
+    }
+    case 'outbound_failed':
+      break;
+    case 'page_sent': {
+      inc.pages ??= {};
+      const before = inc.pages[e.service];
+      inc.pages[e.service] = {
+        state: e.action === 'trigger' ? 'triggered' : 'resolved',
+        triggers: (before?.triggers ?? 0) + (e.action === 'trigger' ? 1 : 0),
+        at: e.at,
+      };
+      break;
+    }
     default: {
       const never: never = e;
       throw new Error(`unknown timeline entry ${(never as { kind: string }).kind}`);

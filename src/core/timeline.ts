@@ -126,6 +126,44 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     /** What the job was about beyond the incident (`escalation`, `message 1712000000.000100`). */
     detail: z.string().optional(),
   }),
+  /** The tracker issue of a follow-up (issue 14): created once per follow-up, its link shown in the channel and the draft. */
+  z.object({
+    ...Base,
+    kind: z.literal('followup_issue_created'),
+    followupId: z.string(),
+    tracker: z.enum(['github', 'jira']),
+    /** `acme/shop#12` or `OPS-7`. */
+    key: z.string(),
+    url: z.string(),
+    /** The tracker account it was assigned to (GitHub login, Jira accountId). */
+    assignee: z.string().optional(),
+    /** Why it is unassigned when the follow-up has an owner (no mapping, account not assignable). */
+    unassigned: z.string().optional(),
+    /** True when an earlier try's issue was found by its marker instead of creating one. */
+    found: z.boolean().optional(),
+  }),
+  /** GitHub, Jira or PagerDuty refused or failed a request: what to fix, and whether the bot retries. */
+  z.object({
+    ...Base,
+    kind: z.literal('outbound_failed'),
+    service: z.enum(['github', 'jira', 'pagerduty']),
+    /** What it was for: `follow-up F1`, `page to checkout`. */
+    subject: z.string(),
+    /** The vendor's answer and what to fix, as people read it. */
+    error: z.string(),
+    /** Seconds until the bot tries again (rate limited); absent when it gave up. */
+    retryInS: z.number().nonnegative().optional(),
+  }),
+  /** A PagerDuty Events API v2 event the bot sent for this incident (dedup_key = the incident id). */
+  z.object({
+    ...Base,
+    kind: z.literal('page_sent'),
+    service: z.string(),
+    action: z.enum(['trigger', 'resolve']),
+    dedupKey: z.string(),
+    /** Why, when the bot paged by itself (`escalation`). */
+    reason: z.string().optional(),
+  }),
 ]);
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 export type EntryKind = TimelineEntry['kind'];

@@ -10,6 +10,7 @@ import {
 } from '../core/incident-model.js';
 import { canTransition, nextStatuses } from '../core/status.js';
 import type { Deps } from './deps.js';
+import { resolvePages } from './page.js';
 import { mutate, type Recorded } from './record.js';
 import { cancelReminders, rescheduleForSeverity, scheduleNudge } from './reminders.js';
 
@@ -48,6 +49,8 @@ export async function changeStatus(deps: Deps, id: IncidentId, to: Status, o: Or
     { claimKey: o.claimKey },
   );
   if (!rec.duplicate) await scheduleNudge(deps, rec.incident);
+  // Issue 14: resolving the incident resolves its PagerDuty pages (also on a retried request).
+  if (to === 'resolved') await resolvePages(deps, rec.incident);
   return rec;
 }
 
@@ -181,6 +184,8 @@ export async function finishClose(deps: Deps, id: IncidentId): Promise<void> {
   if (inc?.status !== 'closed') return;
   const meta = await deps.store.meta(id);
   if (meta['close-owed']) await cancelReminders(deps, inc);
+  // Issue 14: closing without resolving first resolves the PagerDuty pages too (idempotent job ids).
+  if (meta['close-owed']) await resolvePages(deps, inc);
   deps.checkpoint('close:reminders-cancelled');
   if (meta['postmortem-owed']) {
     await deps.jobs.enqueue(

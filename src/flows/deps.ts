@@ -82,7 +82,9 @@ export type DeclaredEntry = Omit<Extract<NewEntry, { kind: 'declared' }>, 'incid
 export type LockName =
   | { kind: 'delivery'; incidentId: IncidentId }
   | { kind: 'checklist-render'; incidentId: IncidentId }
-  | { kind: 'alert-group'; groupId: string };
+  | { kind: 'alert-group'; groupId: string }
+  /** One follow-up issue creation at a time per incident (issue 14). */
+  | { kind: 'followup-issue'; incidentId: IncidentId };
 
 /**
  * The store as flows see it: named domain operations over incidents, their timelines and the
@@ -257,6 +259,43 @@ export interface PostmortemUploadData {
   comment: string;
 }
 
+/** An issue in the follow-up tracker: `acme/shop#12` or `OPS-7`, and its web URL. */
+export interface TrackerIssue {
+  key: string;
+  url: string;
+  /** Set when the issue was created without the requested assignee, and why. */
+  unassigned?: string;
+}
+
+/**
+ * The follow-up tracker (GitHub issues or Jira Cloud; src/outbound/). Every method throws
+ * OutboundError (src/core/outbound.ts) for a refusal or failure.
+ */
+export interface TrackerPort {
+  readonly kind: 'github' | 'jira';
+  /** Where issues go, for messages: `acme/shop`, `OPS on https://acme.atlassian.net`. */
+  readonly where: string;
+  /** Creates one issue carrying `marker` (in its body; a label too on Jira); `assignee` is a tracker account. */
+  create(issue: { title: string; body: string; marker: string; assignee?: string }): Promise<TrackerIssue>;
+  /** The issue carrying `marker` created at or after `since` (ISO), if any: used before creating again after a timeout. */
+  findByMarker(marker: string, since: string): Promise<TrackerIssue | undefined>;
+}
+
+/** One PagerDuty Events API v2 event (https://developer.pagerduty.com/docs/events-api-v2/trigger-events). */
+export interface PagerEvent {
+  routingKey: string;
+  action: 'trigger' | 'resolve';
+  dedupKey: string;
+  /** For triggers: summary, source, severity, and links back to the channel. */
+  payload?: { summary: string; source: string; severity: 'critical' | 'error' | 'warning' | 'info' };
+  links?: { href: string; text: string }[];
+}
+
+/** PagerDuty's Events API v2; throws OutboundError for a refusal or failure. */
+export interface PagerPort {
+  send(event: PagerEvent): Promise<void>;
+}
+
 /** Everything a flow may touch. Worker-only ports are optional so the web process cannot call Slack by mistake. */
 export interface Deps {
   config: Config;
@@ -270,6 +309,10 @@ export interface Deps {
   slack?: SlackPort;
   /** Renders a postmortem view to Markdown with the user's template (loaded and checked at start-up). */
   renderPostmortem?: (view: PostmortemView) => string;
+  /** Issue 14 (worker only): the follow-up tracker, when one is configured. */
+  tracker?: TrackerPort;
+  /** Issue 14 (worker only): PagerDuty, when PAGERDUTY_ROUTING_KEYS is set. */
+  pager?: PagerPort;
 }
 
 /** Returns the Slack port or throws: only worker-side flows call Slack. */

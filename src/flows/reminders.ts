@@ -3,6 +3,7 @@ import type { Incident } from '../core/incident.js';
 import type { IncidentId } from '../core/incident-model.js';
 import { escapeText, mention } from '../slack/escape.js';
 import { type Deps, slackOf } from './deps.js';
+import { requestPage } from './page.js';
 import { mutate } from './record.js';
 
 const MINUTE = 60_000;
@@ -253,6 +254,13 @@ export async function processReminder(
       text: `:rotating_light: ${mentions} ${inc.id} (${inc.severity}) “${escapeText(inc.title)}” has no incident commander after ${minutes} min${inc.channelId ? ` — <#${inc.channelId}>` : ''}.`,
     });
     await deps.store.setMeta(inc.id, { 'escalation-announced': at });
+  }
+  // Issue 14: with ESCALATION_PAGE_SERVICE, escalation also pages (once: requestPage skips a live page).
+  const pageService = deps.config.ESCALATION_PAGE_SERVICE;
+  if (pageService) {
+    await requestPage(deps, inc.id, pageService, {
+      reason: `escalation: no incident commander after ${minutes} min`,
+    });
   }
   return rec.duplicate ? 'skipped' : 'sent';
 }

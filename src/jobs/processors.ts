@@ -3,6 +3,7 @@ import { DomainError } from '../core/errors.js';
 import { deliver } from '../flows/deliver.js';
 import type { Deps } from '../flows/deps.js';
 import { draftPostmortem } from '../flows/draft-postmortem.js';
+import { createFollowupIssue } from '../flows/followup-issue.js';
 import { ingestAlert, postAllResolved } from '../flows/ingest-alert.js';
 import {
   type JobFailure,
@@ -11,6 +12,8 @@ import {
   recordJobFailure,
   recordSetupChannelFailure,
 } from '../flows/job-failure.js';
+import { recordOutboundGaveUp } from '../flows/outbound-failure.js';
+import { sendPage } from '../flows/page.js';
 import { processReminder } from '../flows/reminders.js';
 import {
   recordCheckJobFailure,
@@ -52,6 +55,8 @@ export const processors: { [N in JobName]: Processor<N> } = {
   'alert-notice': (deps, p) => postAllResolved(deps, p),
   reminder: (deps, p) => processReminder(deps, p),
   sweep: (deps) => sweep(deps),
+  'followup-issue': (deps, p) => createFollowupIssue(deps, p),
+  page: (deps, p) => sendPage(deps, p),
 };
 
 /** How a job failed for good: job id, last error, the attempts made (all of them, or fewer when not retryable). */
@@ -98,6 +103,26 @@ export const failureHandlers: { [N in JobName]: FailureHandler<N> } = {
       'sweep failed; the next one retries',
     );
   },
+  'followup-issue': (deps, p, f) =>
+    recordOutboundGaveUp(
+      deps,
+      p.incidentId,
+      deps.config.FOLLOWUP_GITHUB_REPO ? 'github' : 'jira',
+      `follow-up ${p.followupId}`,
+      `The follow-up is kept; try again with \`/incident issue ${p.followupId}\` once the tracker answers.`,
+      f,
+    ),
+  page: (deps, p, f) =>
+    recordOutboundGaveUp(
+      deps,
+      p.incidentId,
+      'pagerduty',
+      `${p.action === 'trigger' ? 'page to' : 'resolving the page to'} ${p.service}`,
+      p.action === 'trigger'
+        ? `Page them by hand, and try again with \`/incident page ${p.service}\`.`
+        : 'Resolve the alert in PagerDuty by hand.',
+      f,
+    ),
 };
 
 /**

@@ -54,6 +54,20 @@ export const JobPayloads = {
     /** The severity change the reminder was rescheduled for; one of an older change is obsolete. */
     severityAt: z.iso.datetime().optional(),
   }),
+  /** Issue 14: creates the tracker issue of one follow-up, once (src/flows/followup-issue.ts). */
+  'followup-issue': z.object({
+    incidentId: IncidentId,
+    followupId: z.string(),
+    requestedBy: z.string().optional(),
+  }),
+  /** Issue 14: one PagerDuty Events API v2 event for a service (src/flows/page.ts). */
+  page: z.object({
+    incidentId: IncidentId,
+    service: z.string(),
+    action: z.enum(['trigger', 'resolve']),
+    requestedBy: z.string().optional(),
+    reason: z.string().optional(),
+  }),
 } as const;
 export type JobName = keyof typeof JobPayloads;
 export type JobPayload<N extends JobName> = z.infer<(typeof JobPayloads)[N]>;
@@ -72,8 +86,19 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   'alert-notice': 'slack',
   reminder: 'reminders',
   sweep: 'reminders',
+  // Their own queue: a slow or rate-limited tracker or PagerDuty never holds up channel posts.
+  'followup-issue': 'outbound',
+  page: 'outbound',
 };
-export const QUEUE_NAMES = ['channels', 'slack', 'alerts', 'diagnostics', 'postmortem', 'reminders'] as const;
+export const QUEUE_NAMES = [
+  'channels',
+  'slack',
+  'alerts',
+  'diagnostics',
+  'postmortem',
+  'reminders',
+  'outbound',
+] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 const DEFAULTS: JobsOptions = {

@@ -82,6 +82,14 @@ export function summaryMessage(inc: Incident, now: Date): SlackMessage {
   return { text: `${inc.id} ${inc.severity} ${inc.status}: ${title}`, blocks };
 }
 
+const SERVICE_NAME = { github: 'GitHub', jira: 'Jira', pagerduty: 'PagerDuty' } as const;
+
+/** A Slack link to an http(s) URL with escaped text; the bare text when the URL is not http(s). */
+function slackLink(url: string, text: string): string {
+  if (!/^https?:\/\//i.test(url)) return escapeText(text);
+  return `<${url.replace(/[|>]/g, encodeURIComponent)}|${escapeText(text).replace(/[|>]/g, '')}>`;
+}
+
 /** What people can do once a job failed for good, by job name (run-check and run-diagnostics show theirs on the checklist). */
 const JOB_FAILED_NEXT: Record<string, string> = {
   'setup-channel':
@@ -152,6 +160,20 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
       );
     case 'reminder_sent':
       return say(`:alarm_clock: ${escapeText(e.text)}`);
+    case 'followup_issue_created':
+      return say(
+        `:link: Follow-up ${e.followupId} is tracked as ${slackLink(e.url, e.key)}${e.found ? ' (found from an earlier try)' : ''}${e.assignee ? `, assigned to ${escapeText(e.assignee)}` : ''}${e.unassigned ? `, unassigned: ${escapeText(e.unassigned)}` : ''}`,
+      );
+    case 'outbound_failed':
+      return say(
+        `:warning: ${SERVICE_NAME[e.service]} — ${e.subject}: ${escapeText(e.error)}${e.retryInS !== undefined ? ` Retrying in ${e.retryInS} s.` : ''}`,
+      );
+    case 'page_sent':
+      return say(
+        e.action === 'trigger'
+          ? `:pager: Paged *${escapeText(e.service)}* on PagerDuty${e.reason ? ` (${escapeText(e.reason)})` : ''}; dedup key \`${e.dedupKey}\`.`
+          : `:pager: Resolved the PagerDuty page to *${escapeText(e.service)}*.`,
+      );
     case 'job_failed':
       return say(
         `:warning: incident-bot gave up on ${jobActivity(e.job)}${e.detail ? ` (${escapeText(e.detail)})` : ''} after ${attemptsText(e.attempts)}: ${escapeText(e.error)}. ${JOB_FAILED_NEXT[e.job] ?? 'Do that step by hand; `/incident timeline` shows what was recorded.'}`,
@@ -215,6 +237,12 @@ export function describeEntry(e: TimelineEntry): string {
       return `closed${e.resolution ? `: ${escapeText(e.resolution)}` : ''}`;
     case 'postmortem_drafted':
       return `postmortem draft written (${escapeText(e.path)})`;
+    case 'followup_issue_created':
+      return `follow-up ${e.followupId} issue ${escapeText(e.key)} (${escapeText(e.url)})`;
+    case 'outbound_failed':
+      return `${SERVICE_NAME[e.service]} failed (${e.subject}): ${escapeText(e.error)}`;
+    case 'page_sent':
+      return `PagerDuty ${e.action} for ${escapeText(e.service)}${e.reason ? ` (${escapeText(e.reason)})` : ''}`;
     case 'job_failed':
       return `${e.job} job failed after ${attemptsText(e.attempts)}${e.detail ? ` (${escapeText(e.detail)})` : ''}: ${escapeText(e.error)}`;
   }
