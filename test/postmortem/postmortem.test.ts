@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { humanDuration, markdownText, mermaidText, postmortemView } from '../../src/core/postmortem.js';
+import { humanDuration, markdownText, mermaidText, postmortemView } from '../../src/core/postmortem/index.js';
 import type { TimelineEntry } from '../../src/core/timeline.js';
 import {
   loadPostmortemTemplate,
