@@ -50,6 +50,14 @@ describe('the postmortem draft of the seeds’ story', () => {
     expect(db?.evidence[1]?.text).toContain('database check on pg-main: pass');
   });
 
+  it('labels the move to identified a finding and only the move to monitoring a fix', () => {
+    const rows = postmortemView(seedStory()).timeline.items;
+    const identified = rows.find((r) => r.text.includes('→ identified'));
+    const monitoring = rows.find((r) => r.text.includes('→ monitoring'));
+    expect(identified?.label).toBe('Finding');
+    expect(monitoring?.label).toBe('Fix');
+  });
+
   it('starts the outage at the first alert and ends it at resolution, not at close', () => {
     const { duration } = postmortemView(seedStory()).summary;
     expect(duration.start).toMatchObject({ time: '2024-02-27 10:00 UTC', ref: '[#2]' });

@@ -134,7 +134,7 @@ export function timelineRows(
 
 export const STATUS_LABEL: Record<EntryOf<'status_changed'>['to'], string> = {
   investigating: 'Investigation',
-  identified: 'Fix',
+  identified: 'Finding',
   monitoring: 'Fix',
   resolved: 'Recovery',
   closed: 'Closed',
