@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
-import type { PostmortemView } from './core/postmortem.js';
-import { postmortemView } from './core/postmortem.js';
+import type { PostmortemView } from './core/postmortem/index.js';
+import { postmortemView } from './core/postmortem/index.js';
 import { diagnosticsSetup } from './flows/run-diagnostics.js';
 import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';

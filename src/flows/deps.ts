@@ -5,7 +5,7 @@ import type { AlertStates } from '../core/correlation.js';
 import type { Incident } from '../core/incident.js';
 import type { IncidentMeta, IncidentMetaField } from '../core/incident-meta.js';
 import type { IncidentId } from '../core/incident-model.js';
-import type { PostmortemView } from '../core/postmortem.js';
+import type { PostmortemView } from '../core/postmortem/index.js';
 import type { NewEntry, TimelineEntry } from '../core/timeline.js';
 import type { JobName, JobPayload } from '../jobs/queues.js';
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncidentId } from '../core/incident-model.js';
-import { postmortemView } from '../core/postmortem.js';
+import { postmortemView } from '../core/postmortem/index.js';
 import type { TimelineEntry } from '../core/timeline.js';
 import { postmortemFileName } from '../postmortem/render.js';
 import type { Deps, PostmortemUploadData } from './deps.js';

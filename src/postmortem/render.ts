@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { slugify } from '../core/channel-name.js';
 import { IncidentId } from '../core/incident-model.js';
-import type { PostmortemView } from '../core/postmortem.js';
+import type { PostmortemView } from '../core/postmortem/index.js';
 
 /** The template file inside a templates directory. */
 export const POSTMORTEM_TEMPLATE = 'postmortem.md';

@@ -17,7 +17,7 @@ import {
   topAsk,
 } from '../../src/core/correlation.js';
 import { isMoreSevere, Severity } from '../../src/core/incident-model.js';
-import { postmortemView } from '../../src/core/postmortem.js';
+import { postmortemView } from '../../src/core/postmortem/index.js';
 import { confirmationFor, timelineLine } from '../../src/slack/render.js';
 
 const M = DEFAULT_SEVERITY_MAPPING;

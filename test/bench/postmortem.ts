@@ -1,4 +1,4 @@
-import { postmortemView } from '../../src/core/postmortem.js';
+import { postmortemView } from '../../src/core/postmortem/index.js';
 import type { TimelineEntry } from '../../src/core/timeline.js';
 import { loadPostmortemTemplate, renderPostmortem } from '../../src/postmortem/render.js';
 import { seedStory } from '../postmortem/story.js';

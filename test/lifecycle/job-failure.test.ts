@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postmortemView } from '../../src/core/postmortem.js';
+import { postmortemView } from '../../src/core/postmortem/index.js';
 import type { EntryOf } from '../../src/core/timeline.js';
 import type { Deps } from '../../src/flows/deps.js';
 import { handleFinalFailure } from '../../src/jobs/processors.js';

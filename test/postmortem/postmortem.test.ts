@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { humanDuration, markdownText, mermaidText, postmortemView } from '../../src/core/postmortem.js';
+import { humanDuration, markdownText, mermaidText, postmortemView } from '../../src/core/postmortem/index.js';
 import type { TimelineEntry } from '../../src/core/timeline.js';
 import {
   loadPostmortemTemplate,
@@ -48,6 +48,14 @@ describe('the postmortem draft of the seeds’ story', () => {
     expect(db).toMatchObject({ category: 'database', timeSpent: '20 min' });
     expect(db?.evidence.map((e) => e.ref)).toEqual(['[#12]', '[#8]']);
     expect(db?.evidence[1]?.text).toContain('database check on pg-main: pass');
+  });
+
+  it('labels the move to identified a finding and only the move to monitoring a fix', () => {
+    const rows = postmortemView(seedStory()).timeline.items;
+    const identified = rows.find((r) => r.text.includes('→ identified'));
+    const monitoring = rows.find((r) => r.text.includes('→ monitoring'));
+    expect(identified?.label).toBe('Finding');
+    expect(monitoring?.label).toBe('Fix');
   });
 
   it('starts the outage at the first alert and ends it at resolution, not at close', () => {
