@@ -1,8 +1,10 @@
 import { RetryLater } from '../core/errors.js';
 import type { IncidentId } from '../core/incident-model.js';
 import { entryMessage } from '../slack/entry-message.js';
+import { followupsMessage } from '../slack/followup-render.js';
 import { summaryMessage } from '../slack/render.js';
 import { type Deps, slackOf } from './deps.js';
+import { configuredTracker } from './followup-issue.js';
 import { postOnce } from './post-once.js';
 
 /** Thrown when another worker is delivering this incident's messages: that worker posts ours too; this job is delayed, not failed. */
@@ -53,6 +55,10 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
             await slack.uploadFile(inc.channelId, draft);
             posted++;
           }
+          // Issue 14: each follow-up with its issue link or a "Create issue" button, once per draft.
+          const followups = followupsMessage(inc, configuredTracker(deps));
+          if (followups)
+            await postOnce(deps, slack, id, inc.channelId, `entry-${e.seq}-followups`, followups);
         } else if (msg) {
           await postOnce(deps, slack, id, inc.channelId, `entry-${e.seq}`, msg);
           posted++;

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics.js';
 import { wireAlertActions } from './alert-actions.js';
 import { boltLogger } from './bolt-logger.js';
 import { wireChecklistActions } from './checklist-actions.js';
+import { wireFollowupActions } from './followup-actions.js';
 import { START_MODAL_ID, startIncidentModal } from './modals.js';
 
 /** Reply when Redis (or the queue) is unreachable: fast, honest, and says what to do. */
@@ -157,6 +158,7 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
   // Listeners of the alert posts and of the diagnostics checklist, wired here rather than by imports.
   wireAlertActions(app, deps, metrics);
   wireChecklistActions(app, deps, metrics);
+  wireFollowupActions(app, deps, metrics);
   app.error(async (err) => {
     log.error({ err }, 'unhandled Slack listener error');
   });

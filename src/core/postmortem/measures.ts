@@ -7,13 +7,27 @@ import type { FactList, Followup, Suggestion } from './view.js';
 
 /** The follow-ups recorded with `followup_added`, in timeline order, or a hint to add them. */
 export function followups(sorted: readonly TimelineEntry[]): FactList<Followup> {
+  // Issue 14: the tracker issue a follow-up became (its `followup_issue_created` entry), linked in the draft.
+  const issues = new Map(
+    sorted
+      .filter((e): e is EntryOf<'followup_issue_created'> => e.kind === 'followup_issue_created')
+      .map((e) => [e.followupId, e]),
+  );
   return list(
     sorted
       .filter((e): e is EntryOf<'followup_added'> => e.kind === 'followup_added')
-      .map((e) => ({
-        ...sourced(markdownText(e.text), [e.seq]),
-        owner: e.owner ? markdownText(e.owner) : null,
-      })),
+      .map((e) => {
+        const issue = issues.get(e.followupId);
+        return {
+          ...sourced(markdownText(e.text), issue ? [e.seq, issue.seq] : [e.seq]),
+          id: e.followupId,
+          owner: e.owner ? markdownText(e.owner) : null,
+          issue:
+            issue && /^https?:\/\//i.test(issue.url)
+              ? { key: markdownText(issue.key), url: issue.url }
+              : null,
+        };
+      }),
     HINT.followups,
   );
 }

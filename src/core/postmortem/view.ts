@@ -37,7 +37,11 @@ export interface MisleadingPath {
 
 /** A follow-up recorded with `followup_added`; `owner` is null when none was given. */
 export interface Followup extends SourcedFact {
+  /** `F1`, `F2`, … as in Slack. */
+  id: string;
   owner: string | null;
+  /** The tracker issue it became (issue 14), or null. */
+  issue: { key: string; url: string } | null;
 }
 
 /** A measure the bot suggests from what a check found; `because` names the finding. */
