@@ -11,10 +11,11 @@ const MAX_FOLLOWUPS = 48;
 /**
  * The message posted with the postmortem draft: each follow-up with its tracker issue link, or a
  * "Create issue" button when a tracker is configured and it has none yet (Block Kit section with a
- * button accessory, https://api.slack.com/reference/block-kit/blocks#section). Null with no follow-ups.
+ * button accessory, https://api.slack.com/reference/block-kit/blocks#section). Null with no follow-ups or no tracker.
  */
 export function followupsMessage(inc: Incident, tracker: 'github' | 'jira' | undefined): SlackMessage | null {
-  if (inc.followups.length === 0) return null;
+  // Without a tracker the draft already lists them; nothing to click.
+  if (inc.followups.length === 0 || !tracker) return null;
   const name = tracker === 'github' ? 'GitHub' : 'Jira';
   const blocks: unknown[] = [
     {
