@@ -123,6 +123,14 @@ export async function createFollowupIssue(
       ],
       { claimKey: `fu-issue-created-${f.id}`, allowClosed: true },
     );
+    // A draft already written (the button sits under it) is re-rendered so it carries the link too.
+    if (inc.postmortemPath) {
+      await deps.jobs.enqueue(
+        'draft-postmortem',
+        { incidentId: id },
+        { jobId: `postmortem-${id}-issue-${f.id}` },
+      );
+    }
     return found ? 'found' : 'created';
   } finally {
     await deps.store.releaseLock(lock, token);

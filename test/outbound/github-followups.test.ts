@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followupMarker } from '../../src/core/outbound.js';
 import { type BotProcess, startBot } from '../../src/process.js';
 import { CREATE_ISSUE_ACTION } from '../../src/slack/followup-render.js';
+import { eventually } from '../support/eventually.js';
 import { GitHubStandIn } from '../support/github-standin.js';
 import { type Harness, startHarness } from '../support/harness.js';
 import { channelLine, declare, entriesOf, entry, outboundDrained, slash } from './support.js';
@@ -198,5 +199,40 @@ describe('GitHub refusing or failing', () => {
     await channelLine(h, channel, /gave up after 3 attempts/);
     expect(withMarker(id, 'F1')).toHaveLength(0);
     expect((await h.bot.rt.store.current(id))!.followups).toHaveLength(1);
+  });
+});
+
+describe('the follow-ups message under the postmortem draft', () => {
+  it('shows a Create issue button for a follow-up without an issue; the click creates it once and the re-rendered draft links it', async () => {
+    const { id, channel } = await declare(h, 'Draft buttons');
+    gh.failNext({ status: 401, body: { message: 'Bad credentials' }, match: /^POST / });
+    await slash(h, channel, 'followup Rebalance weights');
+    await entry(h, id, 'outbound_failed');
+    await slash(h, channel, 'close Weights fixed');
+    const msg = await eventually(() => {
+      const m = h.sandbox
+        .messages(channel)
+        .find((x) => /follow-up\(s\); 1 without a GitHub issue/.test(x.text));
+      if (!m) throw new Error('no follow-ups message yet');
+      return m;
+    }, 30_000);
+    expect(JSON.stringify(msg.blocks)).toContain(`"value":"${id}/F1"`);
+    const click = await h.client.blockAction({
+      actionId: CREATE_ISSUE_ACTION,
+      value: `${id}/F1`,
+      userId: h.users.bob,
+      channelId: channel,
+      messageTs: msg.ts,
+    });
+    expect(click.status).toBe(200);
+    const created = await entry(h, id, 'followup_issue_created');
+    expect(withMarker(id, 'F1')).toHaveLength(1);
+    await eventually(() => {
+      const drafts = h.sandbox.files(channel).filter((f) => f.content.includes(created.url));
+      if (drafts.length === 0) throw new Error('no draft with the issue link yet');
+      expect(drafts.at(-1)!.content).toMatch(
+        /- \[ \] Rebalance weights — \[acme\/shop#\d+\]\(https:\/\/github\.com\/acme\/shop\/issues\/\d+\)/,
+      );
+    }, 30_000);
   });
 });
