@@ -43,6 +43,9 @@ export async function requestPage(
   }
   const inc = await deps.store.current(id);
   if (!inc) throw new DomainError('INCIDENT_NOT_FOUND', `${id} does not exist`);
+  if (inc.status === 'closed') {
+    throw new DomainError('INCIDENT_CLOSED', `${id} is closed`, 'Start a new incident to page someone.');
+  }
   const page = inc.pages?.[svc];
   if (page?.state === 'triggered') return { queued: false, already: page.at };
   const n = (page?.triggers ?? 0) + 1;
