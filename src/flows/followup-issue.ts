@@ -67,8 +67,14 @@ export async function createFollowupIssue(
   if (!tracker) throw new DomainError('BAD_INPUT', 'no issue tracker is configured in this worker');
   const id = p.incidentId;
   const lock = { kind: 'followup-issue', incidentId: id } as const;
-  const token = await deps.store.acquireLock(lock, deps.config.OUTBOUND_TIMEOUT_MS * 10);
+  // As long as a job lock and renewed while working, as delivery does: a killed worker's lock frees
+  // within JOB_LOCK_SECONDS, when BullMQ hands its job to another worker.
+  const ttl = Math.max(2000, deps.config.JOB_LOCK_SECONDS * 1000);
+  const token = await deps.store.acquireLock(lock, ttl);
   if (!token) throw new RetryLater(`${id}: another follow-up issue is being created`, 1000);
+  const renew = setInterval(() => {
+    deps.store.renewLock(lock, token, ttl).catch(() => {});
+  }, ttl / 3);
   try {
     const inc = await deps.store.current(id);
     if (!inc) throw new DomainError('INCIDENT_NOT_FOUND', `${id} does not exist`);
@@ -133,6 +139,7 @@ export async function createFollowupIssue(
     }
     return found ? 'found' : 'created';
   } finally {
+    clearInterval(renew);
     await deps.store.releaseLock(lock, token);
   }
 }
