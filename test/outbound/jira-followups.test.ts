@@ -127,4 +127,18 @@ describe('Jira refusing or failing', () => {
     await outboundDrained(h);
     expect(withMarker(id, 'F1')).toHaveLength(1);
   });
+
+  it('answering 503 then recovering: retried with backoff, one issue, no failure line', async () => {
+    const { id, channel } = await declare(h, 'Jira 503 once');
+    jira.failNext({
+      status: 503,
+      body: { errorMessages: ['Service Unavailable'], errors: {} },
+      match: /^POST \/rest\/api\/3\/issue$/,
+    });
+    await slash(h, channel, 'followup Document the weights');
+    await entry(h, id, 'followup_issue_created');
+    await outboundDrained(h);
+    expect(withMarker(id, 'F1')).toHaveLength(1);
+    expect(await entriesOf(h, id, 'outbound_failed')).toHaveLength(0);
+  });
 });

@@ -123,4 +123,16 @@ describe('PagerDuty refusing or failing', () => {
     expect(alertsOf(CHECKOUT, id)).toMatchObject([{ status: 'triggered', triggers: 1 }]);
     expect(await entriesOf(h, id, 'page_sent')).toHaveLength(1);
   });
+
+  it('answering 503 on every try: gives up after its attempts and says to page by hand', async () => {
+    const { id, channel } = await declare(h, 'PagerDuty down');
+    pd.failNext({ status: 503, body: { status: 'error', message: 'Service Unavailable' }, count: 3 });
+    await slash(h, channel, 'page checkout');
+    const failed = await entry(h, id, 'outbound_failed', () => true, 45_000);
+    expect(failed.error).toMatch(
+      /gave up after 3 attempts: answered 503 .*Page them by hand, and try again with `\/incident page checkout`/,
+    );
+    await channelLine(h, channel, /PagerDuty — page to checkout: gave up after 3 attempts/);
+    expect(alertsOf(CHECKOUT, id)).toHaveLength(0);
+  });
 });
