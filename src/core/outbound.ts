@@ -58,11 +58,15 @@ export function whatToFix(err: OutboundError, where: string): string {
     case 'auth':
       return `${answered}: ${s.auth} is wrong, expired or revoked; set a valid one and retry.`;
     case 'forbidden':
-      return `${answered}: the credentials in ${s.auth} may not do this on ${where}; give them write access to issues there and retry.`;
+      return err.service === 'pagerduty'
+        ? `${answered}: PagerDuty refused the integration key of ${where}; check PAGERDUTY_ROUTING_KEYS.`
+        : `${answered}: the credentials in ${s.auth} may not do this on ${where}; give them write access to issues there and retry.`;
     case 'not-found':
       return `${answered}: ${where} does not exist or ${s.auth} cannot see it; check ${s.where}.`;
     case 'invalid':
-      return `${answered}: the request was refused as invalid; check ${s.where} and the follow-up text.`;
+      return err.service === 'pagerduty'
+        ? `${answered}: the event was refused as invalid; check ${s.where} (an Events API v2 integration key is 32 characters).`
+        : `${answered}: the request was refused as invalid; check ${s.where} and the follow-up text.`;
     case 'rate-limited':
       return `${answered}: rate limited${err.retryAfterS !== undefined ? `; retried after ${err.retryAfterS} s (Retry-After)` : ''}.`;
     case 'unavailable':
