@@ -279,6 +279,8 @@ export interface TrackerPort {
   create(issue: { title: string; body: string; marker: string; assignee?: string }): Promise<TrackerIssue>;
   /** The issue carrying `marker` created at or after `since` (ISO), if any: used before creating again after a timeout. */
   findByMarker(marker: string, since: string): Promise<TrackerIssue | undefined>;
+  /** The tracker account of a Slack user from FOLLOWUP_OWNER_MAP, or why there is none (never throws). */
+  accountFor(slackUser: string): Promise<{ account: string } | { why: string }>;
 }
 
 /** One PagerDuty Events API v2 event (https://developer.pagerduty.com/docs/events-api-v2/trigger-events). */

@@ -1,7 +1,6 @@
 import { DomainError, RetryLater } from '../core/errors.js';
 import type { IncidentId } from '../core/incident-model.js';
 import { channelUrl, followupIssueText } from '../core/outbound.js';
-import { trackerAccount } from '../outbound/owner-map.js';
 import type { Deps } from './deps.js';
 import { handleOutboundError } from './outbound-failure.js';
 import { mutate } from './record.js';
@@ -83,7 +82,7 @@ export async function createFollowupIssue(
     if (f.issue) return 'exists';
 
     let owner: { account?: string; why?: string } = {};
-    if (f.owner) owner = await trackerAccount(deps.config.FOLLOWUP_OWNER_MAP, tracker.kind, f.owner);
+    if (f.owner) owner = await tracker.accountFor(f.owner);
     const text = followupIssueText(inc, f, {
       channelUrl: inc.channelId ? channelUrl(inc.channelId) : undefined,
       ownerNote:

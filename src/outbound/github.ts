@@ -1,6 +1,7 @@
 import { Octokit } from '@octokit/rest';
 import { OutboundError } from '../core/outbound.js';
 import type { TrackerIssue, TrackerPort } from '../flows/deps.js';
+import { trackerAccount } from './owner-map.js';
 
 /** Pages of recent issues scanned for a marker (100 each) before concluding no earlier try created one. */
 const FIND_PAGES = 5;
@@ -20,10 +21,11 @@ export class GitHubTracker implements TrackerPort {
   private readonly owner: string;
   private readonly repo: string;
 
-  constructor(opts: { repo: string; token: string; baseUrl: string; timeoutMs: number }) {
+  constructor(opts: { repo: string; token: string; baseUrl: string; timeoutMs: number; ownerMap?: string }) {
     [this.owner, this.repo] = opts.repo.split('/') as [string, string];
     this.where = opts.repo;
     this.timeoutMs = opts.timeoutMs;
+    this.ownerMap = opts.ownerMap;
     // No retry or throttling plugins: BullMQ retries the whole job, which looks for the issue first.
     this.octokit = new Octokit({
       auth: opts.token,
@@ -34,6 +36,11 @@ export class GitHubTracker implements TrackerPort {
   }
 
   private readonly timeoutMs: number;
+  private readonly ownerMap?: string;
+
+  accountFor(slackUser: string): Promise<{ account: string } | { why: string }> {
+    return trackerAccount(this.ownerMap, 'github', slackUser);
+  }
 
   /** Creates the issue; a 422 about the assignee (not assignable here) creates it unassigned and says so. */
   async create(issue: {

@@ -14,6 +14,7 @@ export function outboundPorts(config: Config): { tracker?: TrackerPort; pager?: 
       token: config.GITHUB_TOKEN,
       baseUrl: config.GITHUB_API_URL,
       timeoutMs,
+      ownerMap: config.FOLLOWUP_OWNER_MAP,
     });
   } else if (
     config.FOLLOWUP_JIRA_URL &&
@@ -28,6 +29,7 @@ export function outboundPorts(config: Config): { tracker?: TrackerPort; pager?: 
       email: config.JIRA_EMAIL,
       apiToken: config.JIRA_API_TOKEN,
       timeoutMs,
+      ownerMap: config.FOLLOWUP_OWNER_MAP,
     });
   }
   const pager = config.PAGERDUTY_ROUTING_KEYS

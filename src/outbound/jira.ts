@@ -1,6 +1,7 @@
 import { Version3Client } from 'jira.js';
 import { OutboundError } from '../core/outbound.js';
 import type { TrackerIssue, TrackerPort } from '../flows/deps.js';
+import { trackerAccount } from './owner-map.js';
 
 /**
  * Follow-up issues in a Jira Cloud project through jira.js: `createIssue`
@@ -23,6 +24,7 @@ export class JiraTracker implements TrackerPort {
       email: string;
       apiToken: string;
       timeoutMs: number;
+      ownerMap?: string;
     },
   ) {
     this.where = `${opts.project} on ${opts.url}`;
@@ -80,6 +82,10 @@ export class JiraTracker implements TrackerPort {
     } catch (err) {
       throw toOutboundError(err);
     }
+  }
+
+  accountFor(slackUser: string): Promise<{ account: string } | { why: string }> {
+    return trackerAccount(this.opts.ownerMap, 'jira', slackUser);
   }
 
   private issue(key: string): TrackerIssue {
