@@ -7,10 +7,17 @@ import { z } from 'zod';
  * `U012ABCDEF: { github: octocat, jira: 5b10ac8d82e05b22cc7d4ef5 }`. A Jira account is its
  * accountId (Jira Cloud assigns by accountId only).
  */
-export const OwnerMap = z.record(
-  z.string().regex(/^[UW][A-Z0-9]+$/, 'keys must be Slack user ids like U012ABCDEF'),
-  z.object({ github: z.string().min(1).optional(), jira: z.string().min(1).optional() }).strict(),
-);
+export const OwnerMap = z
+  .record(
+    z.string(),
+    z.object({ github: z.string().min(1).optional(), jira: z.string().min(1).optional() }).strict(),
+  )
+  .superRefine((m, ctx) => {
+    // Checked here rather than as the record's key schema, whose error would only say "Invalid key in record".
+    for (const key of Object.keys(m))
+      if (!/^[UW][A-Z0-9]+$/.test(key))
+        ctx.addIssue({ code: 'custom', path: [key], message: 'keys must be Slack user ids like U012ABCDEF' });
+  });
 export type OwnerMap = z.infer<typeof OwnerMap>;
 
 /**
