@@ -132,7 +132,10 @@ export function toOutboundError(err: unknown): OutboundError {
   const resetIn = Number(h['x-ratelimit-reset']) - Math.floor(Date.now() / 1000);
   // Secondary rate limits answer 403 or 429 with Retry-After; the primary one 403/429 with
   // x-ratelimit-remaining: 0 and a reset time (docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api).
-  if (status === 429 || (status === 403 && (h['retry-after'] || h['x-ratelimit-remaining'] === '0'))) {
+  // A secondary limit may come without either header: GitHub then asks to wait at least a minute.
+  const limited =
+    status === 403 && (h['retry-after'] || h['x-ratelimit-remaining'] === '0' || /rate limit/i.test(detail));
+  if (status === 429 || limited) {
     const wait = Number.isFinite(retryAfter)
       ? retryAfter
       : Number.isFinite(resetIn)

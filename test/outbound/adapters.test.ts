@@ -114,6 +114,12 @@ describe('the GitHub adapter (Octokit) against the GitHub stand-in', () => {
     expect((await refusal(github().create({ title: 't', body: '', marker: 'm' }))).problem).toBe(
       'rate-limited',
     );
+    gh.failNext({
+      status: 403,
+      body: { message: 'You have exceeded a secondary rate limit. Please wait a few minutes.' },
+    });
+    const secondary = await refusal(github().create({ title: 't', body: '', marker: 'm' }));
+    expect([secondary.problem, secondary.retryAfterS]).toEqual(['rate-limited', 60]);
     gh.failNext({ status: 503, body: { message: 'Service Unavailable' } });
     const down = await refusal(github().create({ title: 't', body: '', marker: 'm' }));
     expect([down.problem, down.retryable]).toEqual(['unavailable', true]);
