@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { sendJson } from '../server.js';
+import { manifestBotScopes } from '../slack/manifest.js';
 import { validateBlocks } from './blocks.js';
 import { METHODS } from './methods.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
@@ -32,6 +33,11 @@ export interface SandboxOptions {
   rateLimits?: Partial<Record<string, RateLimit>>;
   logger?: Logger;
   now?: () => number;
+  /**
+   * The bot token's scopes, sent in every authenticated answer's `x-oauth-scopes` header as Slack does
+   * (https://docs.slack.dev/authentication/tokens); default: the bot scopes of the repository's manifest.yml.
+   */
+  scopes?: string[];
 }
 
 /**
@@ -120,6 +126,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
   readonly botToken: string;
   readonly transcript: TranscriptEntry[] = [];
   readonly workspace: Workspace;
+  /** The bot token's scopes (see {@link SandboxOptions.scopes}). */
+  scopes: string[];
   readonly #server: Server;
   readonly #limiter: RateLimiter;
   readonly #faults = new Map<string, Array<Required<Pick<FailSpec, 'status' | 'error'>> & FailSpec>>();
@@ -135,6 +143,22 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     this.workspace = new Workspace(opts.now);
     this.#limiter = new RateLimiter(opts.rateLimits, opts.now);
     this.#logger = opts.logger;
+    this.scopes = opts.scopes ?? manifestBotScopes();
+  }
+
+  /** Changes a member as an admin would: deactivates (`deleted`) or makes a guest (`is_restricted`, `is_ultra_restricted`). */
+  updateUser(
+    id: string,
+    patch: Partial<Pick<SandboxUser, 'deleted' | 'is_restricted' | 'is_ultra_restricted'>>,
+  ): void {
+    Object.assign(this.workspace.requireUser(id), patch);
+    this.emit('change');
+  }
+
+  /** Archives a channel as a person would in Slack; the API then refuses posts with `is_archived`. */
+  archiveChannel(id: string): void {
+    this.workspace.requireChannel(id).is_archived = true;
+    this.emit('change');
   }
 
   get botUserId(): string {
@@ -426,9 +450,10 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       this.#record(method, {}, 200, body);
       return sendJson(res, 200, body);
     }
+    let scopeHeader: Record<string, string> = {};
     const reply = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
       this.#record(method, args, status, body);
-      sendJson(res, status, body, headers);
+      sendJson(res, status, body, { ...scopeHeader, ...headers });
     };
     const handler = METHODS[method];
     if (!handler) return reply(200, { ok: false, error: 'unknown_method', req_method: method });
@@ -441,6 +466,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
         : undefined;
     if (!token) return reply(200, { ok: false, error: 'not_authed' });
     if (token !== this.botToken) return reply(200, { ok: false, error: 'invalid_auth' });
+    scopeHeader = { 'x-oauth-scopes': this.scopes.join(',') };
 
     const fault = this.#faults.get(method)?.shift();
     if (fault) {
