@@ -304,7 +304,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     const entries = await bot.rt.store.entries(incId);
     const showed = new Date(finding.at);
     const found = new Date(seed.teamFoundAt);
-    const since = (d: Date) => humanDuration(Math.max(0, (d.getTime() - startsAt.getTime()) / 1000));
+    const since = (d: Date, from: Date) => humanDuration(Math.max(0, (d.getTime() - from.getTime()) / 1000));
     return {
       seed,
       channelId,
@@ -315,7 +315,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       seconds: (Date.now() - t0) / 1000,
       checklistShowedAt: showed,
       checklistFinding: `${finding.result.checkId} ${finding.result.verdict}: ${finding.result.summary}`,
-      summaryLine: `seed ${seed.id}: the team found the cause at ${hhmm(found)} (${since(found)} after the first alert; ${seed.teamFoundNote}); the checklist showed it at ${hhmm(showed)} (${since(showed)} after the first alert: ${finding.result.checkId} ${finding.result.verdict})`,
+      summaryLine: `seed ${seed.id}: the team found the cause at ${hhmm(found)}, ${since(found, startsAt)} after the first alert (${seed.teamFoundNote}); the checklist showed it at ${hhmm(showed)}, ${since(showed, notifiedAt)} after the alerts reached the bot (${finding.result.checkId} ${finding.result.verdict})`,
     };
   } finally {
     for (const c of cleanups) await c();

@@ -90,12 +90,12 @@ describe('npm run demo -- --seed <id>: the seed incidents replayed at their own 
       expect(r.checklistShowedAt.getTime()).toBeLessThan(new Date(seed.teamFoundAt).getTime());
       expect(r.checklistShowedAt.getTime() - new Date(seed.notifiedAt).getTime()).toBeLessThan(5 * 60_000);
       expect(r.summaryLine).toContain(
-        `seed ${seed.id}: the team found the cause at ${hhmm(seed.teamFoundAt)} (`,
+        `seed ${seed.id}: the team found the cause at ${hhmm(seed.teamFoundAt)}, `,
       );
-      expect(r.summaryLine).toContain(seed.teamFoundNote);
+      expect(r.summaryLine).toContain(` after the first alert (${seed.teamFoundNote}); `);
       expect(r.summaryLine).toMatch(
         new RegExp(
-          `the checklist showed it at ${hhmm(r.checklistShowedAt.toISOString())} \\(\\d+ (s|min) after the first alert: (traffic-distribution|routing) fail\\)$`,
+          `the checklist showed it at ${hhmm(r.checklistShowedAt.toISOString())}, \\d+ (s|min) after the alerts reached the bot \\((traffic-distribution|routing) fail\\)$`,
         ),
       );
       // The bot steered the team away from the red herring, in the channel, when it was raised.
