@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { type DemoResult, runDemo } from '../demo/run-demo.js';
 import { DEFAULT_SEED, SEEDS } from '../demo/seeds.js';
@@ -20,13 +21,36 @@ export function registerDemo(program: Command, io: CliIo): void {
     )
     .option('--all', 'replay all five seeds, one after the other')
     .option('--postmortem', 'also print the postmortem drafts')
-    .action(async (opts: { seed?: string; all?: boolean; postmortem?: boolean }) => {
+    .option(
+      '--open',
+      'serve a live web page of the Slack sandbox (and open it in a browser when there is one); keeps it up at the end until Ctrl-C',
+    )
+    .action(async (opts: { seed?: string; all?: boolean; postmortem?: boolean; open?: boolean }) => {
       const ids = opts.all ? SEEDS.map((s) => s.id) : [opts.seed ?? DEFAULT_SEED];
       const t0 = Date.now();
       const results: DemoResult[] = [];
       try {
         for (const seed of ids) {
-          const r = await runDemo({ seed, log: (line) => io.err(`· ${line}\n`) });
+          const last = seed === ids.at(-1);
+          const r = await runDemo({
+            seed,
+            log: (line) => io.err(`· ${line}\n`),
+            ...(opts.open
+              ? {
+                  onSandbox: (sandbox) => {
+                    const url = `${sandbox.url}/workspace`;
+                    io.err(`· the Slack sandbox, live: ${url}\n`);
+                    openBrowser(url);
+                  },
+                  beforeClose: last
+                    ? async (sandbox) => {
+                        io.err(`· the page stays up at ${sandbox.url}/workspace; press Ctrl-C to stop\n`);
+                        await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+                      }
+                    : undefined,
+                }
+              : {}),
+          });
           results.push(r);
           if (!opts.all) {
             io.out(`\n=== Incident channel (Slack sandbox transcript) ===\n${r.transcript}\n`);
@@ -47,4 +71,18 @@ export function registerDemo(program: Command, io: CliIo): void {
         io.out(`Demo took ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
       }
     });
+}
+
+/** Opens `url` in the desktop's browser when there is one (xdg-open, open); otherwise the printed URL is enough. */
+function openBrowser(url: string): void {
+  const cmd =
+    process.platform === 'darwin'
+      ? 'open'
+      : process.env.DISPLAY || process.env.WAYLAND_DISPLAY
+        ? 'xdg-open'
+        : undefined;
+  if (!cmd) return;
+  const child = spawn(cmd, [url], { stdio: 'ignore', detached: true });
+  child.on('error', () => {});
+  child.unref();
 }

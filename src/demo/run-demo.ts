@@ -46,8 +46,10 @@ export interface DemoOptions {
   log?: (line: string) => void;
   /** Real seconds the waits between the story's events should take in all (default 6). */
   fastForwardSeconds?: number;
-  /** Called once the Slack sandbox runs (before anything is posted), e.g. to serve its web page. */
+  /** Called once the Slack sandbox runs (before anything is posted): its web page is at `${sandbox.url}/workspace`. */
   onSandbox?: (sandbox: Sandbox) => void | Promise<void>;
+  /** Called when the draft is written, before the sandbox and the bot stop (e.g. to keep the page up, or take a screenshot). */
+  beforeClose?: (sandbox: Sandbox, result: DemoResult) => void | Promise<void>;
 }
 
 function tcpAnswers(host: string, port: number): Promise<boolean> {
@@ -305,7 +307,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     const showed = new Date(finding.at);
     const found = new Date(seed.teamFoundAt);
     const since = (d: Date, from: Date) => humanDuration(Math.max(0, (d.getTime() - from.getTime()) / 1000));
-    return {
+    const result: DemoResult = {
       seed,
       channelId,
       transcript: sandbox.renderChannel(channelId),
@@ -317,6 +319,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       checklistFinding: `${finding.result.checkId} ${finding.result.verdict}: ${finding.result.summary}`,
       summaryLine: `seed ${seed.id}: the team found the cause at ${hhmm(found)}, ${since(found, startsAt)} after the first alert (${seed.teamFoundNote}); the checklist showed it at ${hhmm(showed)}, ${since(showed, notifiedAt)} after the alerts reached the bot (${finding.result.checkId} ${finding.result.verdict})`,
     };
+    await opts.beforeClose?.(sandbox, result);
+    return result;
   } finally {
     for (const c of cleanups) await c();
     rmSync(work, { recursive: true, force: true });

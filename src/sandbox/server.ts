@@ -9,6 +9,7 @@ import { validateBlocks } from './blocks.js';
 import { METHODS } from './methods.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { renderChannel } from './render.js';
+import { serveWorkspacePage } from './web-page.js';
 import {
   type EphemeralMessage,
   type ResponseUrlRecord,
@@ -431,6 +432,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       return this.#response(rest[0], req, raw, res);
     if (root === 'upload' && rest[1] && req.method === 'POST')
       return this.#upload(rest[1], req, raw, url, res);
+    // The read-only web page of the workspace (src/sandbox/web-page.ts), live while the sandbox changes.
+    if (root === 'workspace') return serveWorkspacePage(this, rest, url, req, res);
     sendJson(res, 404, { ok: false, error: 'not_found' });
   }
 
