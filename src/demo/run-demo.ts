@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { parse } from 'yaml';
 import type { IncidentId } from '../core/incident-model.js';
 import { humanDuration } from '../core/postmortem.js';
 import type { TimelineEntry } from '../core/timeline.js';
@@ -159,20 +160,38 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     await opts.onSandbox?.(sandbox);
 
     const lbDir = join(work, 'lb');
-    let replay = await replayRecording(join(RECORDINGS, seed.fault), lbDir, clock.now(), 4 * 60_000);
+    // Forty minutes of traffic before the alert: the traffic-volume check needs the window before its own.
+    let replay = await replayRecording(join(RECORDINGS, seed.fault), lbDir, clock.now(), 40 * 60_000);
     cleanups.unshift(() => replay.close());
     // The database probe runs against a real PostgreSQL when one listens locally; otherwise it is left out.
     const hasPostgres = await tcpAnswers('127.0.0.1', 5432);
     const targets = join(work, 'targets.yml');
+    // The recording's own targets file names the log format it was written with (nginx).
+    const recorded = parse(readFileSync(join(RECORDINGS, seed.fault, 'targets.yml'), 'utf8')) as {
+      loadBalancers: { logFormat?: string }[];
+    };
+    const lb =
+      replay.kind === 'haproxy'
+        ? [
+            '  - name: edge',
+            '    kind: haproxy',
+            `    stats: ${join(lbDir, 'stats-2.csv')}`,
+            `    log: ${join(lbDir, 'haproxy.log')}`,
+            `    config: ${join(lbDir, 'haproxy.cfg')}`,
+          ]
+        : [
+            '  - name: edge',
+            '    kind: nginx',
+            `    accessLog: ${join(lbDir, 'access.log')}`,
+            // A JSON string is a YAML string too.
+            `    logFormat: ${JSON.stringify(recorded.loadBalancers[0]?.logFormat ?? '')}`,
+            `    config: ${join(lbDir, 'nginx.conf')}`,
+          ];
     writeFileSync(
       targets,
       [
         'loadBalancers:',
-        '  - name: edge',
-        '    kind: haproxy',
-        `    stats: ${join(lbDir, 'stats-2.csv')}`,
-        `    log: ${join(lbDir, 'haproxy.log')}`,
-        `    config: ${join(lbDir, 'haproxy.cfg')}`,
+        ...lb,
         ...(hasPostgres ? ['probes:', '  database: { kind: tcp, host: 127.0.0.1, port: 5432 }'] : []),
         'thresholds: { statsSampleMs: 0 }',
         '',

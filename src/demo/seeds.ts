@@ -2,7 +2,7 @@
  * The five postmortems incident-bot was built from (`src/demo/seeds/*.txt`, copied from the
  * project's seeds), as stories the demo replays through the real bot on a virtual clock: when the
  * alerts fired, what the team did and said at the times the postmortem gives, which load-balancer
- * fault the checks look at (a recording of a real HAProxy made by
+ * fault the checks look at (a recording of a real HAProxy or nginx made by
  * test/fixtures/diagnostics/record.ts) and the recording after the fix.
  */
 
@@ -37,8 +37,14 @@ export interface SeedStory {
   /** When Alertmanager's notification reached the bot (detection). */
   notifiedAt: string;
   /** Recording of the faulty load balancer, and the one after the fix. */
-  fault: 'haproxy-skewed-weights' | 'haproxy-empty-pool-route' | 'haproxy-pinned';
-  fixed: 'haproxy-healthy-even';
+  fault:
+    | 'haproxy-skewed-weights'
+    | 'haproxy-empty-pool-route'
+    | 'haproxy-pinned'
+    | 'nginx-skewed-weights'
+    | 'nginx-pinned';
+  /** Same kind (HAProxy or nginx) as the fault. */
+  fixed: 'haproxy-healthy-even' | 'nginx-healthy-even';
   /** What the fault is, in the seed's words. */
   faultText: string;
   steps: SeedStep[];
@@ -228,8 +234,8 @@ export const SEEDS: readonly SeedStory[] = [
     service: 'auth',
     startsAt: '2024-02-17T22:00:00Z',
     notifiedAt: '2024-02-17T22:30:00Z',
-    fault: 'haproxy-skewed-weights',
-    fixed: 'haproxy-healthy-even',
+    fault: 'nginx-skewed-weights',
+    fixed: 'nginx-healthy-even',
     faultText: 'excessive traffic redirected to a single authentication server',
     steps: [
       { at: '2024-02-17T22:35:00Z', who: 'alice', say: 'lead <@alice>' },
@@ -301,8 +307,8 @@ export const SEEDS: readonly SeedStory[] = [
     service: 'shop',
     startsAt: '2024-06-05T14:30:00Z',
     notifiedAt: '2024-06-05T14:30:30Z',
-    fault: 'haproxy-pinned',
-    fixed: 'haproxy-healthy-even',
+    fault: 'nginx-pinned',
+    fixed: 'nginx-healthy-even',
     faultText: 'the load balancer routed all incoming traffic to a single web server',
     steps: [
       { at: '2024-06-05T14:32:00Z', who: 'alice', say: 'lead <@alice>' },

@@ -105,6 +105,11 @@ describe('npm run demo -- --seed <id>: the seed incidents replayed at their own 
           ? 'Before digging into a traffic surge or DDoS'
           : `Before digging into the ${firstMisleading}`;
       expect(r.transcript).toContain(phrase);
+      // A DDoS is ruled out with the load balancer's own log: the volume did not change.
+      if (firstMisleading === 'traffic-surge')
+        expect(r.transcript).toContain(
+          'Evidence against a traffic surge or DDoS: traffic-volume on edge passed',
+        );
     });
   }
 });
