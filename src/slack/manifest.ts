@@ -1,11 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
-/** The repository's Slack app manifest (`manifest.yml` at the project root). */
+/**
+ * The repository's Slack app manifest (`manifest.yml` at the project root), found from this module:
+ * two levels up from `src/slack/` when run from source, three from the build's `dist/src/slack/`.
+ */
 export function defaultManifestPath(): string {
-  return join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'manifest.yml');
+  const candidates = ['../../manifest.yml', '../../../manifest.yml'].map((rel) =>
+    fileURLToPath(new URL(rel, import.meta.url)),
+  );
+  return candidates.find((f) => existsSync(f)) ?? candidates[0]!;
 }
 
 /**
