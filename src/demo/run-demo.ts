@@ -216,9 +216,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       POSTMORTEM_DIR: process.env.POSTMORTEM_DIR ?? join(ROOT, 'postmortems'),
     };
     const bot = await startBot({ env, now: clock.now });
-    const stopTimers = virtualDelays(bot.rt, clock);
+    const delays = virtualDelays(bot.rt, clock);
     cleanups.unshift(async () => {
-      stopTimers();
+      delays.stop();
       await bot.close();
       // The demo's keys go once the workers have stopped writing them.
       const r = new Redis(redis.url);
@@ -289,7 +289,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     };
     // 2. The team's story, each step at its time.
     for (const step of seed.steps) {
-      await clock.fastForward(new Date(step.at), rate);
+      await delays.advanceTo(new Date(step.at), rate, () => waitDelivered(bot.rt, incId));
       if ('say' in step) {
         await say(step.who, step.say);
         log(`${hhmm(clock.now())} ${step.who}: /incident ${step.say}`);
@@ -346,13 +346,21 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   }
 }
 
+/** Delayed jobs on the virtual clock; see {@link virtualDelays}. */
+interface VirtualDelays {
+  /** Fast-forwards to `t`, stopping at each delayed job due before it: promoted, run and settled at its own time. */
+  advanceTo(t: Date, rate: number, settle: () => Promise<void>): Promise<void>;
+  stop(): void;
+}
+
 /**
  * Makes BullMQ delays follow the virtual clock: a delayed job (reminder, escalation) is noted with
  * its virtual due time and promoted when the clock reaches it, so an hour-long wait passes in the
- * real milliseconds the clock takes to cover an hour. Patches the one Jobs instance every part of
- * the bot shares (web and worker deps both hold it). Returns a stop function.
+ * real milliseconds the clock takes to cover an hour. While fast-forwarding, the clock stops at each
+ * due time until that job has run and its posts are out, so a nudge is stamped when it was due.
+ * Patches the one Jobs instance every part of the bot shares (web and worker deps both hold it).
  */
-function virtualDelays(rt: Awaited<ReturnType<typeof startBot>>['rt'], clock: VirtualClock): () => void {
+function virtualDelays(rt: Awaited<ReturnType<typeof startBot>>['rt'], clock: VirtualClock): VirtualDelays {
   const jobs = rt.jobs;
   const pending = new Map<string, { name: keyof typeof QUEUE_OF; due: number }>();
   const enqueue = jobs.enqueue.bind(jobs);
@@ -365,25 +373,50 @@ function virtualDelays(rt: Awaited<ReturnType<typeof startBot>>['rt'], clock: Vi
     pending.delete(jobId);
     return remove(name, jobId);
   };
+  /** Promotes every job due by now; with `wait`, resolves once each has finished (at most 5 s each). */
+  const promoteDue = async (wait: boolean) => {
+    const now = clock.ms();
+    for (const [jobId, p] of pending) {
+      if (p.due > now) continue;
+      pending.delete(jobId);
+      const job = await jobs.queues[QUEUE_OF[p.name]].getJob(jobId);
+      if (!job || !(await job.isDelayed())) continue;
+      await job.promote().catch(() => {});
+      const deadline = Date.now() + 5000;
+      while (wait && Date.now() < deadline) {
+        const state = await job.getState();
+        if (state === 'completed' || state === 'failed' || state === 'unknown') break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  };
   let busy = false;
+  // At real speed (while the bot works) due jobs are promoted as they come.
   const timer = setInterval(async () => {
     if (busy) return;
     busy = true;
     try {
-      const now = clock.ms();
-      for (const [jobId, p] of pending) {
-        if (p.due > now) continue;
-        pending.delete(jobId);
-        const job = await jobs.queues[QUEUE_OF[p.name]].getJob(jobId);
-        if (job && (await job.isDelayed())) await job.promote().catch(() => {});
-      }
+      await promoteDue(false);
     } catch {
       // Redis going away at shutdown: nothing left to promote.
     } finally {
       busy = false;
     }
   }, 20);
-  return () => clearInterval(timer);
+  return {
+    async advanceTo(t, rate, settle) {
+      const target = t.getTime();
+      for (;;) {
+        const next = Math.min(...[...pending.values()].map((p) => p.due));
+        if (!(next < target)) break;
+        await clock.fastForward(new Date(next), rate);
+        await promoteDue(true);
+        await settle();
+      }
+      await clock.fastForward(t, rate);
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 async function postAlert(base: string, payload: unknown): Promise<number> {
