@@ -95,7 +95,10 @@ const problem = (items: DoctorItem[], name: string | RegExp) => {
   return hit;
 };
 
-async function cli(env: NodeJS.ProcessEnv): Promise<{ out: string; code: number | undefined }> {
+async function cli(
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+): Promise<{ out: string; code: number | undefined }> {
   let out = '';
   let code: number | undefined;
   const io: CliIo = {
@@ -112,7 +115,7 @@ async function cli(env: NodeJS.ProcessEnv): Promise<{ out: string; code: number 
   };
   const program = new Command().exitOverride();
   registerDoctor(program, io, env);
-  await program.parseAsync(['node', 'incident-bot', 'doctor']);
+  await program.parseAsync(['node', 'incident-bot', 'doctor', ...args]);
   return { out, code };
 }
 
@@ -165,8 +168,13 @@ describe('incident-bot doctor', () => {
     // The valid settings were still used: Slack and Redis were checked.
     expect(items.find((i) => i.name === 'token')?.status).toBe('ok');
     expect(items.find((i) => i.name === 'eviction policy')?.status).toBe('ok');
-    const { code } = await cli({ ...env, INCIDENT_ANNOUNCE_CHANNEL: '#incidents' });
+    const { code, out } = await cli({ ...env, INCIDENT_ANNOUNCE_CHANNEL: '#incidents' }, ['--json']);
     expect(code).toBe(1);
+    const json = JSON.parse(out) as { items: DoctorItem[] };
+    expect(json.items.find((i) => i.name === 'INCIDENT_ANNOUNCE_CHANNEL')).toMatchObject({
+      section: 'Settings',
+      status: 'problem',
+    });
   });
 
   it('reports a token Slack refuses, with where to copy a new one', async () => {
@@ -188,6 +196,15 @@ describe('incident-bot doctor', () => {
 
   it('reports an archived announce channel and one the bot cannot post to', async () => {
     const { env, sandbox, announce, alice } = await setup();
+    const fallback = sandbox.addChannel({ name: 'ops-fallback', members: [sandbox.botUserId] }).id;
+    expect(problems(await runDoctor({ env: { ...env, INCIDENT_FALLBACK_CHANNEL: fallback } }))).toEqual([]);
+    sandbox.archiveChannel(fallback);
+    expect(
+      problem(
+        await runDoctor({ env: { ...env, INCIDENT_FALLBACK_CHANNEL: fallback } }),
+        'INCIDENT_FALLBACK_CHANNEL',
+      ).fix,
+    ).toBe('unarchive #ops-fallback, or set INCIDENT_FALLBACK_CHANNEL to a channel in use');
     sandbox.archiveChannel(announce);
     const archived = problem(await runDoctor({ env }), 'INCIDENT_ANNOUNCE_CHANNEL');
     expect(archived.detail).toBe(
