@@ -69,6 +69,10 @@ if [ -n "$to_install" ] && [ "$can_install" -eq 1 ]; then
   fi
   echo "test-deps: installing with apt-get: $to_install"
   $SUDO apt-get update -q || true
+  # Debian 13 and newer Ubuntu ship nginx without the -light flavour.
+  if [[ " $apt_pkgs " == *" nginx-light "* ]] && ! apt-cache show nginx-light >/dev/null 2>&1; then
+    apt_pkgs=${apt_pkgs/nginx-light/nginx}
+  fi
   if [ -n "$apt_pkgs" ]; then
     # shellcheck disable=SC2086 # word splitting of the package list is wanted
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $apt_pkgs || exit 1
