@@ -29,6 +29,7 @@ export function registerSandbox(program: Command, io: CliIo): void {
           `  SLACK_API_URL=${sandbox.apiUrl} SLACK_BOT_TOKEN=${sandbox.botToken} SLACK_SIGNING_SECRET=${SECRET} INCIDENT_RESPONDERS=${bob} npm start`,
           'Then type slash commands here as @alice, e.g. `/incident start sev2 Checkout latency`.',
           'They run in the newest incident channel once there is one; `:channel` prints it, `:quit` stops.',
+          `The workspace, live in a browser: ${sandbox.url}/workspace`,
           '',
         ].join('\n'),
       );

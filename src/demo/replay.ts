@@ -1,4 +1,4 @@
-import { cpSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 
@@ -25,6 +25,7 @@ function formatAcceptDate(ms: number): string {
 
 /** A recording copied into `dir` and moved in time so its traffic ends at `endAt`; backends listening again. */
 export interface Replay {
+  kind: 'haproxy' | 'nginx';
   dir: string;
   targets: string;
   close(): Promise<void>;
@@ -56,6 +57,7 @@ export async function replayRecording(
   spanMs = 0,
 ): Promise<Replay> {
   cpSync(recording, dir, { recursive: true });
+  if (existsSync(join(dir, 'access.log'))) return replayNginx(dir, endAt, spanMs);
   const log = join(dir, 'haproxy.log');
   const lines = readFileSync(log, 'utf8').split('\n');
   let last = 0;
@@ -106,6 +108,67 @@ export async function replayRecording(
     if (f.startsWith('stats')) utimesSync(join(dir, f), endAt, endAt);
   }
   return {
+    kind: 'haproxy',
+    dir,
+    targets: join(dir, 'targets.yml'),
+    close: async () => {
+      await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(null)))));
+    },
+  };
+}
+
+const CLF_DATE = /\[(\d{2})\/([A-Z][a-z]{2})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-]\d{4})\]/;
+
+function formatClfDate(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `[${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000]`;
+}
+
+/**
+ * The nginx side of {@link replayRecording}: `$time_local` has whole seconds, so the recorded lines
+ * (a second or two of traffic) are spread evenly, in order, over `spanMs` ending at `endAt`; the
+ * upstream servers listen again on fresh loopback ports, rewritten in nginx.conf and in the log's
+ * `$upstream_addr` alike (the checks map addresses to upstream groups through the config).
+ * Log format: https://nginx.org/en/docs/http/ngx_http_log_module.html#log_format
+ */
+async function replayNginx(dir: string, endAt: Date, spanMs: number): Promise<Replay> {
+  const cfgPath = join(dir, 'nginx.conf');
+  const logPath = join(dir, 'access.log');
+  let cfg = readFileSync(cfgPath, 'utf8');
+  const servers: Server[] = [];
+  const ports = new Map<string, number>();
+  for (const m of cfg.matchAll(/^\s*server\s+127\.0\.0\.1:(\d+)/gm)) {
+    if (m[1] && !ports.has(m[1])) {
+      const s = await listen();
+      servers.push(s);
+      ports.set(m[1], (s.address() as { port: number }).port);
+    }
+  }
+  const remap = (text: string) =>
+    text.replace(/127\.0\.0\.1:(\d+)/g, (all, port: string) =>
+      ports.has(port) ? `127.0.0.1:${ports.get(port)}` : all,
+    );
+  cfg = cfg.replace(
+    /^(\s*server\s+)(127\.0\.0\.1:\d+)/gm,
+    (_all, head: string, addr: string) => `${head}${remap(addr)}`,
+  );
+  writeFileSync(cfgPath, cfg);
+  const lines = readFileSync(logPath, 'utf8').split('\n');
+  const dated = lines.filter((l) => CLF_DATE.test(l)).length;
+  let i = 0;
+  const end = endAt.getTime();
+  const out = lines.map((line) => {
+    if (!CLF_DATE.test(line)) return line;
+    const at = dated > 1 ? end - Math.round((spanMs * (dated - 1 - i)) / (dated - 1)) : end;
+    i += 1;
+    return remap(line.replace(CLF_DATE, formatClfDate(at)));
+  });
+  writeFileSync(logPath, out.join('\n'));
+  const mtime = new Date(end - spanMs - 1000);
+  utimesSync(cfgPath, mtime, mtime);
+  return {
+    kind: 'nginx',
     dir,
     targets: join(dir, 'targets.yml'),
     close: async () => {

@@ -4,10 +4,12 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { sendJson } from '../server.js';
+import { manifestBotScopes } from '../slack/manifest.js';
 import { validateBlocks } from './blocks.js';
 import { METHODS } from './methods.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { renderChannel } from './render.js';
+import { serveWorkspacePage } from './web-page.js';
 import {
   type EphemeralMessage,
   type ResponseUrlRecord,
@@ -32,6 +34,11 @@ export interface SandboxOptions {
   rateLimits?: Partial<Record<string, RateLimit>>;
   logger?: Logger;
   now?: () => number;
+  /**
+   * The bot token's scopes, sent in every authenticated answer's `x-oauth-scopes` header as Slack does
+   * (https://docs.slack.dev/authentication/tokens); default: the bot scopes of the repository's manifest.yml.
+   */
+  scopes?: string[];
 }
 
 /**
@@ -120,6 +127,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
   readonly botToken: string;
   readonly transcript: TranscriptEntry[] = [];
   readonly workspace: Workspace;
+  /** The bot token's scopes (see {@link SandboxOptions.scopes}). */
+  scopes: string[];
   readonly #server: Server;
   readonly #limiter: RateLimiter;
   readonly #faults = new Map<string, Array<Required<Pick<FailSpec, 'status' | 'error'>> & FailSpec>>();
@@ -135,6 +144,22 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     this.workspace = new Workspace(opts.now);
     this.#limiter = new RateLimiter(opts.rateLimits, opts.now);
     this.#logger = opts.logger;
+    this.scopes = opts.scopes ?? manifestBotScopes();
+  }
+
+  /** Changes a member as an admin would: deactivates (`deleted`) or makes a guest (`is_restricted`, `is_ultra_restricted`). */
+  updateUser(
+    id: string,
+    patch: Partial<Pick<SandboxUser, 'deleted' | 'is_restricted' | 'is_ultra_restricted'>>,
+  ): void {
+    Object.assign(this.workspace.requireUser(id), patch);
+    this.emit('change');
+  }
+
+  /** Archives a channel as a person would in Slack; the API then refuses posts with `is_archived`. */
+  archiveChannel(id: string): void {
+    this.workspace.requireChannel(id).is_archived = true;
+    this.emit('change');
   }
 
   get botUserId(): string {
@@ -407,6 +432,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       return this.#response(rest[0], req, raw, res);
     if (root === 'upload' && rest[1] && req.method === 'POST')
       return this.#upload(rest[1], req, raw, url, res);
+    // The read-only web page of the workspace (src/sandbox/web-page.ts), live while the sandbox changes.
+    if (root === 'workspace') return serveWorkspacePage(this, rest, url, req, res);
     sendJson(res, 404, { ok: false, error: 'not_found' });
   }
 
@@ -426,9 +453,10 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       this.#record(method, {}, 200, body);
       return sendJson(res, 200, body);
     }
+    let scopeHeader: Record<string, string> = {};
     const reply = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
       this.#record(method, args, status, body);
-      sendJson(res, status, body, headers);
+      sendJson(res, status, body, { ...scopeHeader, ...headers });
     };
     const handler = METHODS[method];
     if (!handler) return reply(200, { ok: false, error: 'unknown_method', req_method: method });
@@ -441,6 +469,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
         : undefined;
     if (!token) return reply(200, { ok: false, error: 'not_authed' });
     if (token !== this.botToken) return reply(200, { ok: false, error: 'invalid_auth' });
+    scopeHeader = { 'x-oauth-scopes': this.scopes.join(',') };
 
     const fault = this.#faults.get(method)?.shift();
     if (fault) {

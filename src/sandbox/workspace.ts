@@ -20,6 +20,9 @@ export interface SandboxUser {
   deleted: boolean;
   is_bot: boolean;
   is_admin: boolean;
+  /** A guest: multi-channel (`is_restricted`) or single-channel (`is_ultra_restricted`). */
+  is_restricted: boolean;
+  is_ultra_restricted: boolean;
   tz: string;
   tz_offset: number;
   updated: number;
@@ -209,6 +212,8 @@ export class Workspace {
       deleted: false,
       is_bot: u.isBot ?? false,
       is_admin: false,
+      is_restricted: false,
+      is_ultra_restricted: false,
       tz: 'Etc/UTC',
       tz_offset: 0,
       updated: this.nowSeconds(),
