@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { parse } from 'yaml';
 import type { IncidentId } from '../core/incident-model.js';
-import { humanDuration } from '../core/postmortem.js';
+import { humanDuration } from '../core/postmortem/index.js';
 import type { TimelineEntry } from '../core/timeline.js';
 import { QUEUE_OF } from '../jobs/queues.js';
 import { startBot } from '../process.js';
