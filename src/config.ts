@@ -116,7 +116,8 @@ export const Config = z.object({
   PAGERDUTY_WEBHOOK_SECRET: z.string().optional(),
   ALERT_SEVERITY_MAP: z.string().optional(),
   DIAGNOSTICS_CONFIG: z.string().optional(),
-  POSTMORTEM_DIR: z.string().default('./postmortems'),
+  /** Issue 14: an optional extra copy of each draft on the worker's disk (the draft itself is kept in Redis). */
+  POSTMORTEM_DIR: z.string().optional(),
   TEMPLATES_DIR: z.string().optional(),
   /** Status-update nudge cadence per severity, minutes: `SEV1=15,SEV2=30,SEV3=60,SEV4=0` (0 = none). */
   REMINDER_MINUTES: z.string().default('SEV1=15,SEV2=30,SEV3=60,SEV4=0'),
@@ -156,6 +157,48 @@ export const Config = z.object({
   // after that); unset, the queue defaults (8 tries from 500 ms). Tests shrink them to see a check fail for good.
   CHECK_JOB_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   CHECK_JOB_BACKOFF_MS: z.coerce.number().int().nonnegative().optional(),
+  // Added for issue 14: the git destination of postmortem drafts (a path or URL `git push` accepts).
+  POSTMORTEM_GIT_REPO: z.string().min(1).optional(),
+  POSTMORTEM_GIT_BRANCH: z
+    .string()
+    .regex(/^(?!-)[A-Za-z0-9._/-]+$/, 'must be a branch name like main or docs/postmortems')
+    .default('main'),
+  POSTMORTEM_GIT_DIR: z
+    .string()
+    .regex(
+      /^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]*$/,
+      'must be a relative folder inside the repository, like postmortems/',
+    )
+    .default('postmortems/'),
+  /** Commit author of the drafts, `Name <email>`. */
+  POSTMORTEM_GIT_AUTHOR: z
+    .string()
+    .regex(/^[^<>]+ <[^<>\s]+>$/, 'must be like incident-bot <incident-bot@example.com>')
+    .default('incident-bot <incident-bot@users.noreply.github.com>'),
+  /** Tries of one push job (exponential backoff from 500 ms) before the channel is told. */
+  POSTMORTEM_GIT_ATTEMPTS: z.coerce.number().int().min(1).default(8),
+  // Added for issue 14: outgoing webhooks (comma-separated http(s) URLs), their HMAC secret, and how
+  // hard a receiver that is down is retried (exponential backoff from OUTGOING_WEBHOOK_BACKOFF_MS).
+  OUTGOING_WEBHOOK_URLS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const urls = (s ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+      for (const u of urls)
+        if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol))
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${u}" is not an http(s) URL; write e.g. https://status.example.com/hooks/incident`,
+          });
+      return urls;
+    }),
+  OUTGOING_WEBHOOK_SECRET: z.string().min(16, 'use at least 16 random characters').optional(),
+  OUTGOING_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).default(10),
+  OUTGOING_WEBHOOK_BACKOFF_MS: z.coerce.number().int().nonnegative().default(1000),
+  OUTGOING_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -168,7 +211,9 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = Config.safeParse(cleaned);
-  const lines = redisModeProblems(cleaned).map(([name, message]) => `  ${name}: ${message}`);
+  const lines = [...redisModeProblems(cleaned), ...outboundProblems(cleaned)].map(
+    ([name, message]) => `  ${name}: ${message}`,
+  );
   if (parsed.success && lines.length === 0) return parsed.data;
   for (const i of parsed.error?.issues ?? []) {
     const name = String(i.path[0] ?? '?');
@@ -180,6 +225,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   throw new ConfigError(
     `incident-bot cannot start: fix these environment variables (see README, "Settings"):\n${lines.join('\n')}`,
   );
+}
+
+/** Issue 14: outgoing webhooks are always signed, so URLs without a secret are refused. */
+function outboundProblems(env: Record<string, string | undefined>): [string, string][] {
+  if (env.OUTGOING_WEBHOOK_URLS?.trim() && !env.OUTGOING_WEBHOOK_SECRET)
+    return [
+      [
+        'OUTGOING_WEBHOOK_SECRET',
+        'is required with OUTGOING_WEBHOOK_URLS (every event is signed); set it to at least 16 random characters, e.g. `openssl rand -hex 32`',
+      ],
+    ];
+  return [];
 }
 
 /** Settings that contradict each other across Redis variables: [variable, message] pairs. */

@@ -11,6 +11,8 @@ import {
   recordJobFailure,
   recordSetupChannelFailure,
 } from '../flows/job-failure.js';
+import { recordWebhookFailure, sendWebhooks } from '../flows/outgoing-webhook.js';
+import { gitDestinationLabel, pushPostmortem } from '../flows/push-postmortem.js';
 import { processReminder } from '../flows/reminders.js';
 import {
   recordCheckJobFailure,
@@ -52,6 +54,8 @@ export const processors: { [N in JobName]: Processor<N> } = {
   'alert-notice': (deps, p) => postAllResolved(deps, p),
   reminder: (deps, p) => processReminder(deps, p),
   sweep: (deps) => sweep(deps),
+  'push-postmortem': (deps, p) => pushPostmortem(deps, p.incidentId),
+  'outgoing-webhook': (deps, p) => sendWebhooks(deps, p),
 };
 
 /** How a job failed for good: job id, last error, the attempts made (all of them, or fewer when not retryable). */
@@ -98,6 +102,9 @@ export const failureHandlers: { [N in JobName]: FailureHandler<N> } = {
       'sweep failed; the next one retries',
     );
   },
+  'push-postmortem': (deps, p, f) =>
+    recordJobFailure(deps, 'push-postmortem', p.incidentId, f, gitDestinationLabel(deps)),
+  'outgoing-webhook': (deps, p, f) => recordWebhookFailure(deps, p, f),
 };
 
 /**

@@ -54,6 +54,10 @@ export const JobPayloads = {
     /** The severity change the reminder was rescheduled for; one of an older change is obsolete. */
     severityAt: z.iso.datetime().optional(),
   }),
+  /** Issue 14: commits the incident's stored postmortem draft to POSTMORTEM_GIT_REPO and pushes it. */
+  'push-postmortem': z.object({ incidentId: IncidentId }),
+  /** Issue 14: sends the incident's undelivered events, in order, to one outgoing webhook (`receiver`: its id). */
+  'outgoing-webhook': z.object({ incidentId: IncidentId, receiver: z.string().regex(/^[0-9a-f]{12}$/) }),
 } as const;
 export type JobName = keyof typeof JobPayloads;
 export type JobPayload<N extends JobName> = z.infer<(typeof JobPayloads)[N]>;
@@ -72,8 +76,19 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   'alert-notice': 'slack',
   reminder: 'reminders',
   sweep: 'reminders',
+  'push-postmortem': 'outbound',
+  'outgoing-webhook': 'outbound',
 };
-export const QUEUE_NAMES = ['channels', 'slack', 'alerts', 'diagnostics', 'postmortem', 'reminders'] as const;
+export const QUEUE_NAMES = [
+  'channels',
+  'slack',
+  'alerts',
+  'diagnostics',
+  'postmortem',
+  'reminders',
+  // Issue 14: talks to other services (git remotes, webhook receivers); a slow one holds up nothing else.
+  'outbound',
+] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 const DEFAULTS: JobsOptions = {

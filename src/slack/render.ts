@@ -6,6 +6,7 @@ import type { TimelineEntry } from '../core/timeline.js';
 import { UTCDate } from '../core/utc.js';
 import type { SlackMessage } from '../flows/deps.js';
 import { escapeText, mention, truncate } from './escape.js';
+import { stakeholderUpdateMessage } from './update-render.js';
 
 const SEV_ICON = {
   SEV1: ':red_circle:',
@@ -93,6 +94,9 @@ const JOB_FAILED_NEXT: Record<string, string> = {
     'Alerts it carried may be missing from this timeline; check the alert source (it re-sends alerts still firing).',
   'render-checklist': 'The results are on the timeline; run `/incident diagnose` to post them again.',
   'draft-postmortem': 'Run `/incident postmortem` to try again.',
+  'push-postmortem':
+    'The draft is kept with the incident (`/incident postmortem` re-renders it; `incident-bot postmortem INC-n` prints it); fix the git access and run `/incident postmortem` to push it again.',
+  'outgoing-webhook': 'That receiver missed this event; later events are still sent to it in order.',
   'alert-notice': 'Check the alerts in the pinned summary, and `/incident close` when they are over.',
   reminder: 'Post a status update with `/incident note`, and page whoever should know.',
 };
@@ -152,6 +156,12 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
       );
     case 'reminder_sent':
       return say(`:alarm_clock: ${escapeText(e.text)}`);
+    case 'stakeholder_update':
+      return stakeholderUpdateMessage(e);
+    case 'postmortem_pushed':
+      return say(
+        `:inbox_tray: Postmortem draft committed to ${escapeText(e.repo)} (${escapeText(e.branch)}: ${escapeText(e.path)}, ${e.commit.slice(0, 10)})`,
+      );
     case 'job_failed':
       return say(
         `:warning: incident-bot gave up on ${jobActivity(e.job)}${e.detail ? ` (${escapeText(e.detail)})` : ''} after ${attemptsText(e.attempts)}: ${escapeText(e.error)}. ${JOB_FAILED_NEXT[e.job] ?? 'Do that step by hand; `/incident timeline` shows what was recorded.'}`,
@@ -215,6 +225,10 @@ export function describeEntry(e: TimelineEntry): string {
       return `closed${e.resolution ? `: ${escapeText(e.resolution)}` : ''}`;
     case 'postmortem_drafted':
       return `postmortem draft written (${escapeText(e.path)})`;
+    case 'stakeholder_update':
+      return `stakeholder update (${e.status}, ${e.severity}): ${escapeText(e.text)}`;
+    case 'postmortem_pushed':
+      return `postmortem draft pushed to ${escapeText(e.repo)} ${escapeText(e.branch)}:${escapeText(e.path)} (${e.commit.slice(0, 10)})`;
     case 'job_failed':
       return `${e.job} job failed after ${attemptsText(e.attempts)}${e.detail ? ` (${escapeText(e.detail)})` : ''}: ${escapeText(e.error)}`;
   }

@@ -1,0 +1,23 @@
+import type { IncidentId } from '../core/incident-model.js';
+import { webhookReceivers } from '../outbound/webhook.js';
+import type { Deps } from './deps.js';
+
+/**
+ * Queues one `outgoing-webhook` job per receiver for a new timeline entry (`seq`): one job chain per
+ * receiver, so a receiver that is down holds up no other. Tries and backoff: OUTGOING_WEBHOOK_ATTEMPTS,
+ * exponential from OUTGOING_WEBHOOK_BACKOFF_MS. No-op without OUTGOING_WEBHOOK_URLS.
+ */
+export async function enqueueWebhooks(deps: Deps, id: IncidentId, seq: number): Promise<void> {
+  const c = deps.config;
+  for (const r of webhookReceivers(c.OUTGOING_WEBHOOK_URLS ?? [])) {
+    await deps.jobs.enqueue(
+      'outgoing-webhook',
+      { incidentId: id, receiver: r.id },
+      {
+        jobId: `webhook-${r.id}-${id}-${seq}`,
+        attempts: c.OUTGOING_WEBHOOK_ATTEMPTS,
+        backoff: { type: 'exponential', delay: c.OUTGOING_WEBHOOK_BACKOFF_MS },
+      },
+    );
+  }
+}
