@@ -27,7 +27,11 @@ export async function sendWebhooks(deps: Deps, p: JobPayload<'outgoing-webhook'>
   if (!receiver) return { sent: 0 };
   const secret = deps.config.OUTGOING_WEBHOOK_SECRET;
   if (!secret)
-    throw new UnrecoverableError('OUTGOING_WEBHOOK_SECRET is not set; events are never sent unsigned');
+    throw new DomainError(
+      'BAD_INPUT',
+      'OUTGOING_WEBHOOK_SECRET is not set; events are never sent unsigned',
+      'Set OUTGOING_WEBHOOK_SECRET (at least 16 random characters).',
+    );
   const lock = { kind: 'webhook', incidentId: p.incidentId, receiver: p.receiver } as const;
   const ttl = Math.max(2000, deps.config.JOB_LOCK_SECONDS * 1000);
   const token = await deps.store.acquireLock(lock, ttl);
