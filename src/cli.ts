@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { registerDemo } from './cli/demo.js';
 import { type CliIo, registerDiagnose } from './cli/diagnose.js';
+import { registerPostmortem } from './cli/postmortem.js';
 import { registerSandbox } from './cli/sandbox.js';
 
 /** Builds the `incident-bot` command line; each subcommand lives in `src/cli/<name>.ts` and registers itself here. */
@@ -13,6 +14,7 @@ export function buildCli(io: CliIo): Command {
   registerDiagnose(program, io);
   registerDemo(program, io);
   registerSandbox(program, io);
+  registerPostmortem(program, io);
   return program;
 }
 

@@ -32,8 +32,7 @@ export async function draftPostmortem(
   }
   const entries = await deps.store.entries(id);
   if (entries.length === 0) throw new Error(`${id} does not exist`);
-  // The draft is a function of the timeline up to now, excluding earlier drafts' own entries.
-  const facts = entries.filter((e) => e.kind !== 'postmortem_drafted');
+  const facts = draftFacts(entries);
   const people = await peopleOf(deps, facts);
   const view = postmortemView(facts, { now: deps.now().toISOString(), people });
   const markdown = deps.renderPostmortem(view);
@@ -104,6 +103,14 @@ export async function draftPostmortem(
     await leaveClosingIndexUnlessOwed(deps, id);
   }
   return { path, markdown };
+}
+
+/**
+ * The entries a draft is built from: the timeline up to now without earlier drafts' own entries
+ * (drafted, pushed), so re-rendering an unchanged incident gives the same Markdown.
+ */
+export function draftFacts(entries: readonly TimelineEntry[]): TimelineEntry[] {
+  return entries.filter((e) => e.kind !== 'postmortem_drafted' && e.kind !== 'postmortem_pushed');
 }
 
 /**
