@@ -36,7 +36,9 @@ export function registerPostmortem(program: Command, io: CliIo): void {
         let markdown: string;
         if (opts.stored) {
           if (!stored) {
-            io.err(`${id.data} has no stored draft yet; run without --stored to render one from its timeline\n`);
+            io.err(
+              `${id.data} has no stored draft yet; run without --stored to render one from its timeline\n`,
+            );
             io.setExitCode(1);
             return;
           }
