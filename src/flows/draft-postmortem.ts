@@ -56,12 +56,13 @@ export async function draftPostmortem(
     await writeFile(path, markdown, 'utf8');
   }
   if (deps.config.POSTMORTEM_GIT_REPO) {
-    // One push per content: a re-render that changed nothing adds no job (and git no commit).
+    // One push per content (git adds no commit for content it has); a person's request pushes again
+    // even after a failed push of the same content.
     await deps.jobs.enqueue(
       'push-postmortem',
       { incidentId: id },
       {
-        jobId: `push-postmortem-${id}-${sha256.slice(0, 16)}`,
+        jobId: `push-postmortem-${id}-${sha256.slice(0, 16)}${opts.onClose ? '' : `-${entries.length}`}`,
         attempts: deps.config.POSTMORTEM_GIT_ATTEMPTS,
       },
     );
