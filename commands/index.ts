@@ -10,6 +10,7 @@ import { sev } from './sev.js';
 import { start } from './start.js';
 import { status } from './status.js';
 import { timeline } from './timeline.js';
+import { update } from './update.js';
 import { type Command, type CommandContext, type CommandReply, UsageError } from './types.js';
 
 // Every subcommand, in help order: adding one means adding it here (no registration from other modules).
@@ -31,6 +32,7 @@ const registry: readonly Command[] = [
   close,
   postmortem,
   diagnose,
+  update,
 ];
 
 /** The `/incident` subcommands, in help order. */

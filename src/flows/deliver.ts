@@ -56,6 +56,12 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
         } else if (msg) {
           await postOnce(deps, slack, id, inc.channelId, `entry-${e.seq}`, msg);
           posted++;
+          // Issue 14: stakeholders in the announce channel get the same structured update.
+          const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
+          if (e.kind === 'stakeholder_update' && announce) {
+            await postOnce(deps, slack, id, announce, `update-${e.seq}-announce`, msg);
+            posted++;
+          }
         }
         await deps.store.setDeliveredCursor(id, e.seq);
       }

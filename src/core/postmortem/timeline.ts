@@ -101,6 +101,14 @@ export function timelineRows(
       case 'note':
         add(e.at, 'Note', `${markdownText(e.text)}${byUser(e)}`, [e.seq]);
         break;
+      case 'stakeholder_update':
+        add(
+          e.at,
+          'Update',
+          `status update to stakeholders (${e.status}, ${e.severity})${byUser(e)}: ${markdownText(e.text)}`,
+          [e.seq],
+        );
+        break;
       case 'message_recorded':
         add(e.at, 'Message', `${markdownText(e.author)}: ${markdownText(e.text)}`, [e.seq]);
         break;
