@@ -10,8 +10,8 @@ import { sev } from './sev.js';
 import { start } from './start.js';
 import { status } from './status.js';
 import { timeline } from './timeline.js';
-import { update } from './update.js';
 import { type Command, type CommandContext, type CommandReply, UsageError } from './types.js';
+import { update } from './update.js';
 
 // Every subcommand, in help order: adding one means adding it here (no registration from other modules).
 const registry: readonly Command[] = [
