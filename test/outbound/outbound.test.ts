@@ -1,7 +1,10 @@
+import * as crypto from 'node:crypto';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EntryOf } from '../../src/core/timeline.js';
 import { verifyWebhook } from '../../src/outbound/webhook.js';
@@ -44,6 +47,15 @@ async function receiver(
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
   return { url: `http://127.0.0.1:${port}/hooks/incident`, got, server, sockets };
+}
+
+/** The receiver's check exactly as README.md shows it (its `import` line turned into a lookup). */
+function readmeCheck(): (secret: string, headers: IncomingMessage['headers'], rawBody: string) => boolean {
+  const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+  const code = /```js\n(import \{ createHmac[\s\S]*?)```/.exec(readme)?.[1];
+  if (!code) throw new Error('README.md has no receiver check');
+  const body = code.replace(/^import \{([^}]*)\} from 'node:crypto';/, 'const {$1} = crypto;');
+  return new Function('crypto', `${body}\nreturn fromIncidentBot;`)(crypto);
 }
 
 let h: Harness;
@@ -155,6 +167,8 @@ describe('outgoing webhooks', () => {
           nowS,
         ),
       ).toBe(true);
+      expect(readmeCheck()(SECRET, r.headers, r.body)).toBe(true);
+      expect(readmeCheck()(SECRET, r.headers, r.body.replace('INC-1', 'INC-2'))).toBe(false);
       // A tampered body or a replay from long ago is refused by the same check.
       expect(verifyWebhook(SECRET, { timestamp: ts, signature: want }, `${r.body} `, nowS)).toBe(false);
       expect(verifyWebhook(SECRET, { timestamp: ts, signature: want }, r.body, nowS + 3600)).toBe(false);
