@@ -2,7 +2,7 @@ import { RetryLater } from '../core/errors.js';
 import type { IncidentId } from '../core/incident-model.js';
 import { entryMessage } from '../slack/entry-message.js';
 import { summaryMessage } from '../slack/render.js';
-import { type Deps, slackOf } from './deps.js';
+import { type Deps, type SlackMessage, slackOf } from './deps.js';
 import { postOnce } from './post-once.js';
 
 /** Thrown when another worker is delivering this incident's messages: that worker posts ours too; this job is delayed, not failed. */
@@ -59,8 +59,7 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
           // Issue 14: stakeholders in the announce channel get the same structured update.
           const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
           if (e.kind === 'stakeholder_update' && announce) {
-            await postOnce(deps, slack, id, announce, `update-${e.seq}-announce`, msg);
-            posted++;
+            posted += await announceUpdate(deps, id, inc.channelId, announce, e.seq, msg);
           }
         }
         await deps.store.setDeliveredCursor(id, e.seq);
@@ -71,5 +70,36 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
   } finally {
     clearInterval(renew);
     await deps.store.releaseLock(lock, token);
+  }
+}
+
+/** Slack's refusals that retrying cannot fix: the bot is not in the announce channel, or it is gone or read-only. */
+const ANNOUNCE_REFUSALS = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
+
+/**
+ * Posts a stakeholder update to the announce channel; when Slack refuses for good, tells the incident
+ * channel what to fix instead of holding up its messages. Returns the messages posted.
+ */
+async function announceUpdate(
+  deps: Deps,
+  id: IncidentId,
+  channelId: string,
+  announce: string,
+  seq: number,
+  msg: SlackMessage,
+): Promise<number> {
+  const slack = slackOf(deps);
+  try {
+    await postOnce(deps, slack, id, announce, `update-${seq}-announce`, msg);
+    return 1;
+  } catch (err) {
+    const code = (err as { data?: { error?: string } }).data?.error;
+    if (!code || !ANNOUNCE_REFUSALS.has(code)) throw err;
+    await deps.store.clearPosting(id, `update-${seq}-announce`);
+    deps.log.warn({ id, announce, code }, 'announce channel refused the stakeholder update');
+    await postOnce(deps, slack, id, channelId, `update-${seq}-announce-refused`, {
+      text: `:warning: This update could not be posted to <#${announce}> (Slack said \`${code}\`): invite incident-bot there with \`/invite @incident-bot\`, or set INCIDENT_ANNOUNCE_CHANNEL to a channel it is in.`,
+    });
+    return 1;
   }
 }

@@ -122,6 +122,36 @@ describe('/incident update', () => {
   });
 });
 
+describe('/incident update when the announce channel refuses it', () => {
+  it('posts the update in the incident channel and says there what to fix, without holding up the channel', async () => {
+    const announce = h.sandbox.channel(h.announceChannel)!;
+    announce.is_archived = true;
+    try {
+      await h.client.slashCommand({
+        text: 'update Weights rolled back on edge-2',
+        userId: h.users.alice,
+        channelId: channel,
+      });
+      await h.client.slashCommand({
+        text: 'note watching the error rate',
+        userId: h.users.alice,
+        channelId: channel,
+      });
+      await settled(h, 'INC-1');
+    } finally {
+      announce.is_archived = false;
+    }
+    const texts = h.sandbox.messages(channel).map((m) => m.text);
+    const i = texts.findIndex((t) => t.includes('Weights rolled back on edge-2'));
+    expect(i).toBeGreaterThan(-1);
+    expect(texts[i + 1]).toContain(
+      `could not be posted to <#${h.announceChannel}> (Slack said \`is_archived\`)`,
+    );
+    expect(texts.some((t) => t.includes('watching the error rate'))).toBe(true);
+    expect(h.sandbox.messages(h.announceChannel).some((m) => m.text.includes('edge-2'))).toBe(false);
+  });
+});
+
 describe('outgoing webhooks', () => {
   it('deliver every event, signed and in order, to a receiver that answers while one that never answers holds it up not at all', async () => {
     const { alice, bob } = h.users;
@@ -133,6 +163,7 @@ describe('outgoing webhooks', () => {
     const expected = [
       'incident.declared',
       'incident.status_changed',
+      'incident.update_posted',
       'incident.update_posted',
       'incident.severity_changed',
       'incident.commander_changed',
@@ -188,11 +219,11 @@ describe('outgoing webhooks', () => {
       const f = (await h.bot.rt.store.entries('INC-1')).filter(
         (e): e is EntryOf<'job_failed'> => e.kind === 'job_failed' && e.job === 'outgoing-webhook',
       );
-      expect(f.length).toBeGreaterThanOrEqual(8);
+      expect(f.length).toBeGreaterThanOrEqual(9);
       return f;
     }, 60_000);
     const down = failed.filter((f) => f.detail?.endsWith(`to ${downUrl}`));
-    expect(down).toHaveLength(8);
+    expect(down).toHaveLength(9);
     for (const f of down) {
       expect(f.attempts).toBe(3);
       expect(f.error).toMatch(/did not answer: ECONNREFUSED/);
