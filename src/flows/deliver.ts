@@ -74,7 +74,12 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
 }
 
 /** Slack's refusals that retrying cannot fix: the bot is not in the announce channel, or it is gone or read-only. */
-const ANNOUNCE_REFUSALS = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
+const ANNOUNCE_REFUSALS = new Set([
+  'not_in_channel',
+  'channel_not_found',
+  'is_archived',
+  'restricted_action',
+]);
 
 /**
  * Posts a stakeholder update to the announce channel; when Slack refuses for good, tells the incident
