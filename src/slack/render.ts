@@ -98,7 +98,8 @@ const JOB_FAILED_NEXT: Record<string, string> = {
     'The draft is kept with the incident (`/incident postmortem` re-renders it; `incident-bot postmortem INC-n` prints it); fix the git access and run `/incident postmortem` to push it again.',
   'outgoing-webhook': 'That receiver missed this event; later events are still sent to it in order.',
   'alert-notice': 'Check the alerts in the pinned summary, and `/incident close` when they are over.',
-  reminder: 'Post a status update with `/incident note`, and page whoever should know.',
+  reminder:
+    'Post a status update with `/incident update` (or `/incident note`), and page whoever should know.',
 };
 
 /** The short channel confirmation for an entry, or null for entries that have their own message (summary, checklist, alerts). */
