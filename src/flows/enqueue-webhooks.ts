@@ -5,11 +5,12 @@ import type { Deps } from './deps.js';
 /**
  * Queues one `outgoing-webhook` job per receiver for a new timeline entry (`seq`): one job chain per
  * receiver, so a receiver that is down holds up no other. Tries and backoff: OUTGOING_WEBHOOK_ATTEMPTS,
- * exponential from OUTGOING_WEBHOOK_BACKOFF_MS. No-op without OUTGOING_WEBHOOK_URLS.
+ * exponential from OUTGOING_WEBHOOK_BACKOFF_MS (`only`: just that receiver). No-op without OUTGOING_WEBHOOK_URLS.
  */
-export async function enqueueWebhooks(deps: Deps, id: IncidentId, seq: number): Promise<void> {
+export async function enqueueWebhooks(deps: Deps, id: IncidentId, seq: number, only?: string): Promise<void> {
   const c = deps.config;
   for (const r of webhookReceivers(c.OUTGOING_WEBHOOK_URLS ?? [])) {
+    if (only && r.id !== only) continue;
     await deps.jobs.enqueue(
       'outgoing-webhook',
       { incidentId: id, receiver: r.id },
