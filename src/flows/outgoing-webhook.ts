@@ -33,7 +33,12 @@ export async function sendWebhooks(deps: Deps, p: JobPayload<'outgoing-webhook'>
       'Set OUTGOING_WEBHOOK_SECRET (at least 16 random characters).',
     );
   const lock = { kind: 'webhook', incidentId: p.incidentId, receiver: p.receiver } as const;
-  const ttl = Math.max(2000, deps.config.JOB_LOCK_SECONDS * 1000);
+  // Longer than one delivery may wait for its answer, so a slow receiver's event is not sent twice at once.
+  const ttl = Math.max(
+    2000,
+    deps.config.JOB_LOCK_SECONDS * 1000,
+    deps.config.OUTGOING_WEBHOOK_TIMEOUT_MS + 5000,
+  );
   const token = await deps.store.acquireLock(lock, ttl);
   if (!token)
     throw new WebhookBusy(`${p.incidentId}: webhook ${p.receiver} in progress`, Math.min(ttl, 1000));
