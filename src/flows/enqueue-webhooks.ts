@@ -9,16 +9,19 @@ import type { Deps } from './deps.js';
  */
 export async function enqueueWebhooks(deps: Deps, id: IncidentId, seq: number, only?: string): Promise<void> {
   const c = deps.config;
-  for (const r of webhookReceivers(c.OUTGOING_WEBHOOK_URLS ?? [])) {
-    if (only && r.id !== only) continue;
-    await deps.jobs.enqueue(
-      'outgoing-webhook',
-      { incidentId: id, receiver: r.id },
-      {
-        jobId: `webhook-${r.id}-${id}-${seq}`,
-        attempts: c.OUTGOING_WEBHOOK_ATTEMPTS,
-        backoff: { type: 'exponential', delay: c.OUTGOING_WEBHOOK_BACKOFF_MS },
-      },
-    );
-  }
+  const receivers = webhookReceivers(c.OUTGOING_WEBHOOK_URLS ?? []).filter((r) => !only || r.id === only);
+  // In parallel: the web process does this before it answers Slack.
+  await Promise.all(
+    receivers.map((r) =>
+      deps.jobs.enqueue(
+        'outgoing-webhook',
+        { incidentId: id, receiver: r.id },
+        {
+          jobId: `webhook-${r.id}-${id}-${seq}`,
+          attempts: c.OUTGOING_WEBHOOK_ATTEMPTS,
+          backoff: { type: 'exponential', delay: c.OUTGOING_WEBHOOK_BACKOFF_MS },
+        },
+      ),
+    ),
+  );
 }
