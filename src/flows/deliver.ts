@@ -1,5 +1,6 @@
 import { RetryLater } from '../core/errors.js';
 import type { IncidentId } from '../core/incident-model.js';
+import type { TimelineEntry } from '../core/timeline.js';
 import { entryMessage } from '../slack/entry-message.js';
 import { summaryMessage } from '../slack/render.js';
 import { type Deps, type SlackMessage, slackOf } from './deps.js';
@@ -46,7 +47,7 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
       for (const e of fresh) {
         // Another worker took the lock over (this one stalled past its TTL): it posts the rest, in order.
         if (lost) return { posted };
-        const msg = entryMessage(e);
+        const msg = (await alreadyToldReceiverDown(deps, id, e)) ? null : entryMessage(e);
         if (e.kind === 'postmortem_drafted') {
           const draft = await deps.store.postmortemUpload(id);
           if (draft) {
@@ -107,4 +108,25 @@ async function announceUpdate(
     });
     return 1;
   }
+}
+
+/**
+ * True for a missed outgoing webhook event when an earlier one to the same receiver was already
+ * told in the channel: a receiver down for an incident is said once, and each event it missed is
+ * on the timeline. Decided from the timeline alone, so a retried delivery decides the same.
+ */
+async function alreadyToldReceiverDown(deps: Deps, id: IncidentId, e: TimelineEntry): Promise<boolean> {
+  if (e.kind !== 'job_failed' || e.job !== 'outgoing-webhook') return false;
+  const to = receiverOf(e.detail);
+  if (!to) return false;
+  const earlier = await deps.store.entries(id);
+  return earlier.some(
+    (x) =>
+      x.seq < e.seq && x.kind === 'job_failed' && x.job === 'outgoing-webhook' && receiverOf(x.detail) === to,
+  );
+}
+
+/** The receiver in a missed event's detail (`event #5 to https://…`). */
+function receiverOf(detail: string | undefined): string | undefined {
+  return detail?.split(' to ')[1];
 }

@@ -96,7 +96,8 @@ const JOB_FAILED_NEXT: Record<string, string> = {
   'draft-postmortem': 'Run `/incident postmortem` to try again.',
   'push-postmortem':
     'The draft is kept with the incident (`/incident postmortem` re-renders it; `incident-bot postmortem INC-n` prints it); fix the git access and run `/incident postmortem` to push it again.',
-  'outgoing-webhook': 'That receiver missed this event; later events are still sent to it in order.',
+  'outgoing-webhook':
+    'That receiver missed this event; later events are still sent to it in order, and any more it misses are recorded on the timeline (`/incident timeline`) without another message here.',
   'alert-notice': 'Check the alerts in the pinned summary, and `/incident close` when they are over.',
   reminder:
     'Post a status update with `/incident update` (or `/incident note`), and page whoever should know.',
