@@ -98,6 +98,29 @@ describe('the git destination of postmortem drafts', () => {
     expect(git(repo, 'rev-list', '--merges', 'main')).toBe('');
   });
 
+  it('puts a new version on top when someone edited the same draft meanwhile, keeping their commit in the history', async () => {
+    const repo = bareRepo();
+    const w = worker(repo, 'bot');
+    await pushDraft(w, 'INC-1-a.md', '# v1\n', 'v1');
+    const human = join(root, `human-${++n}`);
+    execFileSync('git', ['clone', '-q', repo, human]);
+    let first = true;
+    const res = await pushDraft(w, 'INC-1-a.md', '# v2 from the bot\n', 'v2', {
+      beforePush: async () => {
+        if (!first) return;
+        first = false;
+        // A reviewer pushes an edit of the same lines between the bot's commit and its push.
+        writeFileSync(join(human, 'postmortems', 'INC-1-a.md'), '# v1 edited by a reviewer\n');
+        const id = ['-c', 'user.name=Reviewer', '-c', 'user.email=r@example.com'];
+        execFileSync('git', ['-C', human, ...id, 'commit', '-q', '-am', 'review'], { stdio: 'ignore' });
+        execFileSync('git', ['-C', human, 'push', '-q', 'origin', 'HEAD:main'], { stdio: 'ignore' });
+      },
+    });
+    expect(res).toMatchObject({ outcome: 'pushed', tries: 2 });
+    expect(show(repo, 'postmortems/INC-1-a.md')).toBe('# v2 from the bot');
+    expect(git(repo, 'log', '--format=%s', 'main').split('\n')).toEqual(['v2', 'review', 'v1']);
+  });
+
   it('says what to fix when the remote refuses the push or does not exist, and redacts credentials', async () => {
     const repo = bareRepo();
     const hook = join(repo, 'hooks', 'pre-receive');
