@@ -13,6 +13,7 @@ import { start } from './start.js';
 import { status } from './status.js';
 import { timeline } from './timeline.js';
 import { type Command, type CommandContext, type CommandReply, UsageError } from './types.js';
+import { update } from './update.js';
 
 // Every subcommand, in help order: adding one means adding it here (no registration from other modules).
 const registry: readonly Command[] = [
@@ -35,6 +36,7 @@ const registry: readonly Command[] = [
   diagnose,
   issue,
   page,
+  update,
 ];
 
 /** The `/incident` subcommands, in help order. */

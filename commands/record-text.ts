@@ -76,7 +76,7 @@ export const postmortem: Command = {
       { jobId: `postmortem-${id}-${ctx.claimKey ?? Date.now()}`.replace(/:/g, '-') },
     );
     return {
-      text: `Rendering the postmortem draft of ${id}; it will be posted here as a file.`,
+      text: `Rendering the postmortem draft of ${id}; it will be posted here as a file${ctx.deps.config.POSTMORTEM_GIT_REPO ? ' and committed to the postmortems repository' : ''}.`,
       incidentId: id,
     };
   },

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerDemo } from './cli/demo.js';
 import { type CliIo, registerDiagnose } from './cli/diagnose.js';
 import { registerDoctor } from './cli/doctor.js';
+import { registerPostmortem } from './cli/postmortem.js';
 import { registerSandbox } from './cli/sandbox.js';
 
 /** Builds the `incident-bot` command line; each subcommand lives in `src/cli/<name>.ts` and registers itself here. */
@@ -15,6 +16,7 @@ export function buildCli(io: CliIo): Command {
   registerDemo(program, io);
   registerSandbox(program, io);
   registerDoctor(program, io);
+  registerPostmortem(program, io);
   return program;
 }
 

@@ -117,7 +117,8 @@ export const Config = z.object({
   PAGERDUTY_WEBHOOK_SECRET: z.string().optional(),
   ALERT_SEVERITY_MAP: z.string().optional(),
   DIAGNOSTICS_CONFIG: z.string().optional(),
-  POSTMORTEM_DIR: z.string().default('./postmortems'),
+  /** Issue 14: an optional extra copy of each draft on the worker's disk (the draft itself is kept in Redis). */
+  POSTMORTEM_DIR: z.string().optional(),
   TEMPLATES_DIR: z.string().optional(),
   /** Status-update nudge cadence per severity, minutes: `SEV1=15,SEV2=30,SEV3=60,SEV4=0` (0 = none). */
   REMINDER_MINUTES: z.string().default('SEV1=15,SEV2=30,SEV3=60,SEV4=0'),
@@ -186,6 +187,48 @@ export const Config = z.object({
   OUTBOUND_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** Tries of a follow-up issue or page job (then the channel is told it gave up). */
   OUTBOUND_JOB_ATTEMPTS: z.coerce.number().int().min(1).default(8),
+  // Added for issue 14: the git destination of postmortem drafts (a path or URL `git push` accepts).
+  POSTMORTEM_GIT_REPO: z.string().min(1).optional(),
+  POSTMORTEM_GIT_BRANCH: z
+    .string()
+    .regex(/^(?!-)[A-Za-z0-9._/-]+$/, 'must be a branch name like main or docs/postmortems')
+    .default('main'),
+  POSTMORTEM_GIT_DIR: z
+    .string()
+    .regex(
+      /^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]*$/,
+      'must be a relative folder inside the repository, like postmortems/',
+    )
+    .default('postmortems/'),
+  /** Commit author of the drafts, `Name <email>`. */
+  POSTMORTEM_GIT_AUTHOR: z
+    .string()
+    .regex(/^[^<>]+ <[^<>\s]+>$/, 'must be like incident-bot <incident-bot@example.com>')
+    .default('incident-bot <incident-bot@users.noreply.github.com>'),
+  /** Tries of one push job (exponential backoff from 500 ms) before the channel is told. */
+  POSTMORTEM_GIT_ATTEMPTS: z.coerce.number().int().min(1).default(8),
+  // Added for issue 14: outgoing webhooks (comma-separated http(s) URLs), their HMAC secret, and how
+  // hard a receiver that is down is retried (exponential backoff from OUTGOING_WEBHOOK_BACKOFF_MS).
+  OUTGOING_WEBHOOK_URLS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const urls = (s ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+      for (const u of urls)
+        if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol))
+          ctx.addIssue({
+            code: 'custom',
+            message: `"${u}" is not an http(s) URL; write e.g. https://status.example.com/hooks/incident`,
+          });
+      return urls;
+    }),
+  OUTGOING_WEBHOOK_SECRET: z.string().min(16, 'use at least 16 random characters').optional(),
+  OUTGOING_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).default(10),
+  OUTGOING_WEBHOOK_BACKOFF_MS: z.coerce.number().int().nonnegative().default(1000),
+  OUTGOING_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -214,7 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   );
 }
 
-/** Issue 14's settings that only work together: a tracker needs its credentials, one tracker at a time, known services. */
+/** Issue 14's settings that only work together: a tracker needs its credentials, one tracker at a time, known services, signed webhooks. */
 function outboundProblems(env: Record<string, string | undefined>): [string, string][] {
   const out: [string, string][] = [];
   if (env.FOLLOWUP_GITHUB_REPO && env.FOLLOWUP_JIRA_URL)
@@ -242,6 +285,12 @@ function outboundProblems(env: Record<string, string | undefined>): [string, str
   } else if (env.ESCALATION_PAGE_SERVICE) {
     out.push(['ESCALATION_PAGE_SERVICE', 'needs PAGERDUTY_ROUTING_KEYS with that service']);
   }
+  // Outgoing webhooks are always signed, so URLs without a secret are refused.
+  if (env.OUTGOING_WEBHOOK_URLS?.trim() && !env.OUTGOING_WEBHOOK_SECRET)
+    out.push([
+      'OUTGOING_WEBHOOK_SECRET',
+      'is required with OUTGOING_WEBHOOK_URLS (every event is signed); set it to at least 16 random characters, e.g. `openssl rand -hex 32`',
+    ]);
   return out;
 }
 

@@ -250,6 +250,12 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
       };
       break;
     }
+    case 'stakeholder_update':
+      // Issue 14: an update to stakeholders is a status update: it resets the nudge cadence.
+      inc.lastStatusUpdateAt = e.at;
+      break;
+    case 'postmortem_pushed':
+      break;
     default: {
       const never: never = e;
       throw new Error(`unknown timeline entry ${(never as { kind: string }).kind}`);

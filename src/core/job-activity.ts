@@ -11,6 +11,8 @@ const ACTIVITY: Record<string, string> = {
   'draft-postmortem': 'drafting the postmortem',
   'alert-notice': 'posting the all-resolved notice',
   reminder: 'sending a reminder',
+  'push-postmortem': 'pushing the postmortem draft to git',
+  'outgoing-webhook': 'sending an outgoing webhook',
 };
 
 /** What a job was doing, for people: `drafting the postmortem` for `draft-postmortem`; an unknown name as `the <name> job`. */

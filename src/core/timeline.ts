@@ -164,6 +164,28 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     /** Why, when the bot paged by itself (`escalation`). */
     reason: z.string().optional(),
   }),
+  /** Issue 14: a structured stakeholder update (`/incident update`), posted to the channel and the announce channel. */
+  z.object({
+    ...Base,
+    kind: z.literal('stakeholder_update'),
+    text: z.string(),
+    status: Status,
+    severity: Severity,
+    /** The impact recorded when the update was posted, if any. */
+    impact: z.string().optional(),
+    /** When the next update is due (ISO 8601 UTC), from REMINDER_MINUTES; absent when that severity has no cadence. */
+    nextUpdateDue: z.iso.datetime().optional(),
+  }),
+  /** Issue 14: a postmortem draft committed and pushed to the git destination. */
+  z.object({
+    ...Base,
+    kind: z.literal('postmortem_pushed'),
+    /** The repository with any credentials removed. */
+    repo: z.string(),
+    branch: z.string(),
+    path: z.string(),
+    commit: z.string(),
+  }),
 ]);
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 export type EntryKind = TimelineEntry['kind'];

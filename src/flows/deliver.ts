@@ -1,9 +1,10 @@
 import { RetryLater } from '../core/errors.js';
 import type { IncidentId } from '../core/incident-model.js';
+import type { TimelineEntry } from '../core/timeline.js';
 import { entryMessage } from '../slack/entry-message.js';
 import { followupsMessage } from '../slack/followup-render.js';
 import { summaryMessage } from '../slack/render.js';
-import { type Deps, slackOf } from './deps.js';
+import { type Deps, type SlackMessage, slackOf } from './deps.js';
 import { configuredTracker } from './followup-issue.js';
 import { postOnce } from './post-once.js';
 
@@ -48,7 +49,7 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
       for (const e of fresh) {
         // Another worker took the lock over (this one stalled past its TTL): it posts the rest, in order.
         if (lost) return { posted };
-        const msg = entryMessage(e);
+        const msg = (await alreadyToldReceiverDown(deps, id, e)) ? null : entryMessage(e);
         if (e.kind === 'postmortem_drafted') {
           const draft = await deps.store.postmortemUpload(id);
           if (draft) {
@@ -62,6 +63,11 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
         } else if (msg) {
           await postOnce(deps, slack, id, inc.channelId, `entry-${e.seq}`, msg);
           posted++;
+          // Issue 14: stakeholders in the announce channel get the same structured update.
+          const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
+          if (e.kind === 'stakeholder_update' && announce) {
+            posted += await announceUpdate(deps, id, inc.channelId, announce, e.seq, msg);
+          }
         }
         await deps.store.setDeliveredCursor(id, e.seq);
       }
@@ -72,4 +78,61 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
     clearInterval(renew);
     await deps.store.releaseLock(lock, token);
   }
+}
+
+/** Slack's refusals that retrying cannot fix: the bot is not in the announce channel, or it is gone or read-only. */
+const ANNOUNCE_REFUSALS = new Set([
+  'not_in_channel',
+  'channel_not_found',
+  'is_archived',
+  'restricted_action',
+]);
+
+/**
+ * Posts a stakeholder update to the announce channel; when Slack refuses for good, tells the incident
+ * channel what to fix instead of holding up its messages. Returns the messages posted.
+ */
+async function announceUpdate(
+  deps: Deps,
+  id: IncidentId,
+  channelId: string,
+  announce: string,
+  seq: number,
+  msg: SlackMessage,
+): Promise<number> {
+  const slack = slackOf(deps);
+  try {
+    await postOnce(deps, slack, id, announce, `update-${seq}-announce`, msg);
+    return 1;
+  } catch (err) {
+    const code = (err as { data?: { error?: string } }).data?.error;
+    if (!code || !ANNOUNCE_REFUSALS.has(code)) throw err;
+    await deps.store.clearPosting(id, `update-${seq}-announce`);
+    deps.log.warn({ id, announce, code }, 'announce channel refused the stakeholder update');
+    await postOnce(deps, slack, id, channelId, `update-${seq}-announce-refused`, {
+      text: `:warning: This update could not be posted to <#${announce}> (Slack said \`${code}\`): invite incident-bot there with \`/invite @incident-bot\`, or set INCIDENT_ANNOUNCE_CHANNEL to a channel it is in.`,
+    });
+    return 1;
+  }
+}
+
+/**
+ * True for a missed outgoing webhook event when an earlier one to the same receiver was already
+ * told in the channel: a receiver down for an incident is said once, and each event it missed is
+ * on the timeline. Decided from the timeline alone, so a retried delivery decides the same.
+ */
+async function alreadyToldReceiverDown(deps: Deps, id: IncidentId, e: TimelineEntry): Promise<boolean> {
+  if (e.kind !== 'job_failed' || e.job !== 'outgoing-webhook') return false;
+  const to = receiverOf(e.detail);
+  if (!to) return false;
+  const earlier = await deps.store.entries(id);
+  return earlier.some(
+    (x) =>
+      x.seq < e.seq && x.kind === 'job_failed' && x.job === 'outgoing-webhook' && receiverOf(x.detail) === to,
+  );
+}
+
+/** The receiver in a missed event's detail (`event #5 to https://…`). */
+function receiverOf(detail: string | undefined): string | undefined {
+  return detail?.split(' to ')[1];
 }

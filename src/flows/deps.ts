@@ -84,7 +84,9 @@ export type LockName =
   | { kind: 'checklist-render'; incidentId: IncidentId }
   | { kind: 'alert-group'; groupId: string }
   /** One follow-up issue creation at a time per incident (issue 14). */
-  | { kind: 'followup-issue'; incidentId: IncidentId };
+  | { kind: 'followup-issue'; incidentId: IncidentId }
+  /** Issue 14: one sender at a time per incident and outgoing webhook receiver, so its events go in order. */
+  | { kind: 'webhook'; incidentId: IncidentId; receiver: string };
 
 /**
  * The store as flows see it: named domain operations over incidents, their timelines and the
@@ -249,6 +251,33 @@ export interface StorePort {
 
   /** Resolves when the datastore answers (for /healthz); rejects otherwise. */
   ping(): Promise<void>;
+
+  // ── Postmortem drafts and outbound delivery (issue 14) ──────────────────────────────────
+  /** Keeps the incident's latest postmortem draft with it, durably (no expiry), replacing the previous one. */
+  savePostmortemDraft(id: IncidentId, draft: StoredPostmortemDraft): Promise<void>;
+  /** The incident's latest stored postmortem draft (validated), if one was drafted. */
+  postmortemDraft(id: IncidentId): Promise<StoredPostmortemDraft | undefined>;
+  /** Last timeline seq sent to (or given up on for) outgoing webhook `receiver` (0 before any). */
+  webhookCursor(id: IncidentId, receiver: string): Promise<number>;
+  /** Moves that cursor forward to `seq`, never back (atomic); true when it moved. */
+  advanceWebhookCursor(id: IncidentId, receiver: string, seq: number): Promise<boolean>;
+}
+
+/**
+ * A postmortem draft as stored with its incident: the Markdown, the view it was rendered from, and the
+ * display names it used, so it can be read or re-rendered without Slack or the worker's disk.
+ */
+export interface StoredPostmortemDraft {
+  /** `INC-<n>-<slug>.md`. */
+  fileName: string;
+  markdown: string;
+  view: PostmortemView;
+  /** Slack user id → display name, as resolved when the draft was rendered. */
+  people: Record<string, string>;
+  /** ISO 8601 time of the render. */
+  renderedAt: string;
+  /** Hex SHA-256 of `markdown`: the same content twice is the same version. */
+  sha256: string;
 }
 
 /** The postmortem draft as kept for the channel upload. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncidentId } from '../core/incident-model.js';
@@ -11,9 +12,10 @@ import { enqueueDelivery } from './record.js';
 export type PostmortemUpload = PostmortemUploadData;
 
 /**
- * Renders the postmortem draft from the timeline (`templates/postmortem.md`), saves it as
- * `POSTMORTEM_DIR/INC-<n>-<slug>.md`, keeps it in the store for the channel upload, and records a
- * `postmortem_drafted` entry, whose delivery posts the file. With `onClose` it is the draft the
+ * Renders the postmortem draft from the timeline (`templates/postmortem.md`), keeps it and its view
+ * with the incident in the store (durable: it survives restarts and lost disks), copies it to
+ * `POSTMORTEM_DIR/INC-<n>-<slug>.md` when that is set, queues the git push when
+ * `POSTMORTEM_GIT_REPO` is set, and records a `postmortem_drafted` entry, whose delivery posts the file. With `onClose` it is the draft the
  * close owes: drafted once (skipped when the `postmortem-owed` mark is gone), then the mark is
  * cleared and the incident leaves the closing index. Returns undefined when skipped.
  */
@@ -30,16 +32,41 @@ export async function draftPostmortem(
   }
   const entries = await deps.store.entries(id);
   if (entries.length === 0) throw new Error(`${id} does not exist`);
-  // The draft is a function of the timeline up to now, excluding earlier drafts' own entries.
-  const facts = entries.filter((e) => e.kind !== 'postmortem_drafted');
-  const view = postmortemView(facts, { now: deps.now().toISOString(), people: await peopleOf(deps, facts) });
+  const facts = draftFacts(entries);
+  const people = await peopleOf(deps, facts);
+  const view = postmortemView(facts, { now: deps.now().toISOString(), people });
   const markdown = deps.renderPostmortem(view);
   const first = entries[0]!;
   const title = first.kind === 'declared' ? first.title : id;
   const fileName = postmortemFileName(id, title);
-  await mkdir(deps.config.POSTMORTEM_DIR, { recursive: true });
-  const path = join(deps.config.POSTMORTEM_DIR, fileName);
-  await writeFile(path, markdown, 'utf8');
+  const sha256 = createHash('sha256').update(markdown).digest('hex');
+  // Stored first: whatever fails after this (the disk copy, git), the draft is kept with the incident.
+  await deps.store.savePostmortemDraft(id, {
+    fileName,
+    markdown,
+    view,
+    people,
+    renderedAt: deps.now().toISOString(),
+    sha256,
+  });
+  let path = `redis:${id}/${fileName}`;
+  if (deps.config.POSTMORTEM_DIR) {
+    await mkdir(deps.config.POSTMORTEM_DIR, { recursive: true });
+    path = join(deps.config.POSTMORTEM_DIR, fileName);
+    await writeFile(path, markdown, 'utf8');
+  }
+  if (deps.config.POSTMORTEM_GIT_REPO) {
+    // One push per content (git adds no commit for content it has); a person's request pushes again
+    // even after a failed push of the same content.
+    await deps.jobs.enqueue(
+      'push-postmortem',
+      { incidentId: id },
+      {
+        jobId: `push-postmortem-${id}-${sha256.slice(0, 16)}${opts.onClose ? '' : `-${entries.length}`}`,
+        attempts: deps.config.POSTMORTEM_GIT_ATTEMPTS,
+      },
+    );
+  }
 
   const lines = [
     `:page_facing_up: Postmortem draft for ${id}${requestedBy ? ` (requested by <@${requestedBy}>)` : ''}, from ${view.source}.`,
@@ -77,6 +104,14 @@ export async function draftPostmortem(
     await leaveClosingIndexUnlessOwed(deps, id);
   }
   return { path, markdown };
+}
+
+/**
+ * The entries a draft is built from: the timeline up to now without earlier drafts' own entries
+ * (drafted, pushed), so re-rendering an unchanged incident gives the same Markdown.
+ */
+export function draftFacts(entries: readonly TimelineEntry[]): TimelineEntry[] {
+  return entries.filter((e) => e.kind !== 'postmortem_drafted' && e.kind !== 'postmortem_pushed');
 }
 
 /**

@@ -3,6 +3,7 @@ import { applyEntry, type Incident, isOpen } from '../core/incident.js';
 import type { IncidentId } from '../core/incident-model.js';
 import type { NewEntry, TimelineEntry } from '../core/timeline.js';
 import type { Deps } from './deps.js';
+import { enqueueWebhooks } from './enqueue-webhooks.js';
 
 /** Result of a recorded change: the incident after it, and the new entries' seqs (empty when a duplicate was ignored). */
 export interface Recorded {
@@ -69,6 +70,8 @@ export async function mutate(
 /** Enqueues posting of the incident's undelivered entries; one job per new seq, so retries of the same append collapse. */
 export async function enqueueDelivery(deps: Deps, id: IncidentId, seq: number): Promise<void> {
   await deps.jobs.enqueue('deliver', { incidentId: id }, { jobId: `deliver-${id}-${seq}` });
+  // Issue 14: the same new entries go to each outgoing webhook, on a job chain of its own.
+  await enqueueWebhooks(deps, id, seq);
 }
 
 /** Finds the incident of a channel, or throws NOT_AN_INCIDENT_CHANNEL with what to do instead. */

@@ -205,7 +205,7 @@ export async function processReminder(
           at,
           actor: { type: 'bot' },
           source: 'bot',
-          text: `${who}: no status update for ${minutes} min (${inc.severity} cadence). Post one with \`/incident status …\` or \`/incident note …\`.`,
+          text: `${who}: no status update for ${minutes} min (${inc.severity} cadence). Post one with \`/incident update …\` (also tells the announce channel), \`/incident status …\` or \`/incident note …\`.`,
         },
       ],
       {

@@ -1,6 +1,8 @@
 import type { IncidentId } from '../core/incident-model.js';
+import { webhookReceivers } from '../outbound/webhook.js';
 import { finishClose } from './change-status.js';
 import type { Deps } from './deps.js';
+import { enqueueWebhooks } from './enqueue-webhooks.js';
 import { scheduleEscalation, scheduleNudge } from './reminders.js';
 
 /** A pending declaration younger than this (ms) is left to the request still writing it. */
@@ -71,6 +73,11 @@ export async function sweep(deps: Deps): Promise<SweepResult> {
         { jobId: `deliver-${id}-sweep-${Math.floor(now / 60_000)}` },
       );
       out.deliveries.push(id);
+    }
+    // Issue 14: an outgoing webhook behind with no job for the last entry (an enqueue lost with a
+    // crash) gets that job; the same job id as the append's makes this a no-op while it exists.
+    for (const r of webhookReceivers(deps.config.OUTGOING_WEBHOOK_URLS ?? [])) {
+      if ((await deps.store.webhookCursor(id, r.id)) < len) await enqueueWebhooks(deps, id, len, r.id);
     }
   }
 

@@ -13,7 +13,9 @@ import {
   recordSetupChannelFailure,
 } from '../flows/job-failure.js';
 import { recordOutboundGaveUp } from '../flows/outbound-failure.js';
+import { recordWebhookFailure, sendWebhooks } from '../flows/outgoing-webhook.js';
 import { sendPage } from '../flows/page.js';
+import { gitDestinationLabel, pushPostmortem } from '../flows/push-postmortem.js';
 import { processReminder } from '../flows/reminders.js';
 import {
   recordCheckJobFailure,
@@ -57,6 +59,8 @@ export const processors: { [N in JobName]: Processor<N> } = {
   sweep: (deps) => sweep(deps),
   'followup-issue': (deps, p) => createFollowupIssue(deps, p),
   page: (deps, p) => sendPage(deps, p),
+  'push-postmortem': (deps, p) => pushPostmortem(deps, p.incidentId),
+  'outgoing-webhook': (deps, p) => sendWebhooks(deps, p),
 };
 
 /** How a job failed for good: job id, last error, the attempts made (all of them, or fewer when not retryable). */
@@ -123,6 +127,9 @@ export const failureHandlers: { [N in JobName]: FailureHandler<N> } = {
         : 'Resolve the alert in PagerDuty by hand.',
       f,
     ),
+  'push-postmortem': (deps, p, f) =>
+    recordJobFailure(deps, 'push-postmortem', p.incidentId, f, gitDestinationLabel(deps)),
+  'outgoing-webhook': (deps, p, f) => recordWebhookFailure(deps, p, f),
 };
 
 /**

@@ -68,6 +68,10 @@ export const JobPayloads = {
     requestedBy: z.string().optional(),
     reason: z.string().optional(),
   }),
+  /** Issue 14: commits the incident's stored postmortem draft to POSTMORTEM_GIT_REPO and pushes it. */
+  'push-postmortem': z.object({ incidentId: IncidentId }),
+  /** Issue 14: sends the incident's undelivered events, in order, to one outgoing webhook (`receiver`: its id). */
+  'outgoing-webhook': z.object({ incidentId: IncidentId, receiver: z.string().regex(/^[0-9a-f]{12}$/) }),
 } as const;
 export type JobName = keyof typeof JobPayloads;
 export type JobPayload<N extends JobName> = z.infer<(typeof JobPayloads)[N]>;
@@ -89,6 +93,8 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   // Their own queue: a slow or rate-limited tracker or PagerDuty never holds up channel posts.
   'followup-issue': 'outbound',
   page: 'outbound',
+  'push-postmortem': 'outbound',
+  'outgoing-webhook': 'outbound',
 };
 export const QUEUE_NAMES = [
   'channels',
@@ -97,6 +103,7 @@ export const QUEUE_NAMES = [
   'diagnostics',
   'postmortem',
   'reminders',
+  // Issue 14: talks to other services (git remotes, webhook receivers); a slow one holds up nothing else.
   'outbound',
 ] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];

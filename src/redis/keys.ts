@@ -62,6 +62,10 @@ export function keys(prefix: string) {
     delivery: (id: string) => `${p}:delivery:${id}`,
     /** Diagnostics bookkeeping: last seen config hash (and lines) per load balancer. */
     configHashes: `${p}:lb-config-hashes`,
+    /** JSON of the latest postmortem draft and its view, kept as long as the incident (no TTL). */
+    postmortemDraft: (id: string) => `${inc(id)}:postmortem-draft`,
+    /** Hash: outgoing webhook receiver id → last timeline seq sent to it. */
+    webhookCursors: (id: string) => `${inc(id)}:webhooks`,
     /** BullMQ's own prefix (hash-tagged: all of BullMQ's keys of every queue in one slot). */
     bull: `${p}:{bull}`,
   };

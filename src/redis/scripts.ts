@@ -172,6 +172,22 @@ redis.call('HSET', KEYS[1], 'nudge-job', ARGV[2], 'nudge-basis', ARGV[3])
 return prev`,
 };
 
+/**
+ * Moves a cursor held in a hash field forward, never back (issue 14: outgoing webhook cursors).
+ * KEYS: 1 the hash; ARGV: 1 field, 2 seq. Returns 1 when it moved.
+ */
+export const ADVANCE_CURSOR: Script = {
+  name: 'ibAdvanceCursor',
+  keys: 1,
+  lua: `
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > cur then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0`,
+};
+
 const ALL = [
   DECLARE,
   WRITE_DECLARED,
@@ -182,6 +198,7 @@ const ALL = [
   RENEW_IF_OWNER,
   RELEASE_IF_UNCHANGED,
   SET_NUDGE_IF_GENERATION,
+  ADVANCE_CURSOR,
 ];
 
 type Client = Redis | Cluster;

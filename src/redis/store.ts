@@ -15,10 +15,12 @@ import type {
   DeclaredEntry,
   LockName,
   PostmortemUploadData,
+  StoredPostmortemDraft,
   StorePort,
 } from '../flows/deps.js';
 import { type Keys, keys } from './keys.js';
 import {
+  ADVANCE_CURSOR,
   APPEND,
   CLOSE_INDEXES,
   DECLARE,
@@ -30,6 +32,7 @@ import {
   SNAPSHOT,
   WRITE_DECLARED,
 } from './scripts.js';
+import { parseStoredDraft } from './stored-draft.js';
 
 /** How long idempotency claims live (s): longer than any Slack, Alertmanager or BullMQ retry window. */
 const CLAIM_TTL_S = 7 * 24 * 3600;
@@ -303,6 +306,7 @@ export class RedisStore implements StorePort {
   }
 
   private lockKey(lock: LockName): string {
+    if (lock.kind === 'webhook') return this.k.lock(lock.incidentId, `webhook-${lock.receiver}`);
     return lock.kind === 'alert-group'
       ? this.k.alertGroupLock(lock.groupId)
       : this.k.lock(lock.incidentId, lock.kind);
@@ -413,5 +417,25 @@ export class RedisStore implements StorePort {
 
   async ping(): Promise<void> {
     await this.client.ping();
+  }
+
+  async savePostmortemDraft(id: IncidentId, draft: StoredPostmortemDraft): Promise<void> {
+    await this.client.set(this.k.postmortemDraft(id), JSON.stringify(draft));
+  }
+
+  async postmortemDraft(id: IncidentId): Promise<StoredPostmortemDraft | undefined> {
+    const raw = await this.client.get(this.k.postmortemDraft(id));
+    return raw ? parseStoredDraft(raw, id) : undefined;
+  }
+
+  async webhookCursor(id: IncidentId, receiver: string): Promise<number> {
+    return Number((await this.client.hget(this.k.webhookCursors(id), receiver)) ?? 0);
+  }
+
+  async advanceWebhookCursor(id: IncidentId, receiver: string, seq: number): Promise<boolean> {
+    return (
+      (await runScript(this.client, ADVANCE_CURSOR, [this.k.webhookCursors(id)], [receiver, String(seq)])) ===
+      1
+    );
   }
 }

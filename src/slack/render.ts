@@ -6,6 +6,7 @@ import type { TimelineEntry } from '../core/timeline.js';
 import { UTCDate } from '../core/utc.js';
 import type { SlackMessage } from '../flows/deps.js';
 import { escapeText, mention, truncate } from './escape.js';
+import { stakeholderUpdateMessage } from './update-render.js';
 
 const SEV_ICON = {
   SEV1: ':red_circle:',
@@ -101,8 +102,13 @@ const JOB_FAILED_NEXT: Record<string, string> = {
     'Alerts it carried may be missing from this timeline; check the alert source (it re-sends alerts still firing).',
   'render-checklist': 'The results are on the timeline; run `/incident diagnose` to post them again.',
   'draft-postmortem': 'Run `/incident postmortem` to try again.',
+  'push-postmortem':
+    'The draft is kept with the incident (`/incident postmortem` re-renders it; `incident-bot postmortem INC-n` prints it); fix the git access and run `/incident postmortem` to push it again.',
+  'outgoing-webhook':
+    'That receiver missed this event; later events are still sent to it in order, and any more it misses are recorded on the timeline (`/incident timeline`) without another message here.',
   'alert-notice': 'Check the alerts in the pinned summary, and `/incident close` when they are over.',
-  reminder: 'Post a status update with `/incident note`, and page whoever should know.',
+  reminder:
+    'Post a status update with `/incident update` (or `/incident note`), and page whoever should know.',
 };
 
 /** The short channel confirmation for an entry, or null for entries that have their own message (summary, checklist, alerts). */
@@ -174,6 +180,12 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
           ? `:pager: Paged *${escapeText(e.service)}* on PagerDuty${e.reason ? ` (${escapeText(e.reason)})` : ''}; dedup key \`${e.dedupKey}\`.`
           : `:pager: Resolved the PagerDuty page to *${escapeText(e.service)}*.`,
       );
+    case 'stakeholder_update':
+      return stakeholderUpdateMessage(e);
+    case 'postmortem_pushed':
+      return say(
+        `:inbox_tray: Postmortem draft committed to ${escapeText(e.repo)} (${escapeText(e.branch)}: ${escapeText(e.path)}, ${e.commit.slice(0, 10)})`,
+      );
     case 'job_failed':
       return say(
         `:warning: incident-bot gave up on ${jobActivity(e.job)}${e.detail ? ` (${escapeText(e.detail)})` : ''} after ${attemptsText(e.attempts)}: ${escapeText(e.error)}. ${JOB_FAILED_NEXT[e.job] ?? 'Do that step by hand; `/incident timeline` shows what was recorded.'}`,
@@ -243,6 +255,10 @@ export function describeEntry(e: TimelineEntry): string {
       return `${SERVICE_NAME[e.service]} failed (${e.subject}): ${escapeText(e.error)}`;
     case 'page_sent':
       return `PagerDuty ${e.action} for ${escapeText(e.service)}${e.reason ? ` (${escapeText(e.reason)})` : ''}`;
+    case 'stakeholder_update':
+      return `stakeholder update (${e.status}, ${e.severity}): ${escapeText(e.text)}`;
+    case 'postmortem_pushed':
+      return `postmortem draft pushed to ${escapeText(e.repo)} ${escapeText(e.branch)}:${escapeText(e.path)} (${e.commit.slice(0, 10)})`;
     case 'job_failed':
       return `${e.job} job failed after ${attemptsText(e.attempts)}${e.detail ? ` (${escapeText(e.detail)})` : ''}: ${escapeText(e.error)}`;
   }

@@ -15,8 +15,10 @@ import type {
   DeclaredEntry,
   LockName,
   PostmortemUploadData,
+  StoredPostmortemDraft,
   StorePort,
 } from '../../src/flows/deps.js';
+import { parseStoredDraft } from '../../src/redis/stored-draft.js';
 
 /** How long idempotency claims live (s), as in src/redis/store.ts. */
 const CLAIM_TTL_S = 7 * 24 * 3600;
@@ -99,6 +101,8 @@ class MemoryData {
   readonly locks: Expiring<string>;
   readonly deliveries: Expiring<string>;
   readonly lbConfig = new Map<string, string>();
+  readonly postmortemDrafts = new Map<IncidentId, string>();
+  readonly webhookCursors = new Map<string, number>();
   readonly failures = new Map<StoreOp, Error[]>();
 
   constructor(readonly now: () => number) {
@@ -124,7 +128,11 @@ function declaredOf(json: string): DeclaredEntry {
 }
 
 const lockKey = (lock: LockName): string =>
-  lock.kind === 'alert-group' ? `alert-group\0${lock.groupId}` : `${lock.incidentId}\0${lock.kind}`;
+  lock.kind === 'alert-group'
+    ? `alert-group\0${lock.groupId}`
+    : lock.kind === 'webhook'
+      ? `${lock.incidentId}\0webhook-${lock.receiver}`
+      : `${lock.incidentId}\0${lock.kind}`;
 
 export interface MemoryStoreOptions {
   /** The store's clock (ms since the epoch) for TTLs; Date.now by default. */
@@ -587,5 +595,29 @@ export class MemoryStore implements StorePort {
 
   async ping(): Promise<void> {
     await this.enter('ping');
+  }
+
+  async savePostmortemDraft(id: IncidentId, draft: StoredPostmortemDraft): Promise<void> {
+    await this.enter('savePostmortemDraft');
+    this.d.postmortemDrafts.set(id, JSON.stringify(draft));
+  }
+
+  async postmortemDraft(id: IncidentId): Promise<StoredPostmortemDraft | undefined> {
+    await this.enter('postmortemDraft');
+    const raw = this.d.postmortemDrafts.get(id);
+    return raw ? parseStoredDraft(raw, id) : undefined;
+  }
+
+  async webhookCursor(id: IncidentId, receiver: string): Promise<number> {
+    await this.enter('webhookCursor');
+    return this.d.webhookCursors.get(`${id}\0${receiver}`) ?? 0;
+  }
+
+  async advanceWebhookCursor(id: IncidentId, receiver: string, seq: number): Promise<boolean> {
+    await this.enter('advanceWebhookCursor');
+    const key = `${id}\0${receiver}`;
+    if (seq <= (this.d.webhookCursors.get(key) ?? 0)) return false;
+    this.d.webhookCursors.set(key, seq);
+    return true;
   }
 }

@@ -659,5 +659,49 @@ export function storeContract(name: string, makeStore: () => Promise<ContractSub
         await expect(store.ping()).resolves.toBeUndefined();
       });
     });
+
+    describe('postmortem drafts (issue 14)', () => {
+      it('keeps the latest draft with its view and names, durably, and refuses another incident’s view', async () => {
+        const id = await declareOne();
+        expect(await store.postmortemDraft(id)).toBeUndefined();
+        const draft = (markdown: string) => ({
+          fileName: `${id}-checkout-latency.md`,
+          markdown,
+          view: { incidentId: id, title: 'Checkout latency', severity: 'SEV2' } as never,
+          people: { U1: 'alice' },
+          renderedAt: at(5),
+          sha256: 'a'.repeat(64),
+        });
+        await store.savePostmortemDraft(id, draft('# v1'));
+        await store.savePostmortemDraft(id, draft('# v2'));
+        expect(await store.postmortemDraft(id)).toEqual(draft('# v2'));
+        const other = await declareOne();
+        await store.savePostmortemDraft(other, draft('# wrong'));
+        await expect(store.postmortemDraft(other)).rejects.toThrow(/malformed/);
+      });
+
+      it('keeps one outgoing webhook cursor per receiver that only moves forward, and one lock per receiver', async () => {
+        const id = await declareOne();
+        expect(await store.webhookCursor(id, 'aaaaaaaaaaaa')).toBe(0);
+        expect(await store.advanceWebhookCursor(id, 'aaaaaaaaaaaa', 3)).toBe(true);
+        expect(await store.advanceWebhookCursor(id, 'aaaaaaaaaaaa', 2)).toBe(false);
+        expect(await store.advanceWebhookCursor(id, 'aaaaaaaaaaaa', 3)).toBe(false);
+        expect(await store.webhookCursor(id, 'aaaaaaaaaaaa')).toBe(3);
+        expect(await store.webhookCursor(id, 'bbbbbbbbbbbb')).toBe(0);
+        const a = await store.acquireLock(
+          { kind: 'webhook', incidentId: id, receiver: 'aaaaaaaaaaaa' },
+          5000,
+        );
+        const b = await store.acquireLock(
+          { kind: 'webhook', incidentId: id, receiver: 'bbbbbbbbbbbb' },
+          5000,
+        );
+        expect(a).toBeDefined();
+        expect(b).toBeDefined();
+        expect(
+          await store.acquireLock({ kind: 'webhook', incidentId: id, receiver: 'aaaaaaaaaaaa' }, 5000),
+        ).toBeUndefined();
+      });
+    });
   });
 }

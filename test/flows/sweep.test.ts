@@ -4,6 +4,7 @@ import { closeIncident } from '../../src/flows/change-status.js';
 import { declareIncident } from '../../src/flows/declare.js';
 import type { Deps } from '../../src/flows/deps.js';
 import { sweep } from '../../src/flows/sweep.js';
+import { webhookReceivers } from '../../src/outbound/webhook.js';
 import { Crash, crashOnceAt, flowWorld } from './support.js';
 
 const by = { actor: { type: 'user', id: 'U0123ABCD' }, source: 'slash' } as const;
@@ -158,5 +159,33 @@ describe('sweep', () => {
     ).toEqual([`escalate-${id}`, `nudge-${id}-${w.deps.now().getTime()}`].sort());
     expect((await w.store.meta(id))['reschedule-reminders']).toBeUndefined();
     expect(await swept(w.deps)).toEqual({});
+  });
+
+  it('queues an outgoing webhook job for a receiver left behind by a lost enqueue, and only then', async () => {
+    const w = flowWorld();
+    const url = 'https://hooks.example.com/incident';
+    w.deps.config = {
+      ...w.deps.config,
+      OUTGOING_WEBHOOK_URLS: [url],
+      OUTGOING_WEBHOOK_SECRET: 'x'.repeat(16),
+    };
+    const id = await openIncident(w.deps);
+    const at = w.deps.now().toISOString();
+    const bot = { incidentId: id, at, actor: { type: 'bot' as const }, source: 'bot' as const };
+    await w.store.append(id, [
+      { ...bot, kind: 'channel_created', channelId: 'C1', channelName: 'inc-1' },
+      { ...bot, kind: 'summary_posted', channelId: 'C1', ts: '1.1' },
+    ]);
+    await w.store.setDeliveredCursor(id, 3);
+    const receiver = webhookReceivers([url])[0]!.id;
+    const before = w.jobs.jobs('outgoing-webhook').length;
+    await swept(w.deps);
+    expect(w.jobs.jobs('outgoing-webhook').map((j) => j.jobId)).toContain(`webhook-${receiver}-${id}-3`);
+    expect(w.jobs.jobs('outgoing-webhook').length).toBe(before + 1);
+
+    await w.store.advanceWebhookCursor(id, receiver, 3);
+    w.jobs.drop('outgoing-webhook', `webhook-${receiver}-${id}-3`);
+    await swept(w.deps);
+    expect(w.jobs.jobs('outgoing-webhook').map((j) => j.jobId)).not.toContain(`webhook-${receiver}-${id}-3`);
   });
 });

@@ -4,14 +4,17 @@ import type { TimelineEntry } from '../timeline.js';
 import { markdownText, utc } from './text.js';
 import type { FactList, SourcedFact } from './view.js';
 
+/** A fact with its source entries and their `[#n]` reference. */
 export function sourced(text: string, seqs: number[]): SourcedFact {
   return { text, seqs, ref: refOf(seqs) };
 }
 
+/** A list section: `missing` is the hint when there are no items, else null. */
 export function list<T>(items: T[], missing: string): FactList<T> {
   return { items, missing: items.length > 0 ? null : missing };
 }
 
+/** The reference of entries, `[#3, #7]` (sorted). */
 export function refOf(seqs: readonly number[]): string {
   return `[${[...seqs]
     .sort((a, b) => a - b)
@@ -19,9 +22,11 @@ export function refOf(seqs: readonly number[]): string {
     .join(', ')}]`;
 }
 
+/** Distinct seqs, ascending. */
 export function uniq(seqs: readonly number[]): number[] {
   return [...new Set(seqs)].sort((a, b) => a - b);
 }
+/** ` by <user>` for a person's entry, empty for the bot or an alert. */
 export function byUser(e: TimelineEntry): string {
   return e.actor.type === 'user' ? ` by ${markdownText(e.actor.id)}` : '';
 }
@@ -42,19 +47,23 @@ export function describe(e: TimelineEntry): string {
   }
 }
 
+/** `<check> check on <target>`, Markdown-safe. */
 export function checkName(r: CheckResult): string {
   return `${markdownText(r.checkId)} check on ${markdownText(r.target)}`;
 }
 
+/** A check result in one line: name, verdict, summary and evidence. */
 export function checkFinding(r: CheckResult): string {
   const evidence = r.evidence.length > 0 ? ` (${r.evidence.map(markdownText).join('; ')})` : '';
   return `${checkName(r)}: ${r.verdict}, ${markdownText(r.summary)}${evidence}`;
 }
 
+/** ` between <from> and <to>` for a check with a time window, else empty. */
 export function windowText(r: CheckResult): string {
   return r.window ? ` between ${utc(r.window.from)} and ${utc(r.window.to)}` : '';
 }
 
+/** Items grouped by key, groups and items in first-seen order. */
 export function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {

@@ -2,12 +2,14 @@
 import type { EntryOf, TimelineEntry } from '../timeline.js';
 import { markdownText } from './text.js';
 
+/** A hypothesis's trail: when it was suspected, and the entry that ruled it out or confirmed it. */
 export interface HypothesisTrail {
   id: string;
   suspected: EntryOf<'hypothesis_suspected'>;
   settled?: EntryOf<'hypothesis_ruled_out'> | EntryOf<'hypothesis_confirmed'>;
 }
 
+/** Every hypothesis of the timeline, in order of suspicion, with how it was settled. */
 export function collectHypotheses(sorted: readonly TimelineEntry[]): HypothesisTrail[] {
   const byId = new Map<string, HypothesisTrail>();
   for (const e of sorted) {
@@ -21,6 +23,7 @@ export function collectHypotheses(sorted: readonly TimelineEntry[]): HypothesisT
   return [...byId.values()];
 }
 
+/** `<text> (<category>)`, Markdown-safe. */
 export function hypothesisName(h: HypothesisTrail): string {
   return `${markdownText(h.suspected.text)} (${h.suspected.category})`;
 }

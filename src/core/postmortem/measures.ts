@@ -61,6 +61,7 @@ export const SUGGESTIONS: Record<string, readonly SuggestionRule[]> = {
   ],
 };
 
+/** Measures suggested by failing or warning checks, one per rule key, citing every check that suggests it. */
 export function suggestions(checks: EntryOf<'check_result'>[]): Suggestion[] {
   const byKey = new Map<string, Suggestion>();
   for (const c of checks) {

@@ -7,6 +7,7 @@ import type { HypothesisTrail } from './hypotheses.js';
 import { earliestAlert } from './summary.js';
 import { mermaidText, utcDay } from './text.js';
 
+/** The Mermaid gantt source (no fence): impact span, investigation paths and response milestones, in UTC wall time. */
 export function mermaidGantt(
   inc: Incident,
   start: string,

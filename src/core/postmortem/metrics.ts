@@ -9,6 +9,7 @@ import { earliestAlert } from './summary.js';
 import { humanDuration, markdownText, utc } from './text.js';
 import type { Metric, SourcedTime } from './view.js';
 
+/** One end of a metric: when, what, and the entry. */
 export interface Point {
   at: string;
   /** What happened then, e.g. `first alert HighErrorRate`. */
@@ -16,6 +17,7 @@ export interface Point {
   seq: number;
 }
 
+/** Time to detect, acknowledge, identify, mitigate and resolve, each with the entries it measures between. */
 export function metrics(
   inc: Incident,
   sourceOf: Sources,

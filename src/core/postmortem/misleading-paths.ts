@@ -8,6 +8,7 @@ import { type HypothesisTrail, hypothesisName, rulingOut } from './hypotheses.js
 import { humanDuration, markdownText, utc } from './text.js';
 import type { FactList, MisleadingPath, SourcedFact } from './view.js';
 
+/** Ruled-out hypotheses with their evidence and time spent, plus those never settled. */
 export function misleadingPaths(
   hypotheses: HypothesisTrail[],
   checks: EntryOf<'check_result'>[],

@@ -2,8 +2,11 @@
 import { applyEntry, foldTimeline, type Incident } from '../incident.js';
 import type { EntryOf, TimelineEntry } from '../timeline.js';
 
+/** The incident times a metric can be measured to. */
 export const LIFECYCLE = ['acknowledgedAt', 'identifiedAt', 'mitigatedAt', 'resolvedAt', 'closedAt'] as const;
+/** One of {@link LIFECYCLE}. */
 export type Lifecycle = (typeof LIFECYCLE)[number];
+/** Which entry last set each lifecycle time. */
 export type Sources = Partial<Record<Lifecycle, TimelineEntry>>;
 
 /** Folds with the incident's own reducer and notes which entry last set each lifecycle time. */

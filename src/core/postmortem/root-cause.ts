@@ -6,6 +6,7 @@ import { type HypothesisTrail, hypothesisName } from './hypotheses.js';
 import { markdownText, percent, utc } from './text.js';
 import type { SourcedFact } from './view.js';
 
+/** The root cause: the recorded text and every confirmed hypothesis with its evidence. */
 export function rootCauseFacts(
   sorted: readonly TimelineEntry[],
   hypotheses: HypothesisTrail[],
@@ -49,6 +50,7 @@ export function supportingEvidence(
   return facts;
 }
 
+/** What was done: notes between identification and resolution, status moves, the resolution at close; empty when nothing says what. */
 export function resolutionFacts(sorted: readonly TimelineEntry[], inc: Incident): SourcedFact[] {
   const facts: SourcedFact[] = [];
   let saysWhatWasDone = false;

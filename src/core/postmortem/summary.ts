@@ -4,6 +4,7 @@ import { checkName, groupBy, sourced, uniq, windowText } from './facts.js';
 import { count, markdownText, spanOrNa, utc } from './text.js';
 import type { SourcedFact, SourcedTime } from './view.js';
 
+/** When the incident started: its first alert if that came before the declaration, else the declaration. */
 export function incidentStart(
   declared: EntryOf<'declared'>,
   fired: EntryOf<'alert_fired'>[],
@@ -26,18 +27,21 @@ export function incidentStart(
   };
 }
 
+/** The alert that started first, if any. */
 export function earliestAlert(fired: EntryOf<'alert_fired'>[]): EntryOf<'alert_fired'> | undefined {
   let best: EntryOf<'alert_fired'> | undefined;
   for (const e of fired) if (!best || Date.parse(e.startsAt) < Date.parse(best.startsAt)) best = e;
   return best;
 }
 
+/** Start to end, or to `now` for an open incident, or `n/a — …`. */
 export function totalDuration(start: string, end: string | undefined, now: string | undefined): string {
   if (end) return spanOrNa(start, end, 'the end is before the start');
   if (now) return `${spanOrNa(start, now, 'now is before the start')} so far (open as of ${utc(now)})`;
   return 'n/a — not resolved yet';
 }
 
+/** The impact: the recorded text, each alert, and the most 5xx any check saw. */
 export function impactFacts(
   sorted: readonly TimelineEntry[],
   fired: EntryOf<'alert_fired'>[],

@@ -45,22 +45,27 @@ export function mermaidText(text: string, max = 60): string {
   return cut.replace(/[#:;%`"'<>]/g, (c) => `#${c.charCodeAt(0)};`);
 }
 
+/** `yyyy-MM-dd HH:mm UTC` of an ISO 8601 time. */
 export function utc(iso: string): string {
   return `${format(new UTCDate(iso), 'yyyy-MM-dd HH:mm')} UTC`;
 }
 
+/** `yyyy-MM-dd` (UTC) of an ISO 8601 time. */
 export function utcDay(iso: string): string {
   return format(new UTCDate(iso), 'yyyy-MM-dd');
 }
 
+/** The span from `from` to `to` as people say it, or `n/a — <whyNot>` when it is negative. */
 export function spanOrNa(from: string, to: string, whyNot: string): string {
   const secs = differenceInSeconds(new UTCDate(to), new UTCDate(from));
   return secs >= 0 ? humanDuration(secs) : `n/a — ${whyNot}`;
 }
+/** A share (0–1) as a whole percentage, `33%`. */
 export function percent(share: number): string {
   return `${Math.round(share * 100)}%`;
 }
 
+/** A whole number with thousands separators, `12,345`. */
 export function count(n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }

@@ -8,6 +8,7 @@ import { type HypothesisTrail, hypothesisName, rulingOut } from './hypotheses.js
 import { markdownText, utc, utcDay } from './text.js';
 import type { TimelineRow } from './view.js';
 
+/** The condensed timeline: one row per event that matters to the story, in time order, each citing its entries. */
 export function timelineRows(
   sorted: readonly TimelineEntry[],
   hypotheses: HypothesisTrail[],
@@ -101,6 +102,14 @@ export function timelineRows(
       case 'note':
         add(e.at, 'Note', `${markdownText(e.text)}${byUser(e)}`, [e.seq]);
         break;
+      case 'stakeholder_update':
+        add(
+          e.at,
+          'Update',
+          `status update to stakeholders (${e.status}, ${e.severity})${byUser(e)}: ${markdownText(e.text)}`,
+          [e.seq],
+        );
+        break;
       case 'message_recorded':
         add(e.at, 'Message', `${markdownText(e.author)}: ${markdownText(e.text)}`, [e.seq]);
         break;
@@ -132,6 +141,7 @@ export function timelineRows(
   }));
 }
 
+/** The row label of a status change: identified is a finding, monitoring a fix. */
 export const STATUS_LABEL: Record<EntryOf<'status_changed'>['to'], string> = {
   investigating: 'Investigation',
   identified: 'Finding',
