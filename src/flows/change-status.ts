@@ -1,3 +1,4 @@
+import { firingCorrelationKeys } from '../core/correlation.js';
 import { DomainError, RecordedButIncomplete } from '../core/errors.js';
 import {
   type Actor,
@@ -191,6 +192,14 @@ export async function finishClose(deps: Deps, id: IncidentId): Promise<void> {
   }
   deps.checkpoint('close:postmortem-queued');
   await deps.store.leaveOpenIndex(id, inc.alertGroupId, deps.now());
+  // Groups that joined it (correlation, merge) and the correlation keys it holds are free again.
+  for (const g of inc.alertGroupIds ?? [])
+    if (g !== inc.alertGroupId) await deps.store.releaseAlertGroup(g, id);
+  for (const k of firingCorrelationKeys(
+    inc.alerts.map((a) => ({ ...a, kind: 'alert_fired' as const, annotations: {} })),
+    deps.config.ALERT_CORRELATE_BY,
+  ))
+    await deps.store.releaseCorrelation(k, id);
   deps.checkpoint('close:indexes-left');
   if (meta['close-owed']) await deps.store.deleteMeta(id, 'close-owed');
 }
