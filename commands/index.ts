@@ -2,6 +2,7 @@ import { DomainError } from '../src/core/errors.js';
 import { close } from './close.js';
 import { diagnose } from './diagnose.js';
 import { confirm, hypotheses, ruleOut, suspect } from './hypotheses.js';
+import { list } from './list.js';
 import { note } from './note.js';
 import { firstWord } from './parse.js';
 import { followup, impact, postmortem, rootcause } from './record-text.js';
@@ -31,6 +32,7 @@ const registry: readonly Command[] = [
   close,
   postmortem,
   diagnose,
+  list,
 ];
 
 /** The `/incident` subcommands, in help order. */
