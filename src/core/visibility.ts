@@ -13,11 +13,15 @@ export function incidentMembers(inc: Pick<Incident, 'declaredBy' | 'commander' |
  * Whether `userId` may see `inc` in `/incident list` and on App Home: everyone sees a public
  * incident; a private one only shows to its `members` (user ids). The one rule both views use.
  */
-export function visibleTo(inc: Incident, userId: string, members: readonly string[]): boolean {
+export function visibleTo(
+  inc: Incident & { private?: boolean },
+  userId: string,
+  members: readonly string[],
+): boolean {
   // ── PRIVATE FLAG: read here. ─────────────────────────────────────────────────────────────
   // Private incidents (`/incident start --private`) fold into `private: boolean` on the incident
   // (branch i11b); until that field is merged it is read defensively, absent = public.
-  const isPrivate = (inc as Incident & { private?: boolean }).private === true;
+  const isPrivate = inc.private === true;
   // ─────────────────────────────────────────────────────────────────────────────────────────
   if (!isPrivate) return true;
   return members.includes(userId);
