@@ -6,6 +6,7 @@ import { list } from './list.js';
 import { note } from './note.js';
 import { firstWord } from './parse.js';
 import { followup, impact, postmortem, rootcause } from './record-text.js';
+import { report } from './report.js';
 import { comms, lead } from './role.js';
 import { sev } from './sev.js';
 import { start } from './start.js';
@@ -33,6 +34,7 @@ const registry: readonly Command[] = [
   postmortem,
   diagnose,
   list,
+  report,
 ];
 
 /** The `/incident` subcommands, in help order. */

@@ -4,6 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { registerDemo } from './cli/demo.js';
 import { type CliIo, registerDiagnose } from './cli/diagnose.js';
+import { registerExport } from './cli/export.js';
+import { registerReport } from './cli/report.js';
 import { registerSandbox } from './cli/sandbox.js';
 
 /** Builds the `incident-bot` command line; each subcommand lives in `src/cli/<name>.ts` and registers itself here. */
@@ -13,6 +15,8 @@ export function buildCli(io: CliIo): Command {
   registerDiagnose(program, io);
   registerDemo(program, io);
   registerSandbox(program, io);
+  registerReport(program, io);
+  registerExport(program, io);
   return program;
 }
 

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { PostmortemView } from './core/postmortem.js';
 import { postmortemView } from './core/postmortem.js';
+import { closedIncidentFigures } from './flows/incident-figures.js';
 import { diagnosticsSetup } from './flows/run-diagnostics.js';
 import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
@@ -44,7 +45,11 @@ export async function startBot(
   // The targets file is read once, now, so its problems are in the start-up log of every process;
   // a broken file never stops start-up (the checks that can run, run).
   await diagnosticsSetup(rt.deps);
-  const metrics = createMetrics(() => rt.store.openCount());
+  const figuresCache = new Map();
+  const metrics = createMetrics(
+    () => rt.store.openCount(),
+    () => closedIncidentFigures(rt.deps, figuresCache),
+  );
   // Producers fail fast while disconnected, so give the first connection a moment; a Redis that
   // is down at start-up is reported by /healthz and by replies, not by refusing to start.
   await waitReady(rt.redis, 3000).catch((err) =>

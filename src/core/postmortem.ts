@@ -528,7 +528,7 @@ function misleadingPaths(
     const evidence: SourcedFact[] = [];
     if (out.evidence) evidence.push(sourced(markdownText(out.evidence), [out.seq]));
     for (const c of rulingOut(h, checks)) evidence.push(sourced(checkFinding(c.result), [c.seq]));
-    const spent = differenceInSeconds(new UTCDate(out.at), new UTCDate(h.suspected.at));
+    const spent = ruledOutSpent(h)!;
     paths.push({
       hypothesis: markdownText(h.suspected.text),
       category: h.suspected.category,
@@ -672,6 +672,72 @@ interface Point {
   seq: number;
 }
 
+/** One time-to-X span of the metrics section, before formatting: its two ends (undefined when missing). */
+interface MetricSpan {
+  key: MetricKey;
+  name: string;
+  from: Point | undefined;
+  to: Point | undefined;
+  missing: string;
+}
+
+/** The response metrics, in section order; shared by the postmortem and the reports across incidents. */
+export const METRIC_KEYS = ['detect', 'acknowledge', 'identify', 'mitigate', 'resolve'] as const;
+export type MetricKey = (typeof METRIC_KEYS)[number];
+
+/** The definitions of the metrics section, as spans between timeline points (one place for both uses). */
+function metricSpans(
+  inc: Incident,
+  sourceOf: Sources,
+  declaredSeq: number,
+  start: { at: string; view: SourcedTime },
+  fired: EntryOf<'alert_fired'>[],
+): MetricSpan[] {
+  const declared: Point = { at: inc.declaredAt, what: 'incident declared', seq: declaredSeq };
+  const begin: Point = { at: start.at, what: start.view.basis, seq: start.view.seqs[0]! };
+  const first = earliestAlert(fired);
+  const point = (key: Lifecycle): Point | undefined => {
+    const e = sourceOf[key];
+    const at = inc[key];
+    return e && at ? { at, what: describe(e), seq: e.seq } : undefined;
+  };
+  return [
+    {
+      key: 'detect',
+      name: 'Time to detect',
+      from: first && {
+        at: first.startsAt,
+        what: `first alert ${markdownText(first.name)} started`,
+        seq: first.seq,
+      },
+      to: declared,
+      missing: 'no alert recorded when the impact began',
+    },
+    {
+      key: 'acknowledge',
+      name: 'Time to acknowledge',
+      from: declared,
+      to: point('acknowledgedAt'),
+      missing: 'nobody acted on the incident in Slack',
+    },
+    {
+      key: 'identify',
+      name: 'Time to identify',
+      from: begin,
+      to: point('identifiedAt'),
+      missing: 'no status identified and no confirmed hypothesis',
+    },
+    {
+      key: 'mitigate',
+      name: 'Time to mitigate',
+      from: begin,
+      to: point('mitigatedAt'),
+      missing: 'no status monitoring (fix in place)',
+    },
+    { key: 'resolve', name: 'Time to resolve', from: begin, to: point('resolvedAt'), missing: 'not resolved yet' },
+  ];
+}
+
 function metrics(
   inc: Incident,
   sourceOf: Sources,
@@ -679,10 +745,7 @@ function metrics(
   start: { at: string; view: SourcedTime },
   fired: EntryOf<'alert_fired'>[],
 ): Metric[] {
-  const declared: Point = { at: inc.declaredAt, what: 'incident declared', seq: declaredSeq };
-  const begin: Point = { at: start.at, what: start.view.basis, seq: start.view.seqs[0]! };
-  const first = earliestAlert(fired);
-  const measure = (name: string, from: Point | undefined, to: Point | undefined, missing: string): Metric => {
+  return metricSpans(inc, sourceOf, declaredSeq, start, fired).map(({ name, from, to, missing }) => {
     const label = (p: Point | undefined) => (p ? `${utc(p.at)} ${p.what}` : null);
     const seqs = uniq([from?.seq, to?.seq].filter((s) => s !== undefined));
     if (!from || !to)
@@ -695,38 +758,46 @@ function metrics(
       to: label(to),
       ref: refOf(seqs),
     };
-  };
-  const point = (key: Lifecycle): Point | undefined => {
-    const e = sourceOf[key];
-    const at = inc[key];
-    return e && at ? { at, what: describe(e), seq: e.seq } : undefined;
-  };
-  return [
-    measure(
-      'Time to detect',
-      first && {
-        at: first.startsAt,
-        what: `first alert ${markdownText(first.name)} started`,
-        seq: first.seq,
-      },
-      declared,
-      'no alert recorded when the impact began',
-    ),
-    measure(
-      'Time to acknowledge',
-      declared,
-      point('acknowledgedAt'),
-      'nobody acted on the incident in Slack',
-    ),
-    measure(
-      'Time to identify',
-      begin,
-      point('identifiedAt'),
-      'no status identified and no confirmed hypothesis',
-    ),
-    measure('Time to mitigate', begin, point('mitigatedAt'), 'no status monitoring (fix in place)'),
-    measure('Time to resolve', begin, point('resolvedAt'), 'not resolved yet'),
-  ];
+  });
+}
+
+/** An incident's numbers for reports across incidents: the same definitions as the postmortem's metrics and misleading paths. */
+export interface IncidentFigures {
+  /** Seconds per metric; absent when one end is missing or the end came first (shown as n/a in the draft). */
+  seconds: Partial<Record<MetricKey, number>>;
+  /** Seconds spent on hypotheses that were ruled out (suspected → ruled out), summed. */
+  misleadingSeconds: number;
+  /** The hypotheses ruled out: category and text. */
+  ruledOut: { category: string; text: string }[];
+}
+
+/** The figures of one incident from its timeline (any order; throws when the first entry is not `declared`), as the postmortem's metrics section measures them. */
+export function incidentFigures(entries: readonly TimelineEntry[]): IncidentFigures {
+  const sorted = [...entries].sort((a, b) => a.seq - b.seq);
+  const { inc, sourceOf } = foldWithSources(sorted);
+  const declared = sorted[0] as EntryOf<'declared'>;
+  const fired = sorted.filter((e): e is EntryOf<'alert_fired'> => e.kind === 'alert_fired');
+  const seconds: Partial<Record<MetricKey, number>> = {};
+  for (const s of metricSpans(inc, sourceOf, declared.seq, incidentStart(declared, fired), fired)) {
+    if (!s.from || !s.to) continue;
+    const secs = differenceInSeconds(new UTCDate(s.to.at), new UTCDate(s.from.at));
+    if (secs >= 0) seconds[s.key] = secs;
+  }
+  let misleadingSeconds = 0;
+  const ruledOut: IncidentFigures['ruledOut'] = [];
+  for (const h of collectHypotheses(sorted)) {
+    const spent = ruledOutSpent(h);
+    if (spent === undefined) continue;
+    ruledOut.push({ category: h.suspected.category, text: h.suspected.text });
+    if (spent >= 0) misleadingSeconds += spent;
+  }
+  return { seconds, misleadingSeconds, ruledOut };
+}
+
+/** Seconds from suspecting a hypothesis to ruling it out (negative when recorded the other way round); undefined unless ruled out. */
+function ruledOutSpent(h: HypothesisTrail): number | undefined {
+  if (h.settled?.kind !== 'hypothesis_ruled_out') return undefined;
+  return differenceInSeconds(new UTCDate(h.settled.at), new UTCDate(h.suspected.at));
 }
 
 // ——— mermaid ———

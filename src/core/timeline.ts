@@ -167,3 +167,9 @@ export type NewEntry = TimelineEntry extends infer E
     ? Omit<E, 'seq'>
     : never
   : never;
+
+/**
+ * Version of the timeline entry schema above, written with every exported entry
+ * (`incident-bot export`); bump it when an entry kind changes shape in a way readers must know.
+ */
+export const TIMELINE_SCHEMA_VERSION = 1;
