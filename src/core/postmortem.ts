@@ -734,7 +734,13 @@ function metricSpans(
       to: point('mitigatedAt'),
       missing: 'no status monitoring (fix in place)',
     },
-    { key: 'resolve', name: 'Time to resolve', from: begin, to: point('resolvedAt'), missing: 'not resolved yet' },
+    {
+      key: 'resolve',
+      name: 'Time to resolve',
+      from: begin,
+      to: point('resolvedAt'),
+      missing: 'not resolved yet',
+    },
   ];
 }
 
