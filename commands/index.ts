@@ -3,6 +3,7 @@ import { close } from './close.js';
 import { diagnose } from './diagnose.js';
 import { confirm, hypotheses, ruleOut, suspect } from './hypotheses.js';
 import { list } from './list.js';
+import { decline, merge } from './merge.js';
 import { note } from './note.js';
 import { firstWord } from './parse.js';
 import { followup, impact, postmortem, rootcause } from './record-text.js';
@@ -35,6 +36,8 @@ const registry: readonly Command[] = [
   diagnose,
   list,
   report,
+  merge,
+  decline,
 ];
 
 /** The `/incident` subcommands, in help order. */

@@ -16,6 +16,7 @@ export interface IncidentRow {
   status: string;
   commander?: string;
   channelId?: string;
+  declaredAt: string;
   /** Open: seconds since declared. */
   ageS: number;
   /** Closed: seconds from declared to closed. */
@@ -52,6 +53,7 @@ function row(i: Incident, now: Date): IncidentRow {
     title: i.title,
     severity: i.severity,
     status: displayStatus(i),
+    declaredAt: i.declaredAt,
     ageS: Math.max(0, differenceInSeconds(now, new Date(i.declaredAt))),
   };
   if (i.commander) r.commander = i.commander;

@@ -11,6 +11,7 @@ const ACTIVITY: Record<string, string> = {
   'draft-postmortem': 'drafting the postmortem',
   'alert-notice': 'posting the all-resolved notice',
   reminder: 'sending a reminder',
+  'archive-channel': 'archiving the incident channel',
 };
 
 /** What a job was doing, for people: `drafting the postmortem` for `draft-postmortem`; an unknown name as `the <name> job`. */

@@ -120,6 +120,8 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     /** How it closed when not as a fixed problem: `declined` (a false alarm) or `merged` (into `mergedInto`); neither gets a postmortem. */
     as: z.enum(['declined', 'merged']).optional(),
     mergedInto: IncidentId.optional(),
+    /** The channel of `mergedInto`, so the merged incident's channel can link to it. */
+    mergedIntoChannelId: z.string().optional(),
   }),
   z.object({ ...Base, kind: z.literal('postmortem_drafted'), path: z.string() }),
   /** A job of the incident that BullMQ gave up on (attempts used up, or not retryable): recorded once per job. */

@@ -68,6 +68,13 @@ export interface SlackPort {
   userName(userId: string): Promise<string>;
   /** Text and author of one message (for reactions and shortcuts). */
   message(channelId: string, ts: string): Promise<{ user: string; text: string } | undefined>;
+  /**
+   * Archives a channel (https://docs.slack.dev/reference/methods/conversations.archive); a channel
+   * already archived answers `already_archived` instead of throwing.
+   */
+  archiveChannel(channelId: string): Promise<'archived' | 'already_archived'>;
+  /** Publishes a user's Home tab view (https://docs.slack.dev/reference/methods/views.publish). */
+  publishHome(userId: string, view: { type: 'home'; blocks: unknown[] }): Promise<void>;
 }
 
 /** Outcome of an append: the new entries' seqs, or why nothing was appended. */

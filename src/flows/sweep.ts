@@ -2,6 +2,7 @@ import type { IncidentId } from '../core/incident-model.js';
 import { finishClose } from './change-status.js';
 import type { Deps } from './deps.js';
 import { scheduleEscalation, scheduleNudge } from './reminders.js';
+import { applyRetention } from './retention.js';
 
 /** A pending declaration younger than this (ms) is left to the request still writing it. */
 const DECLARATION_GRACE_MS = 30_000;
@@ -18,6 +19,8 @@ export interface SweepResult {
   deliveries: IncidentId[];
   /** Open incidents whose reminders were left behind by the key-layout migration, scheduled again. */
   reminders: IncidentId[];
+  /** Closed incidents whose data RETENTION_DAYS removed. */
+  removed?: IncidentId[];
 }
 
 /**
@@ -94,6 +97,8 @@ export async function sweep(deps: Deps): Promise<SweepResult> {
       out.postmortems.push(id);
     }
   }
+  // Issue 13: RETENTION_DAYS removes closed incidents' data (nothing when unset).
+  out.removed = await applyRetention(deps);
   const did = Object.values(out).reduce((n, ids) => n + ids.length, 0);
   if (did > 0) deps.log.info(out, 'sweep finished work a crash or an error left owed');
   return out;

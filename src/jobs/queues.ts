@@ -54,6 +54,12 @@ export const JobPayloads = {
     /** The severity change the reminder was rescheduled for; one of an older change is obsolete. */
     severityAt: z.iso.datetime().optional(),
   }),
+  /** Archives a closed incident's channel ARCHIVE_AFTER_DAYS after the close (a delayed job; issue 13). */
+  'archive-channel': z.object({ incidentId: IncidentId }),
+  /** Publishes one viewer's App Home tab (views.publish), debounced per viewer (issue 13). */
+  'refresh-home': z.object({ userId: z.string().min(1) }),
+  /** Queues a Home refresh for every recent viewer after incidents changed (issue 13). */
+  'home-fanout': z.object({}),
 } as const;
 export type JobName = keyof typeof JobPayloads;
 export type JobPayload<N extends JobName> = z.infer<(typeof JobPayloads)[N]>;
@@ -72,8 +78,19 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   'alert-notice': 'slack',
   reminder: 'reminders',
   sweep: 'reminders',
+  'archive-channel': 'reminders',
+  'refresh-home': 'home',
+  'home-fanout': 'home',
 };
-export const QUEUE_NAMES = ['channels', 'slack', 'alerts', 'diagnostics', 'postmortem', 'reminders'] as const;
+export const QUEUE_NAMES = [
+  'channels',
+  'slack',
+  'alerts',
+  'diagnostics',
+  'postmortem',
+  'reminders',
+  'home',
+] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 const DEFAULTS: JobsOptions = {

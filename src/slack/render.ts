@@ -125,7 +125,7 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
         );
       if (e.as === 'merged')
         return say(
-          `:twisted_rightwards_arrows: Incident merged into ${e.mergedInto ?? 'another incident'} by ${who} and closed (no postmortem of its own). Continue in that incident's channel.`,
+          `:twisted_rightwards_arrows: Incident merged into ${e.mergedInto ?? 'another incident'} by ${who} and closed (no postmortem of its own). Continue in ${e.mergedIntoChannelId ? `<#${e.mergedIntoChannelId}>` : "that incident's channel"}.`,
         );
       return say(
         `:lock: Incident closed by ${who}${e.resolution ? `: ${escapeText(e.resolution)}` : ''}. The postmortem draft is on its way.`,
