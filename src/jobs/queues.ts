@@ -78,7 +78,8 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   'alert-notice': 'slack',
   reminder: 'reminders',
   sweep: 'reminders',
-  'archive-channel': 'reminders',
+  // Its own queue: a delayed job per closed incident for weeks, apart from the reminder timers.
+  'archive-channel': 'housekeeping',
   'refresh-home': 'home',
   'home-fanout': 'home',
 };
@@ -90,6 +91,7 @@ export const QUEUE_NAMES = [
   'postmortem',
   'reminders',
   'home',
+  'housekeeping',
 ] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
