@@ -191,4 +191,16 @@ describe('App Home', () => {
     }, 30_000);
     expect(published(bob)).toHaveLength(before);
   });
+
+  it('opens the start form from the Home tab’s Declare incident button', async () => {
+    const r = await h.client.viewBlockAction({ actionId: 'home-declare-incident', userId: h.users.bob });
+    expect(r.status).toBe(200);
+    await eventually(() => {
+      const opened = h.sandbox
+        .transcriptFor('views.open')
+        .filter((e) => e.ok && e.args.trigger_id === r.triggerId);
+      expect(opened).toHaveLength(1);
+      expect(JSON.stringify(opened[0]!.args.view)).toContain('Declare an incident');
+    }, 30_000);
+  });
 });
