@@ -4,6 +4,7 @@ import type { AlertBatch, AlertSource } from '../../src/core/alert.js';
 import { correlationKey } from '../../src/core/correlation.js';
 import { closeIncident } from '../../src/flows/change-status.js';
 import { type AlertDelivery, ingestAlert } from '../../src/flows/ingest-alert.js';
+import { mergeIncident } from '../../src/flows/merge.js';
 import { type FlowWorld, flowWorld } from './support.js';
 
 const by = { actor: { type: 'user', id: 'U0123ABCD' }, source: 'slash' } as const;
@@ -178,5 +179,45 @@ describe('alert correlation across groups', () => {
     const entries = await w.store.entries('INC-1');
     expect(entries.filter((e) => e.kind === 'alert_group_joined')).toHaveLength(1);
     expect(entries.filter((e) => e.kind === 'alert_fired')).toHaveLength(2);
+  });
+
+  it('after /incident merge, the merged incident’s groups and services feed the surviving incident', async () => {
+    const w = flowWorld();
+    const t = w.deps.now().toISOString();
+    const checkout = batch('HighErrorRate', { service: 'checkout' }, t);
+    const search = batch('SearchLatency', { service: 'search' }, t);
+    await ingest(w, 'am-1', checkout);
+    await ingest(w, 'am-2', search);
+    const m = await mergeIncident(w.deps, 'INC-1', 'INC-2', by);
+    expect(m).toEqual({ survivor: 'INC-1', merged: 'INC-2', alertGroupIds: ['am-2'], already: false });
+    expect(await w.store.boundIncident('am-2')).toBe('INC-1');
+    expect(await w.store.current('INC-2')).toMatchObject({
+      status: 'closed',
+      closedAs: 'merged',
+      mergedInto: 'INC-1',
+    });
+    expect((await w.store.meta('INC-2'))['postmortem-owed']).toBeUndefined();
+    expect(w.jobs.jobs('draft-postmortem')).toEqual([]);
+
+    // The same alert sent again is a re-send (its state moved too); a new one lands in INC-1.
+    expect(await ingest(w, 'am-2', search)).toMatchObject({ outcome: 'no-change', incidentId: 'INC-1' });
+    w.advance(60_000);
+    expect(
+      await ingest(w, 'am-2', batch('SearchErrors', { service: 'search' }, w.deps.now().toISOString())),
+    ).toMatchObject({
+      outcome: 'recorded',
+      incidentId: 'INC-1',
+    });
+    // A new group for the merged incident's service joins the survivor.
+    expect(
+      await ingest(w, 'am-3', batch('SearchDown', { service: 'search' }, w.deps.now().toISOString())),
+    ).toMatchObject({
+      incidentId: 'INC-1',
+      joined: 'service=search',
+    });
+    expect(await w.store.allIncidents()).toEqual(['INC-1', 'INC-2']);
+    const es = await w.store.entries('INC-1');
+    expect(es.filter((e) => e.kind === 'alert_group_joined').map((e) => e.alertGroupId)).toEqual(['am-3']);
+    expect(es.filter((e) => e.kind === 'incident_merged')).toHaveLength(1);
   });
 });
