@@ -213,7 +213,8 @@ export async function finishClose(deps: Deps, id: IncidentId): Promise<void> {
     );
   }
   deps.checkpoint('close:postmortem-queued');
-  await deps.store.leaveOpenIndex(id, inc.alertGroupId, deps.now());
+  // Scored by the close itself, not by when this follow-up ran (the sweeper may finish it later).
+  await deps.store.leaveOpenIndex(id, inc.alertGroupId, inc.closedAt ? new Date(inc.closedAt) : deps.now());
   // Groups that joined it (correlation, merge) and the correlation keys it holds are free again.
   for (const g of inc.alertGroupIds ?? [])
     if (g !== inc.alertGroupId) await deps.store.releaseAlertGroup(g, id);

@@ -97,6 +97,15 @@ export async function sweep(deps: Deps): Promise<SweepResult> {
       out.postmortems.push(id);
     }
   }
+  // Issue 13: incidents closed before the closed index existed are added to it, once per prefix
+  // (the claim is taken first: a sweep killed midway leaves the rest out of reports and retention).
+  if (await deps.store.claim('closed-index-backfill-v1', 10 * 365 * 86_400)) {
+    for (const id of await deps.store.allIncidents()) {
+      const inc = await deps.store.current(id);
+      if (inc?.status === 'closed' && inc.closedAt)
+        await deps.store.leaveOpenIndex(id, inc.alertGroupId, new Date(inc.closedAt));
+    }
+  }
   // Issue 13: RETENTION_DAYS removes closed incidents' data (nothing when unset).
   out.removed = await applyRetention(deps);
   const did = Object.values(out).reduce((n, ids) => n + ids.length, 0);
