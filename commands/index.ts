@@ -3,10 +3,13 @@ import { close } from './close.js';
 import { diagnose } from './diagnose.js';
 import { confirm, hypotheses, ruleOut, suspect } from './hypotheses.js';
 import { issue } from './issue.js';
+import { list } from './list.js';
+import { decline, merge } from './merge.js';
 import { note } from './note.js';
 import { page } from './page.js';
 import { firstWord } from './parse.js';
 import { followup, impact, postmortem, rootcause } from './record-text.js';
+import { report } from './report.js';
 import { comms, lead } from './role.js';
 import { sev } from './sev.js';
 import { start } from './start.js';
@@ -37,6 +40,10 @@ const registry: readonly Command[] = [
   issue,
   page,
   update,
+  list,
+  report,
+  merge,
+  decline,
 ];
 
 /** The `/incident` subcommands, in help order. */

@@ -5,7 +5,9 @@ import { Command } from 'commander';
 import { registerDemo } from './cli/demo.js';
 import { type CliIo, registerDiagnose } from './cli/diagnose.js';
 import { registerDoctor } from './cli/doctor.js';
+import { registerExport } from './cli/export.js';
 import { registerPostmortem } from './cli/postmortem.js';
+import { registerReport } from './cli/report.js';
 import { registerSandbox } from './cli/sandbox.js';
 
 /** Builds the `incident-bot` command line; each subcommand lives in `src/cli/<name>.ts` and registers itself here. */
@@ -17,6 +19,8 @@ export function buildCli(io: CliIo): Command {
   registerSandbox(program, io);
   registerDoctor(program, io);
   registerPostmortem(program, io);
+  registerReport(program, io);
+  registerExport(program, io);
   return program;
 }
 

@@ -229,6 +229,25 @@ export const Config = z.object({
   OUTGOING_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).default(10),
   OUTGOING_WEBHOOK_BACKOFF_MS: z.coerce.number().int().nonnegative().default(1000),
   OUTGOING_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  // Added for issue 13: a firing alert joins the open incident whose alerts carry the same values of
+  // these labels (all of them), seen within the window; empty (set to '') turns correlation off.
+  ALERT_CORRELATE_BY: z
+    .string()
+    .default('service')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'each entry must be a label name like service')),
+    ),
+  ALERT_CORRELATE_WINDOW_MINUTES: z.coerce.number().positive().default(60),
+  // Added for issue 13: archive incident channels this many days after close (0 = never).
+  ARCHIVE_AFTER_DAYS: z.coerce.number().nonnegative().default(30),
+  // Added for issue 13: delete closed incidents' data this many days after close (unset = keep forever).
+  RETENTION_DAYS: z.coerce.number().positive().optional(),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -239,7 +258,10 @@ export class ConfigError extends Error {
 
 /** Reads and validates the configuration once from `env` (default process.env); throws ConfigError listing every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  // Empty means unset, except where empty is a value of its own (ALERT_CORRELATE_BY='' = correlation off).
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => v !== undefined && (v !== '' || k === 'ALERT_CORRELATE_BY')),
+  );
   const parsed = Config.safeParse(cleaned);
   const lines = [...redisModeProblems(cleaned), ...outboundProblems(cleaned)].map(
     ([name, message]) => `  ${name}: ${message}`,

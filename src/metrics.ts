@@ -1,7 +1,20 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Prometheus metrics for one process (https://prometheus.io/docs/instrumenting/exposition_formats/). */
-export function createMetrics(openIncidents?: () => Promise<number>) {
+/** A closed incident's response durations (seconds), as the reports measure them. */
+export interface FiguresForMetrics {
+  severity: string;
+  seconds: Partial<Record<'detect' | 'acknowledge' | 'identify' | 'mitigate' | 'resolve', number>>;
+  misleadingSeconds: number;
+}
+
+/**
+ * Prometheus metrics for one process (https://prometheus.io/docs/instrumenting/exposition_formats/).
+ * `closedFigures` feeds the incident-duration histogram at each scrape.
+ */
+export function createMetrics(
+  openIncidents?: () => Promise<number>,
+  closedFigures?: () => Promise<FiguresForMetrics[]>,
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'incident_bot_' });
   const m = {
@@ -47,6 +60,32 @@ export function createMetrics(openIncidents?: () => Promise<number>) {
           } catch {
             // Redis away: leave the last value; /healthz reports the outage.
           }
+        }
+      },
+    }),
+    // Added for issue 13: the reports' durations over every closed incident, rebuilt at each scrape
+    // from Redis (so every web process reports the same figures, and retention removes them).
+    incidentDurations: new Histogram({
+      name: 'incident_bot_incident_duration_seconds',
+      help: 'Closed incidents: time to acknowledge, identify, mitigate and resolve, and time on ruled-out hypotheses, by severity (same definitions as the postmortem metrics)',
+      labelNames: ['metric', 'severity'] as const,
+      buckets: [60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200],
+      registers: [registry],
+      async collect() {
+        if (!closedFigures) return;
+        let all: FiguresForMetrics[];
+        try {
+          all = await closedFigures();
+        } catch {
+          return; // Redis away: keep the last figures; /healthz reports the outage.
+        }
+        this.reset();
+        for (const f of all) {
+          for (const metric of ['acknowledge', 'identify', 'mitigate', 'resolve'] as const) {
+            const v = f.seconds[metric];
+            if (v !== undefined) this.observe({ metric, severity: f.severity }, v);
+          }
+          this.observe({ metric: 'misleading', severity: f.severity }, f.misleadingSeconds);
         }
       },
     }),

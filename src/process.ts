@@ -1,7 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
+import type { IncidentId } from './core/incident-model.js';
 import type { PostmortemView } from './core/postmortem/index.js';
 import { postmortemView } from './core/postmortem/index.js';
+import { type ClosedFigures, closedIncidentFigures } from './flows/incident-figures.js';
 import { diagnosticsSetup } from './flows/run-diagnostics.js';
 import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
@@ -45,7 +47,11 @@ export async function startBot(
   // The targets file is read once, now, so its problems are in the start-up log of every process;
   // a broken file never stops start-up (the checks that can run, run).
   await diagnosticsSetup(rt.deps);
-  const metrics = createMetrics(() => rt.store.openCount());
+  const figuresCache = new Map<IncidentId, ClosedFigures | null>();
+  const metrics = createMetrics(
+    () => rt.store.openCount(),
+    () => closedIncidentFigures(rt.deps, figuresCache),
+  );
   // Producers fail fast while disconnected, so give the first connection a moment; a Redis that
   // is down at start-up is reported by /healthz and by replies, not by refusing to start.
   await waitReady(rt.redis, 3000).catch((err) =>

@@ -166,3 +166,41 @@ export function topAsk(asks: readonly AlertAsk[]): AlertAsk | undefined {
 export function raiseReason(ask: AlertAsk, source: AlertSource): string {
   return `raised by alert ${truncate(ask.name, 150)} (${ask.because}) from ${source}`;
 }
+
+/**
+ * The correlation key of an alert's labels on `by` (ALERT_CORRELATE_BY, label names in order):
+ * `service=checkout` (several: `service=checkout,env=prod`). Undefined when `by` is empty
+ * (correlation off) or the alert lacks one of the labels or has it empty: it correlates on nothing.
+ */
+export function correlationKey(
+  labels: Readonly<Record<string, string>>,
+  by: readonly string[],
+): string | undefined {
+  if (by.length === 0) return undefined;
+  const parts: string[] = [];
+  for (const name of by) {
+    const v = Object.hasOwn(labels, name) ? labels[name] : undefined;
+    if (v === undefined || v === '') return undefined;
+    parts.push(`${name}=${v}`);
+  }
+  return parts.join(',');
+}
+
+/**
+ * The correlation keys of a batch's newly firing alerts (`alert_fired` changes), distinct, in batch
+ * order; empty when none carries every label of `by`.
+ */
+export function firingCorrelationKeys(changes: readonly AlertChange[], by: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const c of changes) {
+    if (c.kind !== 'alert_fired') continue;
+    const k = correlationKey(c.labels, by);
+    if (k && !out.includes(k)) out.push(k);
+  }
+  return out;
+}
+
+/** The reason a group joined an incident, as the timeline and the alert post say it: `joined INC-3: same service=checkout`. */
+export function joinedReason(incidentId: string, key: string): string {
+  return `joined ${incidentId}: same ${key}`;
+}

@@ -41,6 +41,8 @@ export const IncidentMetaFields = z
     'postmortem-owed': Iso,
     /** Set by the key-layout migration: pending reminder jobs were left in the old queue; the sweeper schedules them again. */
     'reschedule-reminders': Iso,
+    /** When the incident channel was archived (ARCHIVE_AFTER_DAYS after close). */
+    archived: Iso,
   })
   .partial();
 export type IncidentMetaFields = z.infer<typeof IncidentMetaFields>;

@@ -35,6 +35,8 @@ export interface Incident {
   declaredAt: string;
   declaredBy?: string;
   alertGroupId?: string;
+  /** Every alert group feeding the incident: the declaring one, then those joined by correlation or merge. */
+  alertGroupIds: string[];
   relatedIncidentId?: IncidentId;
   channelId?: string;
   channelName?: string;
@@ -49,6 +51,11 @@ export interface Incident {
   resolvedAt?: string;
   closedAt?: string;
   resolution?: string;
+  /** How it closed when not as a fixed problem: a declined false alarm, or merged into `mergedInto`. */
+  closedAs?: 'declined' | 'merged';
+  mergedInto?: IncidentId;
+  /** Incidents merged into this one (`/incident merge`). */
+  merged: IncidentId[];
   impact?: string;
   rootCause?: string;
   /** Last status change or note: the status-update nudge counts from here. */
@@ -91,6 +98,8 @@ export function foldTimeline(entries: readonly TimelineEntry[]): Incident {
     declaredAt: first.at,
     declaredBy: first.actor.type === 'user' ? first.actor.id : undefined,
     alertGroupId: first.alertGroupId,
+    alertGroupIds: first.alertGroupId ? [first.alertGroupId] : [],
+    merged: [],
     relatedIncidentId: first.relatedIncidentId,
     lastStatusUpdateAt: first.at,
     hypotheses: [],
@@ -227,6 +236,8 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
       inc.status = 'closed';
       inc.closedAt = e.at;
       inc.resolution = e.resolution;
+      if (e.as) inc.closedAs = e.as;
+      if (e.mergedInto) inc.mergedInto = e.mergedInto;
       if (!inc.resolvedAt) inc.resolvedAt = e.at;
       if (!inc.mitigatedAt) inc.mitigatedAt = e.at;
       break;
@@ -255,6 +266,13 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
       inc.lastStatusUpdateAt = e.at;
       break;
     case 'postmortem_pushed':
+      break;
+    case 'alert_group_joined':
+      if (!inc.alertGroupIds.includes(e.alertGroupId)) inc.alertGroupIds.push(e.alertGroupId);
+      break;
+    case 'incident_merged':
+      if (!inc.merged.includes(e.mergedId)) inc.merged.push(e.mergedId);
+      for (const g of e.alertGroupIds) if (!inc.alertGroupIds.includes(g)) inc.alertGroupIds.push(g);
       break;
     default: {
       const never: never = e;

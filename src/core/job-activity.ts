@@ -13,6 +13,7 @@ const ACTIVITY: Record<string, string> = {
   reminder: 'sending a reminder',
   'push-postmortem': 'pushing the postmortem draft to git',
   'outgoing-webhook': 'sending an outgoing webhook',
+  'archive-channel': 'archiving the incident channel',
 };
 
 /** What a job was doing, for people: `drafting the postmortem` for `draft-postmortem`; an unknown name as `the <name> job`. */

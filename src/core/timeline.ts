@@ -63,6 +63,8 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     annotations: Labels,
     startsAt: z.iso.datetime(),
     generatorURL: z.string().optional(),
+    /** Set on the alerts of a group that joined an open incident by correlation: `joined INC-3: same service=checkout`. */
+    joined: z.string().optional(),
   }),
   z.object({
     ...Base,
@@ -111,7 +113,16 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
   }),
   z.object({ ...Base, kind: z.literal('escalated'), userIds: z.array(z.string()), reason: z.string() }),
   z.object({ ...Base, kind: z.literal('reminder_sent'), text: z.string() }),
-  z.object({ ...Base, kind: z.literal('closed'), resolution: z.string().optional() }),
+  z.object({
+    ...Base,
+    kind: z.literal('closed'),
+    resolution: z.string().optional(),
+    /** How it closed when not as a fixed problem: `declined` (a false alarm) or `merged` (into `mergedInto`); neither gets a postmortem. */
+    as: z.enum(['declined', 'merged']).optional(),
+    mergedInto: IncidentId.optional(),
+    /** The channel of `mergedInto`, so the merged incident's channel can link to it. */
+    mergedIntoChannelId: z.string().optional(),
+  }),
   z.object({ ...Base, kind: z.literal('postmortem_drafted'), path: z.string() }),
   /** A job of the incident that BullMQ gave up on (attempts used up, or not retryable): recorded once per job. */
   z.object({
@@ -186,6 +197,27 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     path: z.string(),
     commit: z.string(),
   }),
+  /**
+   * Another alert group now feeds this incident: by correlation (its firing alert matched the
+   * incident's on ALERT_CORRELATE_BY, `correlation` = `service=checkout`) or moved here by
+   * `/incident merge` (`fromIncidentId`).
+   */
+  z.object({
+    ...Base,
+    kind: z.literal('alert_group_joined'),
+    alertGroupId: z.string(),
+    via: z.enum(['correlation', 'merge']),
+    correlation: z.string().optional(),
+    fromIncidentId: IncidentId.optional(),
+  }),
+  /** `/incident merge`: on the surviving incident, the incident merged into it and the alert groups moved. */
+  z.object({
+    ...Base,
+    kind: z.literal('incident_merged'),
+    mergedId: IncidentId,
+    alertGroupIds: z.array(z.string()),
+    mergedChannelId: z.string().optional(),
+  }),
 ]);
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
 export type EntryKind = TimelineEntry['kind'];
@@ -197,3 +229,9 @@ export type NewEntry = TimelineEntry extends infer E
     ? Omit<E, 'seq'>
     : never
   : never;
+
+/**
+ * Version of the timeline entry schema above, written with every exported entry
+ * (`incident-bot export`); bump it when an entry kind changes shape in a way readers must know.
+ */
+export const TIMELINE_SCHEMA_VERSION = 1;

@@ -1,4 +1,6 @@
+import { firingCorrelationKeys } from '../core/correlation.js';
 import { DomainError, RecordedButIncomplete } from '../core/errors.js';
+import type { Incident } from '../core/incident.js';
 import {
   type Actor,
   type EntrySource,
@@ -9,6 +11,7 @@ import {
   type Status,
 } from '../core/incident-model.js';
 import { canTransition, nextStatuses } from '../core/status.js';
+import { scheduleArchive } from './archive.js';
 import type { Deps } from './deps.js';
 import { resolvePages } from './page.js';
 import { mutate, type Recorded } from './record.js';
@@ -140,6 +143,7 @@ export async function closeIncident(
   id: IncidentId,
   resolution: string | undefined,
   o: Origin,
+  how?: CloseAs,
 ): Promise<Recorded> {
   let rec: Recorded;
   try {
@@ -150,9 +154,20 @@ export async function closeIncident(
         if (!canTransition(inc.status, 'closed')) {
           throw new DomainError('INVALID_TRANSITION', `${id} cannot go from ${inc.status} to closed`);
         }
-        return [{ kind: 'closed', incidentId: id, at: deps.now().toISOString(), ...pick(o), resolution }];
+        how?.check?.(inc);
+        const extra = how
+          ? {
+              as: how.as,
+              ...(how.mergedInto ? { mergedInto: how.mergedInto } : {}),
+              ...(how.mergedIntoChannelId ? { mergedIntoChannelId: how.mergedIntoChannelId } : {}),
+            }
+          : {};
+        return [
+          { kind: 'closed', incidentId: id, at: deps.now().toISOString(), ...pick(o), resolution, ...extra },
+        ];
       },
-      { claimKey: o.claimKey, transition: 'close' },
+      // Declined and merged incidents get no postmortem of their own: none is owed.
+      { claimKey: o.claimKey, transition: 'close', postmortem: how ? false : undefined },
     );
   } catch (err) {
     // The close is recorded (and its follow-up owed) even when queueing its post failed: finish what we can.
@@ -171,6 +186,14 @@ export async function closeIncident(
     throw new RecordedButIncomplete(id, rec.seqs, err);
   }
   return rec;
+}
+
+/** A close that is not a fixed problem: declined (a false alarm) or merged into another incident; `check` may refuse it. */
+export interface CloseAs {
+  as: 'declined' | 'merged';
+  mergedInto?: IncidentId;
+  mergedIntoChannelId?: string;
+  check?: (inc: Incident) => void;
 }
 
 /**
@@ -195,8 +218,18 @@ export async function finishClose(deps: Deps, id: IncidentId): Promise<void> {
     );
   }
   deps.checkpoint('close:postmortem-queued');
-  await deps.store.leaveOpenIndex(id, inc.alertGroupId, deps.now());
+  // Scored by the close itself, not by when this follow-up ran (the sweeper may finish it later).
+  await deps.store.leaveOpenIndex(id, inc.alertGroupId, inc.closedAt ? new Date(inc.closedAt) : deps.now());
+  // Groups that joined it (correlation, merge) and the correlation keys it holds are free again.
+  for (const g of inc.alertGroupIds ?? [])
+    if (g !== inc.alertGroupId) await deps.store.releaseAlertGroup(g, id);
+  for (const k of firingCorrelationKeys(
+    inc.alerts.map((a) => ({ ...a, kind: 'alert_fired' as const, annotations: {} })),
+    deps.config.ALERT_CORRELATE_BY,
+  ))
+    await deps.store.releaseCorrelation(k, id);
   deps.checkpoint('close:indexes-left');
+  await scheduleArchive(deps, inc);
   if (meta['close-owed']) await deps.store.deleteMeta(id, 'close-owed');
 }
 

@@ -1,5 +1,5 @@
 import type { Actor, EntrySource, IncidentId, Severity } from '../core/incident-model.js';
-import type { Deps } from './deps.js';
+import type { CorrelationClaim, Deps } from './deps.js';
 
 /** What it takes to declare an incident. */
 export interface Declaration {
@@ -12,16 +12,19 @@ export interface Declaration {
   claimKey?: string;
   alertGroupId?: string;
   relatedIncidentId?: IncidentId;
+  /** An alert's correlation key: join the open incident holding it instead of declaring, or take it. */
+  correlation?: CorrelationClaim;
 }
 
 /**
  * Declares an incident: one atomic Redis step creates `INC-<n>` and its declared entry (once per
- * claim key or alert group), then the channel setup is queued for the worker.
+ * claim key or alert group), then the channel setup is queued for the worker. With `correlation`,
+ * the same step binds the alert group to the open incident holding that key instead (`joined`).
  */
 export async function declareIncident(
   deps: Deps,
   d: Declaration,
-): Promise<{ id: IncidentId; created: boolean }> {
+): Promise<{ id: IncidentId; created: boolean; joined?: boolean }> {
   const at = deps.now().toISOString();
   const res = await deps.store.declare(
     {
@@ -35,8 +38,9 @@ export async function declareIncident(
       alertGroupId: d.alertGroupId,
       relatedIncidentId: d.relatedIncidentId,
     },
-    { claimKey: d.claimKey, alertGroupId: d.alertGroupId },
+    { claimKey: d.claimKey, alertGroupId: d.alertGroupId, correlation: d.correlation },
   );
+  if (res.joined) return res;
   deps.checkpoint('declare:recorded');
   // Enqueued even when not created: a crash between declare and enqueue must not strand the incident.
   await deps.jobs.enqueue('setup-channel', { incidentId: res.id }, { jobId: `setup-${res.id}` });

@@ -68,6 +68,13 @@ export interface SlackPort {
   userName(userId: string): Promise<string>;
   /** Text and author of one message (for reactions and shortcuts). */
   message(channelId: string, ts: string): Promise<{ user: string; text: string } | undefined>;
+  /**
+   * Archives a channel (https://docs.slack.dev/reference/methods/conversations.archive); a channel
+   * already archived answers `already_archived` instead of throwing.
+   */
+  archiveChannel(channelId: string): Promise<'archived' | 'already_archived'>;
+  /** Publishes a user's Home tab view (https://docs.slack.dev/reference/methods/views.publish). */
+  publishHome(userId: string, view: { type: 'home'; blocks: unknown[] }): Promise<void>;
 }
 
 /** Outcome of an append: the new entries' seqs, or why nothing was appended. */
@@ -86,7 +93,8 @@ export type LockName =
   /** One follow-up issue creation at a time per incident (issue 14). */
   | { kind: 'followup-issue'; incidentId: IncidentId }
   /** Issue 14: one sender at a time per incident and outgoing webhook receiver, so its events go in order. */
-  | { kind: 'webhook'; incidentId: IncidentId; receiver: string };
+  | { kind: 'webhook'; incidentId: IncidentId; receiver: string }
+  | { kind: 'home'; userId: string };
 
 /**
  * The store as flows see it: named domain operations over incidents, their timelines and the
@@ -104,8 +112,8 @@ export interface StorePort {
    */
   declare(
     entry: DeclaredEntry,
-    opts?: { claimKey?: string; alertGroupId?: string },
-  ): Promise<{ id: IncidentId; created: boolean }>;
+    opts?: { claimKey?: string; alertGroupId?: string; correlation?: CorrelationClaim },
+  ): Promise<{ id: IncidentId; created: boolean; joined?: boolean }>;
   /** Declarations whose timeline a crash left unwritten (id and declared entry), for the sweeper. */
   pendingDeclarations(): Promise<{ id: IncidentId; entry: DeclaredEntry }[]>;
   /** Writes a pending declaration's timeline (if still empty) and forgets it; idempotent. */
@@ -127,7 +135,7 @@ export interface StorePort {
   close(
     id: IncidentId,
     entry: Extract<NewEntry, { kind: 'closed' }>,
-    opts?: { expectedLength?: number; claimKey?: string },
+    opts?: { expectedLength?: number; claimKey?: string; postmortem?: boolean },
   ): Promise<AppendResult>;
   /** The timeline (validated; a malformed stored entry throws), optionally from seq `from` (1-based). */
   entries(id: IncidentId, from?: number): Promise<TimelineEntry[]>;
@@ -162,6 +170,16 @@ export interface StorePort {
   leaveOpenIndex(id: IncidentId, alertGroupId: string | undefined, at: Date): Promise<void>;
   /** Removes `id` from the closing index (its postmortem is drafted). Idempotent. */
   leaveClosingIndex(id: IncidentId): Promise<void>;
+  /**
+   * Closed incidents by close time (ms since the epoch, from `fromMs` to `toMs` inclusive), oldest
+   * close first; `last`: only the latest n of them. Recorded by `leaveOpenIndex`.
+   */
+  closedIncidents(range?: { fromMs?: number; toMs?: number; last?: number }): Promise<IncidentId[]>;
+  /**
+   * Retention: deletes everything of incident `id` (timeline, snapshot, meta, cursors, the alert
+   * states of `alertGroupIds`) and then takes it out of every index and the channel index. Idempotent.
+   */
+  forgetIncident(id: IncidentId, opts: { channelId?: string; alertGroupIds: string[] }): Promise<void>;
 
   // ── Alert groups and webhook deliveries ────────────────────────────────────────────────
   /** The incident the alert group is bound to, if any (it may have closed since: check). */
@@ -170,6 +188,16 @@ export interface StorePort {
   lastIncident(groupId: string): Promise<IncidentId | undefined>;
   /** Unbinds the group if it still points at `id`; true when it did. */
   releaseAlertGroup(groupId: string, id: IncidentId): Promise<boolean>;
+  /** Binds the group to `to` if it points at `from` or at nothing (`/incident merge`); true when it did. */
+  moveAlertGroup(groupId: string, from: IncidentId, to: IncidentId): Promise<boolean>;
+  /**
+   * Takes or extends correlation key `key` (`service=checkout`) for incident `id` for `ttlMs` (the
+   * window, counted from the incident's last alert): when free, already `id`'s, or held by an
+   * incident no longer in the open index. False when another open incident holds it.
+   */
+  claimCorrelation(key: string, id: IncidentId, ttlMs: number): Promise<boolean>;
+  /** Frees correlation key `key` if `id` holds it. */
+  releaseCorrelation(key: string, id: IncidentId): Promise<void>;
   /** The alert states recorded for one group on one incident (fingerprint → state). */
   alertStates(id: IncidentId, groupId: string): Promise<AlertStates>;
   /**
@@ -249,6 +277,16 @@ export interface StorePort {
   /** Records config hash and lines of load balancers. */
   saveLbConfigState(fields: Record<string, string>): Promise<void>;
 
+  // ── App Home ────────────────────────────────────────────────────────────────────────────
+  /** Records that `userId` opened the Home tab at `atMs`. */
+  addHomeViewer(userId: string, atMs: number): Promise<void>;
+  /** Users who opened the Home tab at or after `sinceMs`. */
+  homeViewers(sinceMs: number): Promise<string[]>;
+  /** Digest of the Home view last published to `userId`, if any. */
+  homeDigest(userId: string): Promise<string | undefined>;
+  /** Records the digest of the Home view just published to `userId` (kept `ttlS`). */
+  setHomeDigest(userId: string, digest: string, ttlS: number): Promise<void>;
+
   /** Resolves when the datastore answers (for /healthz); rejects otherwise. */
   ping(): Promise<void>;
 
@@ -278,6 +316,12 @@ export interface StoredPostmortemDraft {
   renderedAt: string;
   /** Hex SHA-256 of `markdown`: the same content twice is the same version. */
   sha256: string;
+}
+
+/** A correlation key to claim or join at declaration: `key` like `service=checkout`, held `ttlMs` (the window). */
+export interface CorrelationClaim {
+  key: string;
+  ttlMs: number;
 }
 
 /** The postmortem draft as kept for the channel upload. */

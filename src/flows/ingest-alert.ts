@@ -8,6 +8,9 @@ import {
   type AlertChange,
   type AlertStates,
   correlate,
+  correlationKey,
+  firingCorrelationKeys,
+  joinedReason,
   raiseReason,
   topAsk,
 } from '../core/correlation.js';
@@ -52,6 +55,8 @@ export class AlertGroupBusy extends RetryLater {
 export interface IngestResult {
   outcome: 'declared' | 'recorded' | 'no-change' | 'states-only' | 'expired';
   incidentId?: IncidentId;
+  /** Set when the group joined an open incident by correlation in this ingestion: `service=checkout`. */
+  joined?: string;
   changes: number;
   /** The severity an alert raised the incident to, when it did. */
   raisedTo?: Severity;
@@ -127,11 +132,18 @@ async function raiseForAsk(
   }
 }
 
-function toEntry(id: IncidentId, groupId: string, source: AlertSource, c: AlertChange): NewEntry {
+function toEntry(
+  id: IncidentId,
+  groupId: string,
+  source: AlertSource,
+  c: AlertChange,
+  joined?: (c: Extract<AlertChange, { kind: 'alert_fired' }>) => string | undefined,
+): NewEntry {
   const base = { incidentId: id, actor: { type: 'alert' as const, source }, source: 'alert' as const };
   if (c.kind === 'alert_fired') {
     // `at` is when the alert says it happened (the timeline is the incident's story, not our inbox).
-    return { ...base, ...c, at: c.startsAt, alertGroupId: groupId };
+    const why = joined?.(c);
+    return { ...base, ...c, at: c.startsAt, alertGroupId: groupId, ...(why ? { joined: why } : {}) };
   }
   return { ...base, ...c, at: c.endsAt, alertGroupId: groupId };
 }
@@ -163,31 +175,81 @@ export async function ingestAlert(deps: Deps, deliveryId: string): Promise<Inges
     const previous = id ? await deps.store.alertStates(id, groupId) : {};
     const { changes, asks, next, fullyResolved } = correlate(batch, previous);
     let declared = false;
+    const by = deps.config.ALERT_CORRELATE_BY;
+    const windowMs = deps.config.ALERT_CORRELATE_WINDOW_MINUTES * 60_000;
+    const corrKeys = firingCorrelationKeys(changes, by);
     if (!id && !batch.severityOnly && changes.some((c) => c.kind === 'alert_fired')) {
       const last = IncidentId.safeParse(await deps.store.lastIncident(groupId));
       const lead = batch.alerts.find((a) => a.status === 'firing') ?? batch.alerts[0];
-      const res = await declareIncident(deps, {
-        title: batch.title,
-        severity: batch.severity,
-        summary: lead?.summary ?? lead?.description,
-        actor: { type: 'alert', source },
-        source: 'alert',
-        alertGroupId: groupId,
-        relatedIncidentId: last.success ? last.data : undefined,
-      });
-      id = res.id;
-      declared = res.created;
+      const key = corrKeys[0];
+      // Bounded: each pass frees a key or binding held by an incident that closed meanwhile.
+      for (let pass = 0; pass < 3 && !id; pass++) {
+        const res = await declareIncident(deps, {
+          title: batch.title,
+          severity: batch.severity,
+          summary: lead?.summary ?? lead?.description,
+          actor: { type: 'alert', source },
+          source: 'alert',
+          alertGroupId: groupId,
+          relatedIncidentId: last.success ? last.data : undefined,
+          correlation: key ? { key, ttlMs: windowMs } : undefined,
+        });
+        if (res.joined && key) {
+          const target = await deps.store.current(res.id);
+          if (target?.status === 'closed') {
+            // Closed after the key was last touched (its close still being finished): not a home for new alerts.
+            await deps.store.releaseCorrelation(key, res.id);
+            await deps.store.releaseAlertGroup(groupId, res.id);
+            continue;
+          }
+        }
+        id = res.id;
+        declared = res.created;
+      }
       deps.checkpoint('ingest:declared');
     }
 
+    let joined: string | undefined;
     if (id && changes.length > 0) {
+      const inc = await deps.store.current(id);
+      // Bound to an incident another group declared, and not yet on its timeline: this group joined it
+      // by correlation (now, or in an earlier try of this job that stopped before this entry).
+      if (inc && !inc.alertGroupIds.includes(groupId)) {
+        const key = corrKeys[0] ?? 'labels';
+        await deps.store.append(
+          id,
+          [
+            {
+              kind: 'alert_group_joined',
+              incidentId: id,
+              at: deps.now().toISOString(),
+              actor: { type: 'alert', source },
+              source: 'alert',
+              alertGroupId: groupId,
+              via: 'correlation',
+              correlation: key,
+            },
+          ],
+          { claimKey: `group-joined-${hash(groupId)}` },
+        );
+        joined = key;
+      }
+      const declaringGroup = inc?.alertGroupId;
+      const why = (c: Extract<AlertChange, { kind: 'alert_fired' }>) => {
+        if (declaringGroup === groupId) return undefined;
+        const k = correlationKey(c.labels, by);
+        return k ? joinedReason(id!, k) : undefined;
+      };
       for (const c of changes) {
         // One append per change: each has its own claim, so a retried job skips the ones already in.
-        await deps.store.append(id, [toEntry(id, groupId, source, c)], {
+        await deps.store.append(id, [toEntry(id, groupId, source, c, why)], {
           claimKey: changeClaim(id, groupId, c),
         });
       }
       deps.checkpoint('ingest:appended');
+      // The window counts from the incident's last alert: every firing alert keeps its key on this incident.
+      if (inc && inc.status !== 'closed')
+        for (const k of corrKeys) await deps.store.claimCorrelation(k, id, windowMs);
       await enqueueDelivery(deps, id, await deps.store.timelineLength(id));
       const lastResolve = changes.findLast((c) => c.kind === 'alert_resolved');
       if (fullyResolved && lastResolve) {
@@ -212,7 +274,7 @@ export async function ingestAlert(deps: Deps, deliveryId: string): Promise<Inges
     }
 
     deps.log.info(
-      { deliveryId, groupId, incidentId: id, changes: changes.length, declared, raisedTo },
+      { deliveryId, groupId, incidentId: id, changes: changes.length, declared, raisedTo, joined },
       'alert ingested',
     );
     const outcome: IngestResult['outcome'] = declared
@@ -222,9 +284,10 @@ export async function ingestAlert(deps: Deps, deliveryId: string): Promise<Inges
         : id
           ? 'recorded'
           : 'states-only';
-    return raisedTo
-      ? { outcome, incidentId: id, changes: changes.length, raisedTo }
-      : { outcome, incidentId: id, changes: changes.length };
+    const result: IngestResult = { outcome, incidentId: id, changes: changes.length };
+    if (raisedTo) result.raisedTo = raisedTo;
+    if (joined) result.joined = joined;
+    return result;
   });
 }
 

@@ -24,7 +24,7 @@ export async function mutate(
   deps: Deps,
   id: IncidentId,
   decide: (inc: Incident) => NewEntry[],
-  opts: { claimKey?: string; allowClosed?: boolean; transition?: 'close' } = {},
+  opts: { claimKey?: string; allowClosed?: boolean; transition?: 'close'; postmortem?: boolean } = {},
 ): Promise<Recorded> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     // The cached fold plus the entries after it: O(new entries), not O(timeline), per command.
@@ -42,7 +42,10 @@ export async function mutate(
     const guard = { expectedLength: incident.entryCount, claimKey: opts.claimKey };
     const closing = opts.transition === 'close' && fresh.length === 1 && fresh[0]!.kind === 'closed';
     const res = closing
-      ? await deps.store.close(id, fresh[0] as Extract<NewEntry, { kind: 'closed' }>, guard)
+      ? await deps.store.close(id, fresh[0] as Extract<NewEntry, { kind: 'closed' }>, {
+          ...guard,
+          postmortem: opts.postmortem,
+        })
       : await deps.store.append(id, fresh, guard);
     if (res.ok) {
       const after = structuredClone(incident);

@@ -4,6 +4,7 @@ import { finishClose } from './change-status.js';
 import type { Deps } from './deps.js';
 import { enqueueWebhooks } from './enqueue-webhooks.js';
 import { scheduleEscalation, scheduleNudge } from './reminders.js';
+import { applyRetention } from './retention.js';
 
 /** A pending declaration younger than this (ms) is left to the request still writing it. */
 const DECLARATION_GRACE_MS = 30_000;
@@ -20,6 +21,8 @@ export interface SweepResult {
   deliveries: IncidentId[];
   /** Open incidents whose reminders were left behind by the key-layout migration, scheduled again. */
   reminders: IncidentId[];
+  /** Closed incidents whose data RETENTION_DAYS removed. */
+  removed?: IncidentId[];
 }
 
 /**
@@ -101,6 +104,17 @@ export async function sweep(deps: Deps): Promise<SweepResult> {
       out.postmortems.push(id);
     }
   }
+  // Issue 13: incidents closed before the closed index existed are added to it, once per prefix
+  // (the claim is taken first: a sweep killed midway leaves the rest out of reports and retention).
+  if (await deps.store.claim('closed-index-backfill-v1', 10 * 365 * 86_400)) {
+    for (const id of await deps.store.allIncidents()) {
+      const inc = await deps.store.current(id);
+      if (inc?.status === 'closed' && inc.closedAt)
+        await deps.store.leaveOpenIndex(id, inc.alertGroupId, new Date(inc.closedAt));
+    }
+  }
+  // Issue 13: RETENTION_DAYS removes closed incidents' data (nothing when unset).
+  out.removed = await applyRetention(deps);
   const did = Object.values(out).reduce((n, ids) => n + ids.length, 0);
   if (did > 0) deps.log.info(out, 'sweep finished work a crash or an error left owed');
   return out;

@@ -1,9 +1,11 @@
 import { UnrecoverableError } from 'bullmq';
 import { DomainError } from '../core/errors.js';
+import { archiveIncidentChannel } from '../flows/archive.js';
 import { deliver } from '../flows/deliver.js';
 import type { Deps } from '../flows/deps.js';
 import { draftPostmortem } from '../flows/draft-postmortem.js';
 import { createFollowupIssue } from '../flows/followup-issue.js';
+import { fanOutHome, refreshHome, requestHomeRefresh } from '../flows/home.js';
 import { ingestAlert, postAllResolved } from '../flows/ingest-alert.js';
 import {
   type JobFailure,
@@ -35,7 +37,12 @@ export type Processor<N extends JobName> = (deps: Deps, payload: JobPayload<N>) 
 /** Every job's processor, by name: the one table, wired at start-up (TypeScript rejects a job name without one). */
 export const processors: { [N in JobName]: Processor<N> } = {
   'setup-channel': (deps, p) => setupChannel(deps, p.incidentId),
-  deliver: (deps, p) => deliver(deps, p.incidentId),
+  deliver: async (deps, p) => {
+    const res = await deliver(deps, p.incidentId);
+    // Issue 13: an incident changed, so the App Home tabs showing it are refreshed (debounced).
+    await requestHomeRefresh(deps);
+    return res;
+  },
   'record-message': async (deps, p) => {
     const slack = deps.slack!;
     const m = await slack.message(p.channelId, p.ts);
@@ -61,6 +68,9 @@ export const processors: { [N in JobName]: Processor<N> } = {
   page: (deps, p) => sendPage(deps, p),
   'push-postmortem': (deps, p) => pushPostmortem(deps, p.incidentId),
   'outgoing-webhook': (deps, p) => sendWebhooks(deps, p),
+  'archive-channel': (deps, p) => archiveIncidentChannel(deps, p.incidentId),
+  'refresh-home': (deps, p) => refreshHome(deps, p.userId),
+  'home-fanout': (deps) => fanOutHome(deps),
 };
 
 /** How a job failed for good: job id, last error, the attempts made (all of them, or fewer when not retryable). */
@@ -100,6 +110,17 @@ export const failureHandlers: { [N in JobName]: FailureHandler<N> } = {
       f,
       p.kind === 'escalation' ? 'escalation' : 'status-update nudge',
     ),
+  'archive-channel': (deps, p, f) => recordJobFailure(deps, 'archive-channel', p.incidentId, f),
+  // No incident to tell: the next change or open of the Home tab publishes it again.
+  'refresh-home': async (deps, p, f) => {
+    deps.log.error(
+      { job: 'refresh-home', userId: p.userId, failure: f.message },
+      'could not publish a Home tab',
+    );
+  },
+  'home-fanout': async (deps, _p, f) => {
+    deps.log.error({ job: 'home-fanout', failure: f.message }, 'could not queue Home tab refreshes');
+  },
   // No incident to tell: the next sweep (a minute later) tries again; a failing one is logged.
   sweep: async (deps, _p, f) => {
     deps.log.error(

@@ -72,6 +72,12 @@ export const JobPayloads = {
   'push-postmortem': z.object({ incidentId: IncidentId }),
   /** Issue 14: sends the incident's undelivered events, in order, to one outgoing webhook (`receiver`: its id). */
   'outgoing-webhook': z.object({ incidentId: IncidentId, receiver: z.string().regex(/^[0-9a-f]{12}$/) }),
+  /** Archives a closed incident's channel ARCHIVE_AFTER_DAYS after the close (a delayed job; issue 13). */
+  'archive-channel': z.object({ incidentId: IncidentId }),
+  /** Publishes one viewer's App Home tab (views.publish), debounced per viewer (issue 13). */
+  'refresh-home': z.object({ userId: z.string().min(1) }),
+  /** Queues a Home refresh for every recent viewer after incidents changed (issue 13). */
+  'home-fanout': z.object({}),
 } as const;
 export type JobName = keyof typeof JobPayloads;
 export type JobPayload<N extends JobName> = z.infer<(typeof JobPayloads)[N]>;
@@ -95,6 +101,10 @@ export const QUEUE_OF: Record<JobName, QueueName> = {
   page: 'outbound',
   'push-postmortem': 'outbound',
   'outgoing-webhook': 'outbound',
+  // Its own queue: a delayed job per closed incident for weeks, apart from the reminder timers.
+  'archive-channel': 'housekeeping',
+  'refresh-home': 'home',
+  'home-fanout': 'home',
 };
 export const QUEUE_NAMES = [
   'channels',
@@ -105,6 +115,8 @@ export const QUEUE_NAMES = [
   'reminders',
   // Issue 14: talks to other services (git remotes, webhook receivers); a slow one holds up nothing else.
   'outbound',
+  'home',
+  'housekeeping',
 ] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 

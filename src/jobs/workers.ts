@@ -57,7 +57,10 @@ export function startWorkers(deps: Deps, metrics?: Metrics, opts: { concurrency?
                 (deps.config.CHANNEL_SETUP_WINDOW_SECONDS * 1000) / deps.config.CHANNEL_SETUPS_PER_WINDOW,
             },
           }
-        : {}),
+        : queue === 'home'
+          ? // views.publish is Tier 4 (100+ per minute): at most 100 Home publishes a minute per worker process.
+            { concurrency: 1, limiter: { max: 1, duration: 600 } }
+          : {}),
     });
     w.on('completed', (job) => metrics?.jobs.inc({ queue, name: job.name, outcome: 'completed' }));
     w.on('failed', (job, err) => {

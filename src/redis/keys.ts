@@ -34,11 +34,22 @@ export function keys(prefix: string) {
     /** Alert group → its last incident (open or closed), for linking the next one. */
     alertGroupLast: (groupId: string) => `${dir}:alert-group-last:${groupId}`,
 
+    /** Sorted set of closed incident ids, scored by close time (ms): list --all, reports, retention. */
+    closedIncidents: `${dir}:closed`,
+    /** Correlation claim (sha256 of `service=checkout`) → the open incident alerts with those labels join; PX = the window. */
+    correlation: (hash: string) => `${dir}:correlate:${hash}`,
+    /** Sorted set: users who opened the App Home tab, scored by when (ms); refreshed when an incident changes. */
+    homeViewers: `${p}:home-viewers`,
+    /** Digest of the App Home view last published to a user (one views.publish per change). */
+    homePublished: (userId: string) => `${p}:home-published:${userId}`,
+    /** Per-user App Home publish lock (one views.publish at a time per user). */
+    homeLock: (userId: string) => `${p}:home-lock:${userId}`,
+
     /** List of JSON timeline entries (without seq/incidentId; seq = index + 1). */
     timeline: (id: string) => `${inc(id)}:timeline`,
     /** Hash {count, state}: the incident folded over its first `count` entries (a cache; the timeline stays the truth). */
     // Versioned: a release that changes the fold starts from fresh snapshots.
-    snapshot: (id: string) => `${inc(id)}:snapshot-v2`,
+    snapshot: (id: string) => `${inc(id)}:snapshot-v3`,
     /** Last timeline seq delivered to the channel (confirmations posted in order). */
     delivered: (id: string) => `${inc(id)}:delivered`,
     /** Hash: post key → time, for posts started and not yet known to have reached Slack (crash recovery). */

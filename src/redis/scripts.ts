@@ -14,15 +14,19 @@ export interface Script {
 }
 
 /**
- * Reserves an incident number for a declaration, once per claim key and per alert group.
- * KEYS: 1 seq, 2 declare-claim, 3 open, 4 all, 5 alert-group, 6 alert-group-last, 7 declaring  (all {dir})
- * ARGV: 1 useClaim (0/1), 2 useGroup (0/1), 3 declared entry JSON, 4 score (declared at, ms), 5 claim TTL (s)
- * Returns {1, id, entry} when it reserved a new id; {0, id, entry-or-false} when the claim or the
- * group already had one (entry: its declared entry if its timeline is still to be written).
+ * Reserves an incident number for a declaration, once per claim key and per alert group; with a
+ * correlation key held by an open incident, binds the group to that incident instead (a join).
+ * KEYS: 1 seq, 2 declare-claim, 3 open, 4 all, 5 alert-group, 6 alert-group-last, 7 declaring,
+ *       8 correlation  (all {dir})
+ * ARGV: 1 useClaim (0/1), 2 useGroup (0/1), 3 declared entry JSON, 4 score (declared at, ms), 5 claim TTL (s),
+ *       6 useCorrelation (0/1), 7 correlation window (ms)
+ * Returns {1, id, entry} when it reserved a new id (and took the correlation key); {0, id, entry-or-false}
+ * when the claim or the group already had one (entry: its declared entry if its timeline is still to
+ * be written); {2, id, entry-or-false} when the group joined the open incident holding the correlation key.
  */
 export const DECLARE: Script = {
   name: 'ibDeclare',
-  keys: 7,
+  keys: 8,
   lua: `
 if ARGV[1] == '1' then
   local existing = redis.call('GET', KEYS[2])
@@ -31,6 +35,17 @@ end
 if ARGV[2] == '1' then
   local existing = redis.call('GET', KEYS[5])
   if existing then return {0, existing, redis.call('HGET', KEYS[7], existing)} end
+end
+if ARGV[6] == '1' then
+  local target = redis.call('GET', KEYS[8])
+  if target and redis.call('ZSCORE', KEYS[3], target) then
+    if ARGV[2] == '1' then
+      redis.call('SET', KEYS[5], target)
+      redis.call('SET', KEYS[6], target)
+    end
+    redis.call('PEXPIRE', KEYS[8], ARGV[7])
+    return {2, target, redis.call('HGET', KEYS[7], target)}
+  end
 end
 local n = redis.call('INCR', KEYS[1])
 local id = 'INC-' .. n
@@ -42,6 +57,7 @@ if ARGV[2] == '1' then
   redis.call('SET', KEYS[5], id)
   redis.call('SET', KEYS[6], id)
 end
+if ARGV[6] == '1' then redis.call('SET', KEYS[8], id, 'PX', ARGV[7]) end
 return {1, id, ARGV[3]}`,
 };
 
@@ -100,17 +116,19 @@ return 0`,
 
 /**
  * Moves a closed incident from the open index to the closing index (its postmortem is owed) and
- * releases its alert group if the group still points at it.
- * KEYS: 1 open, 2 closing, 3 alert-group  (all {dir}); ARGV: 1 id, 2 score (ms), 3 useGroup (0/1).
+ * releases its alert group if the group still points at it; records it in the closed index.
+ * KEYS: 1 open, 2 closing, 3 alert-group, 4 closed  (all {dir}); ARGV: 1 id, 2 score (ms), 3 useGroup (0/1),
+ * 4 close time (ms).
  */
 export const CLOSE_INDEXES: Script = {
   name: 'ibCloseIndexes',
-  keys: 3,
+  keys: 4,
   lua: `
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   redis.call('ZREM', KEYS[1], ARGV[1])
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 end
+redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[1])
 if ARGV[3] == '1' and redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return 0`,
 };
@@ -188,7 +206,54 @@ end
 return 0`,
 };
 
+/**
+ * Takes or extends a correlation key for an incident whose alert fired: set when free or held by an
+ * incident no longer open, extended when the caller's, left alone when another open incident has it.
+ * KEYS: 1 correlation, 2 open  ({dir}); ARGV: 1 incident id, 2 window (ms). Returns 1 when the caller holds it.
+ */
+export const CLAIM_CORRELATION: Script = {
+  name: 'ibClaimCorrelation',
+  keys: 2,
+  lua: `
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] and redis.call('ZSCORE', KEYS[2], cur) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`,
+};
+
+/**
+ * Moves an alert group's binding from one incident to another (\`/incident merge\`): only while it
+ * points at the old one or at none.
+ * KEYS: 1 alert-group, 2 alert-group-last  ({dir}); ARGV: 1 from id, 2 to id. Returns 1 when it moved.
+ */
+export const MOVE_ALERT_GROUP: Script = {
+  name: 'ibMoveAlertGroup',
+  keys: 2,
+  lua: `
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] and cur ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`,
+};
+
+/**
+ * Forgets an incident in the directory (retention): out of every index and the channel index.
+ * KEYS: 1 open, 2 closing, 3 all, 4 closed, 5 channels  ({dir}); ARGV: 1 id, 2 channel id ('' = none).
+ */
+export const FORGET_INDEXES: Script = {
+  name: 'ibForgetIndexes',
+  keys: 5,
+  lua: `
+for i = 1, 4 do redis.call('ZREM', KEYS[i], ARGV[1]) end
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[5], ARGV[2]) == ARGV[1] then redis.call('HDEL', KEYS[5], ARGV[2]) end
+return 0`,
+};
+
 const ALL = [
+  CLAIM_CORRELATION,
+  MOVE_ALERT_GROUP,
+  FORGET_INDEXES,
   DECLARE,
   WRITE_DECLARED,
   APPEND,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { Checkpoint } from '../core/checkpoints.js';
 import { AlertState, type AlertStates } from '../core/correlation.js';
@@ -12,6 +13,7 @@ import { type IncidentId, incidentId } from '../core/incident-model.js';
 import { type NewEntry, TimelineEntry } from '../core/timeline.js';
 import type {
   AppendResult,
+  CorrelationClaim,
   DeclaredEntry,
   LockName,
   PostmortemUploadData,
@@ -22,8 +24,11 @@ import { type Keys, keys } from './keys.js';
 import {
   ADVANCE_CURSOR,
   APPEND,
+  CLAIM_CORRELATION,
   CLOSE_INDEXES,
   DECLARE,
+  FORGET_INDEXES,
+  MOVE_ALERT_GROUP,
   RELEASE_IF_OWNER,
   RELEASE_IF_UNCHANGED,
   RENEW_IF_OWNER,
@@ -41,6 +46,9 @@ function serialize(entry: NewEntry | DeclaredEntry): string {
   const { incidentId: _id, ...rest } = entry as NewEntry;
   return JSON.stringify(rest);
 }
+
+/** Correlation keys hold label values of any length and bytes: stored under their digest. */
+const correlationHash = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
 
 const DeclaredJson = (json: string): DeclaredEntry => {
   const parsed = TimelineEntry.parse({ ...JSON.parse(json), seq: 1, incidentId: 'INC-1' });
@@ -85,10 +93,11 @@ export class RedisStore implements StorePort {
    */
   async declare(
     entry: DeclaredEntry,
-    opts: { claimKey?: string; alertGroupId?: string } = {},
-  ): Promise<{ id: IncidentId; created: boolean }> {
+    opts: { claimKey?: string; alertGroupId?: string; correlation?: CorrelationClaim } = {},
+  ): Promise<{ id: IncidentId; created: boolean; joined?: boolean }> {
     const json = serialize(entry);
     const k = this.k;
+    const corr = opts.correlation;
     const [created, id, pending] = (await runScript(
       this.client,
       DECLARE,
@@ -100,6 +109,7 @@ export class RedisStore implements StorePort {
         k.alertGroup(opts.alertGroupId ?? ''),
         k.alertGroupLast(opts.alertGroupId ?? ''),
         k.declaring,
+        k.correlation(correlationHash(corr?.key ?? '')),
       ],
       [
         opts.claimKey ? '1' : '0',
@@ -107,11 +117,13 @@ export class RedisStore implements StorePort {
         json,
         String(Date.parse(entry.at)),
         String(CLAIM_TTL_S),
+        corr ? '1' : '0',
+        String(Math.max(1, Math.round(corr?.ttlMs ?? 1))),
       ],
     )) as [number, IncidentId, string | null];
     this.checkpoint('declare:reserved');
     if (pending) await this.writeDeclared(id, pending);
-    return { id, created: created === 1 };
+    return created === 2 ? { id, created: false, joined: true } : { id, created: created === 1 };
   }
 
   private async writeDeclared(id: IncidentId, json: string): Promise<void> {
@@ -140,9 +152,13 @@ export class RedisStore implements StorePort {
   async close(
     id: IncidentId,
     entry: Extract<NewEntry, { kind: 'closed' }>,
-    opts: { expectedLength?: number; claimKey?: string } = {},
+    opts: { expectedLength?: number; claimKey?: string; postmortem?: boolean } = {},
   ): Promise<AppendResult> {
-    return this.appendWithMeta(id, [entry], { 'close-owed': entry.at, 'postmortem-owed': entry.at }, opts);
+    const owed: Partial<Record<IncidentMetaField, string>> =
+      opts.postmortem === false
+        ? { 'close-owed': entry.at }
+        : { 'close-owed': entry.at, 'postmortem-owed': entry.at };
+    return this.appendWithMeta(id, [entry], owed, opts);
   }
 
   private async appendWithMeta(
@@ -243,13 +259,58 @@ export class RedisStore implements StorePort {
     await runScript(
       this.client,
       CLOSE_INDEXES,
-      [this.k.openIncidents, this.k.closingIncidents, this.k.alertGroup(alertGroupId ?? '')],
-      [id, String(at.getTime()), alertGroupId ? '1' : '0'],
+      [
+        this.k.openIncidents,
+        this.k.closingIncidents,
+        this.k.alertGroup(alertGroupId ?? ''),
+        this.k.closedIncidents,
+      ],
+      [id, String(at.getTime()), alertGroupId ? '1' : '0', String(at.getTime())],
     );
   }
 
   async leaveClosingIndex(id: IncidentId): Promise<void> {
     await this.client.zrem(this.k.closingIncidents, id);
+  }
+
+  async closedIncidents(
+    range: { fromMs?: number; toMs?: number; last?: number } = {},
+  ): Promise<IncidentId[]> {
+    const from = range.fromMs === undefined ? '-inf' : String(range.fromMs);
+    const to = range.toMs === undefined ? '+inf' : String(range.toMs);
+    if (range.last !== undefined) {
+      const ids = await this.client.zrevrangebyscore(
+        this.k.closedIncidents,
+        to,
+        from,
+        'LIMIT',
+        0,
+        range.last,
+      );
+      return (ids as IncidentId[]).reverse();
+    }
+    return (await this.client.zrangebyscore(this.k.closedIncidents, from, to)) as IncidentId[];
+  }
+
+  async forgetIncident(id: IncidentId, opts: { channelId?: string; alertGroupIds: string[] }): Promise<void> {
+    const k = this.k;
+    // The incident's own slot first: a crash after it leaves an id in the indexes with no timeline,
+    // which readers skip and the next retention pass removes.
+    await this.client.del(
+      k.timeline(id),
+      k.snapshot(id),
+      k.delivered(id),
+      k.posting(id),
+      k.meta(id),
+      k.postmortem(id),
+      ...opts.alertGroupIds.map((g) => k.alertStates(id, g)),
+    );
+    await runScript(
+      this.client,
+      FORGET_INDEXES,
+      [k.openIncidents, k.closingIncidents, k.allIncidents, k.closedIncidents, k.channelIndex],
+      [id, opts.channelId ?? ''],
+    );
   }
 
   async boundIncident(groupId: string): Promise<IncidentId | undefined> {
@@ -262,6 +323,32 @@ export class RedisStore implements StorePort {
 
   async releaseAlertGroup(groupId: string, id: IncidentId): Promise<boolean> {
     return (await runScript(this.client, RELEASE_IF_OWNER, [this.k.alertGroup(groupId)], [id])) === 1;
+  }
+
+  async moveAlertGroup(groupId: string, from: IncidentId, to: IncidentId): Promise<boolean> {
+    const k = this.k;
+    return (
+      (await runScript(
+        this.client,
+        MOVE_ALERT_GROUP,
+        [k.alertGroup(groupId), k.alertGroupLast(groupId)],
+        [from, to],
+      )) === 1
+    );
+  }
+
+  async claimCorrelation(key: string, id: IncidentId, ttlMs: number): Promise<boolean> {
+    const res = await runScript(
+      this.client,
+      CLAIM_CORRELATION,
+      [this.k.correlation(correlationHash(key)), this.k.openIncidents],
+      [id, String(Math.max(1, Math.round(ttlMs)))],
+    );
+    return res === 1;
+  }
+
+  async releaseCorrelation(key: string, id: IncidentId): Promise<void> {
+    await runScript(this.client, RELEASE_IF_OWNER, [this.k.correlation(correlationHash(key))], [id]);
   }
 
   async alertStates(id: IncidentId, groupId: string): Promise<AlertStates> {
@@ -307,9 +394,9 @@ export class RedisStore implements StorePort {
 
   private lockKey(lock: LockName): string {
     if (lock.kind === 'webhook') return this.k.lock(lock.incidentId, `webhook-${lock.receiver}`);
-    return lock.kind === 'alert-group'
-      ? this.k.alertGroupLock(lock.groupId)
-      : this.k.lock(lock.incidentId, lock.kind);
+    if (lock.kind === 'alert-group') return this.k.alertGroupLock(lock.groupId);
+    if (lock.kind === 'home') return this.k.homeLock(lock.userId);
+    return this.k.lock(lock.incidentId, lock.kind);
   }
 
   async acquireLock(lock: LockName, ttlMs: number): Promise<string | undefined> {
@@ -413,6 +500,22 @@ export class RedisStore implements StorePort {
   async saveLbConfigState(fields: Record<string, string>): Promise<void> {
     const pairs = Object.entries(fields).flat();
     if (pairs.length > 0) await this.client.hset(this.k.configHashes, ...pairs);
+  }
+
+  async addHomeViewer(userId: string, atMs: number): Promise<void> {
+    await this.client.zadd(this.k.homeViewers, atMs, userId);
+  }
+
+  async homeViewers(sinceMs: number): Promise<string[]> {
+    return this.client.zrangebyscore(this.k.homeViewers, sinceMs, '+inf');
+  }
+
+  async homeDigest(userId: string): Promise<string | undefined> {
+    return (await this.client.get(this.k.homePublished(userId))) ?? undefined;
+  }
+
+  async setHomeDigest(userId: string, digest: string, ttlS: number): Promise<void> {
+    await this.client.set(this.k.homePublished(userId), digest, 'EX', ttlS);
   }
 
   async ping(): Promise<void> {

@@ -187,6 +187,33 @@ export class SlackClientSim {
   }
 
   /**
+   * A button click (`block_actions`) in a view the app published, e.g. the Home tab: the container is
+   * the view, there is no channel or message. https://docs.slack.dev/reference/interaction-payloads/block_actions-payload
+   */
+  async viewBlockAction(
+    a: { actionId: string; userId: string; viewId?: string; viewType?: 'home' | 'modal' },
+    opts: SendOptions = {},
+  ): Promise<SimResponse & { triggerId: string }> {
+    const actor = this.#actor(a.userId);
+    const triggerId = this.#trigger(a.userId);
+    const viewId = a.viewId ?? 'V0SANDHOME';
+    const payload = {
+      type: 'block_actions',
+      user: actor.user,
+      api_app_id: this.appId,
+      token: this.token,
+      container: { type: 'view', view_id: viewId },
+      trigger_id: triggerId,
+      team: actor.team,
+      enterprise: null,
+      is_enterprise_install: false,
+      view: { id: viewId, type: a.viewType ?? 'home', team_id: actor.team.id },
+      actions: [{ action_id: a.actionId, block_id: 'sandbox-block', type: 'button', action_ts: actionTs() }],
+    };
+    return { ...(await this.#sendPayload(payload, opts)), triggerId };
+  }
+
+  /**
    * A button click (`block_actions`) in a message; with a sandbox, `messageTs` picks the stored message.
    * https://docs.slack.dev/reference/interaction-payloads/block_actions-payload
    */

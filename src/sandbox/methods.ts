@@ -307,6 +307,22 @@ function setTopicOrPurpose(field: 'topic' | 'purpose'): MethodHandler {
   };
 }
 
+/**
+ * conversations.archive (https://docs.slack.dev/reference/methods/conversations.archive): the bot
+ * must be a member; an archived channel answers `already_archived`, #general `cant_archive_general`.
+ * Archiving posts the `channel_archive` message and marks the channel archived (no more posts).
+ */
+const conversationsArchive: MethodHandler = ({ ws, args }) => {
+  const a = parse(ChannelArg, args, MISSING_CHANNEL);
+  const c = ws.requireChannel(a.channel);
+  if (c.is_archived) throw new SlackApiError('already_archived');
+  if (c.name === 'general') throw new SlackApiError('cant_archive_general');
+  requireBotMember(ws, c);
+  ws.append(c, { user: ws.botUserId, subtype: 'channel_archive', text: 'archived the channel' });
+  c.is_archived = true;
+  return {};
+};
+
 const HistoryArgs = ChannelArg.extend({
   latest: Str.optional(),
   oldest: Str.optional(),
@@ -608,6 +624,7 @@ export const METHODS: Readonly<Record<string, MethodHandler>> = {
   'chat.postEphemeral': chatPostEphemeral,
   'chat.getPermalink': chatGetPermalink,
   'conversations.create': conversationsCreate,
+  'conversations.archive': conversationsArchive,
   'conversations.invite': conversationsInvite,
   'conversations.join': conversationsJoin,
   'conversations.info': conversationsInfo,

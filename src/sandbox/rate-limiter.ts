@@ -16,6 +16,7 @@ const TIER_4: RateLimit = { perMinute: 100 };
 export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
   'auth.test': TIER_4,
   'conversations.create': TIER_2,
+  'conversations.archive': TIER_2,
   'conversations.invite': TIER_2,
   'conversations.join': TIER_3,
   'conversations.info': TIER_3,

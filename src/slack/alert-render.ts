@@ -62,6 +62,8 @@ export function alertFiredMessage(e: EntryOf<'alert_fired'>): SlackMessage {
       },
     },
   ];
+  // Why this alert is in this incident's channel and not in one of its own.
+  if (e.joined) blocks.push({ type: 'context', elements: [literal(truncate(e.joined, 300))] });
   if (summary) blocks.push({ type: 'section', text: literal(summary) });
   if (description) blocks.push({ type: 'section', text: literal(description) });
   blocks.push({ type: 'section', text: literal(labelLines(e.labels)) });
@@ -77,7 +79,7 @@ export function alertFiredMessage(e: EntryOf<'alert_fired'>): SlackMessage {
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
   if (source)
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${source}|Alert source>` }] });
-  const text = `:rotating_light: Alert firing: ${escapeText(e.name)}${summary ? ` — ${escapeText(summary)}` : ''}`;
+  const text = `:rotating_light: Alert firing: ${escapeText(e.name)}${summary ? ` — ${escapeText(summary)}` : ''}${e.joined ? ` (${escapeText(e.joined)})` : ''}`;
   return { text: truncate(text, SECTION_MAX), blocks };
 }
 

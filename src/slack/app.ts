@@ -6,12 +6,14 @@ import { DomainError, RecordedButIncomplete } from '../core/errors.js';
 import type { Severity } from '../core/incident-model.js';
 import { declareIncident } from '../flows/declare.js';
 import type { Deps } from '../flows/deps.js';
+import { homeOpened } from '../flows/home.js';
 import { incidentOfChannel, mutate } from '../flows/record.js';
 import type { Metrics } from '../metrics.js';
 import { wireAlertActions } from './alert-actions.js';
 import { boltLogger } from './bolt-logger.js';
 import { wireChecklistActions } from './checklist-actions.js';
 import { wireFollowupActions } from './followup-actions.js';
+import { HOME_DECLARE_ACTION } from './home-render.js';
 import { START_MODAL_ID, startIncidentModal } from './modals.js';
 
 /** Reply when Redis (or the queue) is unreachable: fast, honest, and says what to do. */
@@ -153,6 +155,24 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
       },
       { jobId: `pin-${event.item.channel}-${event.item.ts}`.replace(/:/g, '-') },
     );
+  });
+
+  // Issue 13: the App Home tab (https://docs.slack.dev/reference/events/app_home_opened): remembered
+  // and published by a worker; its "Declare incident" button opens the start modal.
+  app.event('app_home_opened', async ({ event }) => {
+    if (event.tab !== 'home') return;
+    try {
+      await homeOpened(deps, event.user);
+    } catch (err) {
+      log.error({ err, user: event.user }, 'could not queue the Home tab');
+    }
+  });
+  app.action(HOME_DECLARE_ACTION, async ({ ack, body, client }) => {
+    const done = timed('home_declare');
+    await ack();
+    done();
+    const trigger = (body as { trigger_id?: string }).trigger_id;
+    if (trigger) await client.views.open({ trigger_id: trigger, view: startIncidentModal('') });
   });
 
   // Listeners of the alert posts and of the diagnostics checklist, wired here rather than by imports.

@@ -1,3 +1,4 @@
+import type { KnownBlock } from '@slack/types';
 import { type Logger, type WebAPICallResult, WebClient } from '@slack/web-api';
 import type { PostMark, SlackMessage, SlackPort } from '../flows/deps.js';
 
@@ -105,6 +106,24 @@ export class SlackNotifier implements SlackPort {
     } catch (err) {
       if (!ALREADY.has(errorCode(err) ?? '')) throw err;
     }
+  }
+
+  async archiveChannel(channelId: string): Promise<'archived' | 'already_archived'> {
+    try {
+      await this.client.conversations.archive({ channel: channelId });
+      return 'archived';
+    } catch (err) {
+      if (errorCode(err) === 'already_archived') return 'already_archived';
+      throw err;
+    }
+  }
+
+  async publishHome(userId: string, view: { type: 'home'; blocks: unknown[] }): Promise<void> {
+    // Blocks are built by src/slack/home-render.ts with Block Kit's shapes.
+    await this.client.views.publish({
+      user_id: userId,
+      view: { type: 'home', blocks: view.blocks as KnownBlock[] },
+    });
   }
 
   async setTopic(channelId: string, topic: string): Promise<void> {

@@ -133,8 +133,26 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
         `:bust_in_silhouette: ${mention(e.userId)} is now the ${e.role === 'commander' ? 'incident commander' : 'communications lead'} (set by ${who})`,
       );
     case 'closed':
+      if (e.as === 'declined')
+        return say(
+          `:no_entry_sign: Incident declined as a false alarm by ${who}${e.resolution ? `: ${escapeText(e.resolution)}` : ''}. No postmortem will be drafted.`,
+        );
+      if (e.as === 'merged')
+        return say(
+          `:twisted_rightwards_arrows: Incident merged into ${e.mergedInto ?? 'another incident'} by ${who} and closed (no postmortem of its own). Continue in ${e.mergedIntoChannelId ? `<#${e.mergedIntoChannelId}>` : "that incident's channel"}.`,
+        );
       return say(
         `:lock: Incident closed by ${who}${e.resolution ? `: ${escapeText(e.resolution)}` : ''}. The postmortem draft is on its way.`,
+      );
+    case 'alert_group_joined':
+      return say(
+        e.via === 'merge'
+          ? `:link: Alert group \`${escapeText(e.alertGroupId)}\` moved here from ${e.fromIncidentId ?? 'another incident'}.`
+          : `:link: ${e.incidentId} joined by alert group \`${escapeText(e.alertGroupId)}\`: same ${escapeText(e.correlation ?? '')}.`,
+      );
+    case 'incident_merged':
+      return say(
+        `:twisted_rightwards_arrows: ${e.mergedId} merged into ${e.incidentId} by ${who}${e.mergedChannelId ? ` (from <#${e.mergedChannelId}>)` : ''}; its alert groups now feed this incident.`,
       );
     case 'hypothesis_suspected':
       return say(
@@ -246,7 +264,13 @@ export function describeEntry(e: TimelineEntry): string {
     case 'reminder_sent':
       return 'status-update reminder';
     case 'closed':
-      return `closed${e.resolution ? `: ${escapeText(e.resolution)}` : ''}`;
+      return `${e.as === 'declined' ? 'declined' : e.as === 'merged' ? `merged into ${e.mergedInto}, closed` : 'closed'}${e.resolution ? `: ${escapeText(e.resolution)}` : ''}`;
+    case 'alert_group_joined':
+      return e.via === 'merge'
+        ? `alert group ${escapeText(e.alertGroupId)} moved here from ${e.fromIncidentId}`
+        : `joined ${e.incidentId}: same ${escapeText(e.correlation ?? '')} (alert group ${escapeText(e.alertGroupId)})`;
+    case 'incident_merged':
+      return `${e.mergedId} merged into ${e.incidentId}`;
     case 'postmortem_drafted':
       return `postmortem draft written (${escapeText(e.path)})`;
     case 'followup_issue_created':

@@ -115,6 +115,8 @@ const incident = (over: Partial<Incident> = {}): Incident => ({
   declaredAt: '2026-01-01T00:00:00.000Z',
   lastStatusUpdateAt: '2026-01-01T00:00:00.000Z',
   hypotheses: [],
+  alertGroupIds: [],
+  merged: [],
   alerts: [],
   checks: [],
   checklist: {},

@@ -12,6 +12,7 @@ import { type IncidentId, incidentId } from '../../src/core/incident-model.js';
 import { type NewEntry, TimelineEntry } from '../../src/core/timeline.js';
 import type {
   AppendResult,
+  CorrelationClaim,
   DeclaredEntry,
   LockName,
   PostmortemUploadData,
@@ -103,6 +104,10 @@ class MemoryData {
   readonly lbConfig = new Map<string, string>();
   readonly postmortemDrafts = new Map<IncidentId, string>();
   readonly webhookCursors = new Map<string, number>();
+  readonly closed = new Map<IncidentId, number>();
+  readonly correlations: Expiring<IncidentId>;
+  readonly homeViewers = new Map<string, number>();
+  readonly homeDigests: Expiring<string>;
   readonly failures = new Map<StoreOp, Error[]>();
 
   constructor(readonly now: () => number) {
@@ -112,6 +117,8 @@ class MemoryData {
     this.alertStates = new Expiring(now);
     this.locks = new Expiring(now);
     this.deliveries = new Expiring(now);
+    this.correlations = new Expiring(now);
+    this.homeDigests = new Expiring(now);
   }
 }
 
@@ -132,7 +139,9 @@ const lockKey = (lock: LockName): string =>
     ? `alert-group\0${lock.groupId}`
     : lock.kind === 'webhook'
       ? `${lock.incidentId}\0webhook-${lock.receiver}`
-      : `${lock.incidentId}\0${lock.kind}`;
+      : lock.kind === 'home'
+        ? `home\0${lock.userId}`
+        : `${lock.incidentId}\0${lock.kind}`;
 
 export interface MemoryStoreOptions {
   /** The store's clock (ms since the epoch) for TTLs; Date.now by default. */
@@ -185,8 +194,8 @@ export class MemoryStore implements StorePort {
 
   async declare(
     entry: DeclaredEntry,
-    opts: { claimKey?: string; alertGroupId?: string } = {},
-  ): Promise<{ id: IncidentId; created: boolean }> {
+    opts: { claimKey?: string; alertGroupId?: string; correlation?: CorrelationClaim } = {},
+  ): Promise<{ id: IncidentId; created: boolean; joined?: boolean }> {
     await this.enter('declare');
     const d = this.d;
     const json = serialize(entry);
@@ -196,6 +205,20 @@ export class MemoryStore implements StorePort {
     let created = false;
     if (opts.claimKey) id = d.declareClaims.get(opts.claimKey);
     if (!id && opts.alertGroupId) id = d.groups.get(opts.alertGroupId);
+    const corr = opts.correlation;
+    const target = !id && corr ? d.correlations.get(corr.key) : undefined;
+    if (!id && corr && target && d.open.has(target)) {
+      // Joins the open incident holding the correlation key (DECLARE's third outcome).
+      if (opts.alertGroupId) {
+        d.groups.set(opts.alertGroupId, target);
+        d.groupsLast.set(opts.alertGroupId, target);
+      }
+      d.correlations.set(corr.key, target, Math.max(1, Math.round(corr.ttlMs)));
+      const p = d.declaring.get(target);
+      this.checkpoint('declare:reserved');
+      if (p) await this.writeDeclared(target, p);
+      return { id: target, created: false, joined: true };
+    }
     if (id) {
       pending = d.declaring.get(id);
     } else {
@@ -211,6 +234,7 @@ export class MemoryStore implements StorePort {
         d.groups.set(opts.alertGroupId, id);
         d.groupsLast.set(opts.alertGroupId, id);
       }
+      if (corr) d.correlations.set(corr.key, id, Math.max(1, Math.round(corr.ttlMs)));
     }
     this.checkpoint('declare:reserved');
     if (pending) await this.writeDeclared(id, pending);
@@ -249,10 +273,14 @@ export class MemoryStore implements StorePort {
   async close(
     id: IncidentId,
     entry: Extract<NewEntry, { kind: 'closed' }>,
-    opts: { expectedLength?: number; claimKey?: string } = {},
+    opts: { expectedLength?: number; claimKey?: string; postmortem?: boolean } = {},
   ): Promise<AppendResult> {
     await this.enter('close');
-    return this.appendWithMeta(id, [entry], { 'close-owed': entry.at, 'postmortem-owed': entry.at }, opts);
+    const owed: Partial<Record<IncidentMetaField, string>> =
+      opts.postmortem === false
+        ? { 'close-owed': entry.at }
+        : { 'close-owed': entry.at, 'postmortem-owed': entry.at };
+    return this.appendWithMeta(id, [entry], owed, opts);
   }
 
   /** The APPEND script: not-found, then conflict, then duplicate claim; meta and entries in one step. */
@@ -372,11 +400,40 @@ export class MemoryStore implements StorePort {
     await this.enter('leaveOpenIndex');
     if (this.d.open.delete(id)) this.d.closing.set(id, at.getTime());
     if (alertGroupId && this.d.groups.get(alertGroupId) === id) this.d.groups.delete(alertGroupId);
+    if (!this.d.closed.has(id)) this.d.closed.set(id, at.getTime());
   }
 
   async leaveClosingIndex(id: IncidentId): Promise<void> {
     await this.enter('leaveClosingIndex');
     this.d.closing.delete(id);
+  }
+
+  async closedIncidents(
+    range: { fromMs?: number; toMs?: number; last?: number } = {},
+  ): Promise<IncidentId[]> {
+    await this.enter('closedIncidents');
+    const from = range.fromMs ?? Number.NEGATIVE_INFINITY;
+    const to = range.toMs ?? Number.POSITIVE_INFINITY;
+    const ids = zrange(this.d.closed).filter((id) => {
+      const at = this.d.closed.get(id)!;
+      return at >= from && at <= to;
+    });
+    return range.last === undefined ? ids : ids.slice(Math.max(0, ids.length - range.last));
+  }
+
+  async forgetIncident(id: IncidentId, opts: { channelId?: string; alertGroupIds: string[] }): Promise<void> {
+    await this.enter('forgetIncident');
+    const d = this.d;
+    d.timelines.delete(id);
+    d.snapshots.delete(id);
+    d.delivered.delete(id);
+    d.posting.delete(id);
+    d.meta.delete(id);
+    d.postmortems.delete(id);
+    for (const g of opts.alertGroupIds) d.alertStates.delete(`${id}\0${g}`);
+    await null;
+    for (const set of [d.open, d.closing, d.all, d.closed]) set.delete(id);
+    if (opts.channelId && d.channels.get(opts.channelId) === id) d.channels.delete(opts.channelId);
   }
 
   // ── Alert groups and webhook deliveries ────────────────────────────────────────────────
@@ -396,6 +453,28 @@ export class MemoryStore implements StorePort {
     if (this.d.groups.get(groupId) !== id) return false;
     this.d.groups.delete(groupId);
     return true;
+  }
+
+  async moveAlertGroup(groupId: string, from: IncidentId, to: IncidentId): Promise<boolean> {
+    await this.enter('moveAlertGroup');
+    const cur = this.d.groups.get(groupId);
+    if (cur && cur !== from && cur !== to) return false;
+    this.d.groups.set(groupId, to);
+    this.d.groupsLast.set(groupId, to);
+    return true;
+  }
+
+  async claimCorrelation(key: string, id: IncidentId, ttlMs: number): Promise<boolean> {
+    await this.enter('claimCorrelation');
+    const cur = this.d.correlations.get(key);
+    if (cur && cur !== id && this.d.open.has(cur)) return false;
+    this.d.correlations.set(key, id, Math.max(1, Math.round(ttlMs)));
+    return true;
+  }
+
+  async releaseCorrelation(key: string, id: IncidentId): Promise<void> {
+    await this.enter('releaseCorrelation');
+    if (this.d.correlations.get(key) === id) this.d.correlations.delete(key);
   }
 
   async alertStates(id: IncidentId, groupId: string): Promise<AlertStates> {
@@ -591,6 +670,29 @@ export class MemoryStore implements StorePort {
   async saveLbConfigState(fields: Record<string, string>): Promise<void> {
     await this.enter('saveLbConfigState');
     for (const [k, v] of Object.entries(fields)) this.d.lbConfig.set(k, v);
+  }
+
+  async addHomeViewer(userId: string, atMs: number): Promise<void> {
+    await this.enter('addHomeViewer');
+    this.d.homeViewers.set(userId, atMs);
+  }
+
+  async homeViewers(sinceMs: number): Promise<string[]> {
+    await this.enter('homeViewers');
+    return [...this.d.homeViewers.entries()]
+      .filter(([, at]) => at >= sinceMs)
+      .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : 1))
+      .map(([u]) => u);
+  }
+
+  async homeDigest(userId: string): Promise<string | undefined> {
+    await this.enter('homeDigest');
+    return this.d.homeDigests.get(userId);
+  }
+
+  async setHomeDigest(userId: string, digest: string, ttlS: number): Promise<void> {
+    await this.enter('setHomeDigest');
+    this.d.homeDigests.set(userId, digest, ttlS * 1000);
   }
 
   async ping(): Promise<void> {

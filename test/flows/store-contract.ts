@@ -703,5 +703,109 @@ export function storeContract(name: string, makeStore: () => Promise<ContractSub
         ).toBeUndefined();
       });
     });
+
+    describe('correlation, merges, closed index, retention and App Home (issue 13)', () => {
+      const corr = { key: 'service=checkout', ttlMs: 60_000 };
+
+      it('ten groups declaring with one correlation key at once make one incident; the others join it', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            store.declare(declared(), { alertGroupId: `g-${i}`, correlation: corr }),
+          ),
+        );
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+        expect(results.filter((r) => r.joined)).toHaveLength(9);
+        expect(new Set(results.map((r) => r.id))).toEqual(new Set(['INC-1']));
+        for (let i = 0; i < 10; i++) expect(await store.boundIncident(`g-${i}`)).toBe('INC-1');
+        expect(await store.allIncidents()).toEqual(['INC-1']);
+      });
+
+      it('a correlation key expires after its window, is extended by its holder, and is refused to another open incident', async () => {
+        const a = await declareOne({}, { alertGroupId: 'g-a', correlation: corr });
+        const b = await declareOne({}, { alertGroupId: 'g-b' });
+        expect(await store.claimCorrelation(corr.key, b, 60_000)).toBe(false);
+        expect(await store.claimCorrelation(corr.key, a, 1_000)).toBe(true);
+        await afterTtl(1_000, async () => {
+          expect(await store.claimCorrelation(corr.key, b, 60_000)).toBe(true);
+        });
+        const joined = await store.declare(declared(), { alertGroupId: 'g-c', correlation: corr });
+        expect(joined).toMatchObject({ id: b, created: false, joined: true });
+        await store.releaseCorrelation(corr.key, a);
+        expect(await store.claimCorrelation(corr.key, a, 60_000)).toBe(false);
+        await store.releaseCorrelation(corr.key, b);
+        expect(await store.claimCorrelation(corr.key, a, 60_000)).toBe(true);
+      });
+
+      it('a correlation key held by an incident that left the open index is not joined', async () => {
+        const a = await declareOne({}, { alertGroupId: 'g-a', correlation: corr });
+        await store.append(a, [closed(a)]);
+        await store.leaveOpenIndex(a, 'g-a', new Date(AT + 600_000));
+        const next = await store.declare(declared(), { alertGroupId: 'g-b', correlation: corr });
+        expect(next).toMatchObject({ created: true });
+        expect(next.id).not.toBe(a);
+      });
+
+      it('moves an alert group only from the named incident or from none', async () => {
+        const a = await declareOne({}, { alertGroupId: 'g-a' });
+        const b = await declareOne({}, { alertGroupId: 'g-b' });
+        const c = await declareOne({}, { alertGroupId: 'g-c' });
+        expect(await store.moveAlertGroup('g-a', a, b)).toBe(true);
+        expect(await store.boundIncident('g-a')).toBe(b);
+        expect(await store.lastIncident('g-a')).toBe(b);
+        expect(await store.moveAlertGroup('g-c', a, b)).toBe(false);
+        expect(await store.boundIncident('g-c')).toBe(c);
+        expect(await store.moveAlertGroup('g-free', a, b)).toBe(true);
+      });
+
+      it('a close without a postmortem owes only the close follow-up', async () => {
+        const a = await declareOne();
+        expect((await store.close(a, closed(a), { postmortem: false })).ok).toBe(true);
+        const meta = await store.meta(a);
+        expect(meta['close-owed']).toBeDefined();
+        expect(meta['postmortem-owed']).toBeUndefined();
+      });
+
+      it('lists closed incidents by close time, the last n, and forgets an incident everywhere', async () => {
+        const ids: IncidentId[] = [];
+        for (let i = 0; i < 3; i++) ids.push(await declareOne({}, { alertGroupId: `g-${i}` }));
+        await store.indexChannel('C1', ids[0]!);
+        // Closed in the order 2, 0, 1.
+        for (const [i, s] of [
+          [2, 100],
+          [0, 200],
+          [1, 300],
+        ] as const) {
+          await store.append(ids[i]!, [closed(ids[i]!, s)]);
+          await store.leaveOpenIndex(ids[i]!, `g-${i}`, new Date(AT + s * 1000));
+        }
+        expect(await store.closedIncidents()).toEqual([ids[2], ids[0], ids[1]]);
+        expect(await store.closedIncidents({ last: 2 })).toEqual([ids[0], ids[1]]);
+        expect(await store.closedIncidents({ fromMs: AT + 150_000, toMs: AT + 300_000 })).toEqual([
+          ids[0],
+          ids[1],
+        ]);
+        await store.forgetIncident(ids[0]!, { channelId: 'C1', alertGroupIds: ['g-0'] });
+        expect(await store.timelineLength(ids[0]!)).toBe(0);
+        expect(await store.current(ids[0]!)).toBeUndefined();
+        expect(await store.closedIncidents()).toEqual([ids[2], ids[1]]);
+        expect(await store.allIncidents()).toEqual([ids[1], ids[2]]);
+        expect(await store.incidentByChannel('C1')).toBeUndefined();
+        await store.forgetIncident(ids[0]!, { channelId: 'C1', alertGroupIds: [] });
+      });
+
+      it('keeps App Home viewers by time and the digest last published to each', async () => {
+        await store.addHomeViewer('U1', AT);
+        await store.addHomeViewer('U2', AT + 1000);
+        expect(await store.homeViewers(AT)).toEqual(['U1', 'U2']);
+        expect(await store.homeViewers(AT + 500)).toEqual(['U2']);
+        expect(await store.homeDigest('U1')).toBeUndefined();
+        await store.setHomeDigest('U1', 'abc', 3600);
+        expect(await store.homeDigest('U1')).toBe('abc');
+        const t = await store.acquireLock({ kind: 'home', userId: 'U1' }, 5_000);
+        expect(t).toBeDefined();
+        expect(await store.acquireLock({ kind: 'home', userId: 'U1' }, 5_000)).toBeUndefined();
+        expect(await store.acquireLock({ kind: 'home', userId: 'U2' }, 5_000)).toBeDefined();
+      });
+    });
   });
 }

@@ -17,6 +17,8 @@ import { markdownText, utc } from './text.js';
 import { spansOneUtcDay, timelineRows } from './timeline.js';
 import type { PostmortemView, PostmortemViewOptions, SourcedTime } from './view.js';
 
+export { type IncidentFigures, incidentFigures } from './figures.js';
+export { METRIC_KEYS, type MetricKey } from './metrics.js';
 export { humanDuration, markdownText, mermaidText } from './text.js';
 export type * from './view.js';
 

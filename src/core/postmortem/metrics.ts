@@ -17,6 +17,78 @@ export interface Point {
   seq: number;
 }
 
+/** The response metrics, in section order; shared by the postmortem and the reports across incidents. */
+export const METRIC_KEYS = ['detect', 'acknowledge', 'identify', 'mitigate', 'resolve'] as const;
+export type MetricKey = (typeof METRIC_KEYS)[number];
+
+/** One time-to-X span of the metrics section, before formatting: its two ends (undefined when missing). */
+export interface MetricSpan {
+  key: MetricKey;
+  name: string;
+  from: Point | undefined;
+  to: Point | undefined;
+  missing: string;
+}
+
+/** The definitions of the metrics section, as spans between timeline points (one place for the draft and the reports). */
+export function metricSpans(
+  inc: Incident,
+  sourceOf: Sources,
+  declaredSeq: number,
+  start: { at: string; view: SourcedTime },
+  fired: EntryOf<'alert_fired'>[],
+): MetricSpan[] {
+  const declared: Point = { at: inc.declaredAt, what: 'incident declared', seq: declaredSeq };
+  const begin: Point = { at: start.at, what: start.view.basis, seq: start.view.seqs[0]! };
+  const first = earliestAlert(fired);
+  const point = (key: Lifecycle): Point | undefined => {
+    const e = sourceOf[key];
+    const at = inc[key];
+    return e && at ? { at, what: describe(e), seq: e.seq } : undefined;
+  };
+  return [
+    {
+      key: 'detect',
+      name: 'Time to detect',
+      from: first && {
+        at: first.startsAt,
+        what: `first alert ${markdownText(first.name)} started`,
+        seq: first.seq,
+      },
+      to: declared,
+      missing: 'no alert recorded when the impact began',
+    },
+    {
+      key: 'acknowledge',
+      name: 'Time to acknowledge',
+      from: declared,
+      to: point('acknowledgedAt'),
+      missing: 'nobody acted on the incident in Slack',
+    },
+    {
+      key: 'identify',
+      name: 'Time to identify',
+      from: begin,
+      to: point('identifiedAt'),
+      missing: 'no status identified and no confirmed hypothesis',
+    },
+    {
+      key: 'mitigate',
+      name: 'Time to mitigate',
+      from: begin,
+      to: point('mitigatedAt'),
+      missing: 'no status monitoring (fix in place)',
+    },
+    {
+      key: 'resolve',
+      name: 'Time to resolve',
+      from: begin,
+      to: point('resolvedAt'),
+      missing: 'not resolved yet',
+    },
+  ];
+}
+
 /** Time to detect, acknowledge, identify, mitigate and resolve, each with the entries it measures between. */
 export function metrics(
   inc: Incident,
@@ -25,10 +97,7 @@ export function metrics(
   start: { at: string; view: SourcedTime },
   fired: EntryOf<'alert_fired'>[],
 ): Metric[] {
-  const declared: Point = { at: inc.declaredAt, what: 'incident declared', seq: declaredSeq };
-  const begin: Point = { at: start.at, what: start.view.basis, seq: start.view.seqs[0]! };
-  const first = earliestAlert(fired);
-  const measure = (name: string, from: Point | undefined, to: Point | undefined, missing: string): Metric => {
+  return metricSpans(inc, sourceOf, declaredSeq, start, fired).map(({ name, from, to, missing }) => {
     const label = (p: Point | undefined) => (p ? `${utc(p.at)} ${p.what}` : null);
     const seqs = uniq([from?.seq, to?.seq].filter((s) => s !== undefined));
     if (!from || !to)
@@ -41,36 +110,5 @@ export function metrics(
       to: label(to),
       ref: refOf(seqs),
     };
-  };
-  const point = (key: Lifecycle): Point | undefined => {
-    const e = sourceOf[key];
-    const at = inc[key];
-    return e && at ? { at, what: describe(e), seq: e.seq } : undefined;
-  };
-  return [
-    measure(
-      'Time to detect',
-      first && {
-        at: first.startsAt,
-        what: `first alert ${markdownText(first.name)} started`,
-        seq: first.seq,
-      },
-      declared,
-      'no alert recorded when the impact began',
-    ),
-    measure(
-      'Time to acknowledge',
-      declared,
-      point('acknowledgedAt'),
-      'nobody acted on the incident in Slack',
-    ),
-    measure(
-      'Time to identify',
-      begin,
-      point('identifiedAt'),
-      'no status identified and no confirmed hypothesis',
-    ),
-    measure('Time to mitigate', begin, point('mitigatedAt'), 'no status monitoring (fix in place)'),
-    measure('Time to resolve', begin, point('resolvedAt'), 'not resolved yet'),
-  ];
+  });
 }

@@ -1,8 +1,7 @@
 /** The "Misleading paths" section: hypotheses ruled out, with the evidence and the time they cost. */
-import { differenceInSeconds } from 'date-fns';
 import type { EntryOf } from '../timeline.js';
-import { UTCDate } from '../utc.js';
 import { byUser, checkFinding, sourced } from './facts.js';
+import { ruledOutSpent } from './figures.js';
 import { HINT } from './hints.js';
 import { type HypothesisTrail, hypothesisName, rulingOut } from './hypotheses.js';
 import { humanDuration, markdownText, utc } from './text.js';
@@ -20,7 +19,7 @@ export function misleadingPaths(
     const evidence: SourcedFact[] = [];
     if (out.evidence) evidence.push(sourced(markdownText(out.evidence), [out.seq]));
     for (const c of rulingOut(h, checks)) evidence.push(sourced(checkFinding(c.result), [c.seq]));
-    const spent = differenceInSeconds(new UTCDate(out.at), new UTCDate(h.suspected.at));
+    const spent = ruledOutSpent(h)!;
     paths.push({
       hypothesis: markdownText(h.suspected.text),
       category: h.suspected.category,

@@ -118,6 +118,25 @@ export function timelineRows(
           e.seq,
         ]);
         break;
+      case 'alert_group_joined':
+        add(
+          e.at,
+          'Alert',
+          e.via === 'merge'
+            ? `alert group ${markdownText(e.alertGroupId)} moved here from ${e.fromIncidentId ?? 'another incident'}`
+            : `alert group ${markdownText(e.alertGroupId)} joined (same ${markdownText(e.correlation ?? '')})`,
+          [e.seq],
+        );
+        break;
+      case 'incident_merged':
+        // The merged incident gets no postmortem of its own: its timeline is linked from here.
+        add(
+          e.at,
+          'Merged',
+          `${e.mergedId} merged into this incident${byUser(e)}; its timeline: \`incident-bot export ${e.mergedId}\``,
+          [e.seq],
+        );
+        break;
       case 'job_failed':
         // Work the bot owed and never did (a reminder, the channel, an alert) is part of the story.
         add(
