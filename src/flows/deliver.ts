@@ -50,11 +50,14 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
         if (e.kind === 'postmortem_drafted') {
           const draft = await deps.store.postmortemUpload(id);
           if (draft) {
-            await slack.uploadFile(inc.channelId, draft);
+            await slack.uploadFile(inc.channelId, { ...draft, threadTs: inc.threadTs });
             posted++;
           }
         } else if (msg) {
-          await postOnce(deps, slack, id, inc.channelId, `entry-${e.seq}`, msg);
+          await postOnce(deps, slack, id, inc.channelId, `entry-${e.seq}`, {
+            ...msg,
+            threadTs: inc.threadTs,
+          });
           posted++;
         }
         await deps.store.setDeliveredCursor(id, e.seq);

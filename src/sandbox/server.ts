@@ -8,6 +8,7 @@ import { validateBlocks } from './blocks.js';
 import { METHODS } from './methods.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { renderChannel } from './render.js';
+import { EVENT_SCOPES, METHOD_SCOPES, manifestBotScopes } from './scopes.js';
 import {
   type EphemeralMessage,
   type ResponseUrlRecord,
@@ -32,6 +33,13 @@ export interface SandboxOptions {
   rateLimits?: Partial<Record<string, RateLimit>>;
   logger?: Logger;
   now?: () => number;
+  /**
+   * The bot token's scopes: `manifest` (default) reads `oauth_config.scopes.bot` of manifest.yml, so
+   * a scope removed from it makes its methods answer `missing_scope`; `all` grants every scope.
+   */
+  scopes?: 'manifest' | 'all' | string[];
+  /** Turns on every refusal knob of the workspace (see {@link WorkspaceKnobs}); tests can flip them one by one. */
+  hostile?: boolean;
 }
 
 /**
@@ -133,6 +141,11 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     this.apiUrl = `${url}/api/`;
     this.botToken = opts.botToken ?? 'xoxb-sandbox';
     this.workspace = new Workspace(opts.now);
+    const scopes = opts.scopes ?? 'manifest';
+    if (scopes !== 'all') {
+      this.workspace.grantedScopes = new Set(scopes === 'manifest' ? manifestBotScopes() : scopes);
+    }
+    if (opts.hostile) this.workspace.knobs.restrictChannelCreation = true;
     this.#limiter = new RateLimiter(opts.rateLimits, opts.now);
     this.#logger = opts.logger;
   }
@@ -397,6 +410,41 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     return entry;
   }
 
+  /** Scopes `method` needs with these args (any one of them), from scopes.ts; private channels need `groups:*`. */
+  #neededScopes(method: string, args: Record<string, unknown>): string[] {
+    const spec = METHOD_SCOPES[method];
+    if (!spec) return [];
+    const id =
+      typeof args.channel === 'string'
+        ? args.channel
+        : typeof args.channel_id === 'string'
+          ? args.channel_id
+          : undefined;
+    const channel = id ? this.workspace.channels.get(id) : undefined;
+    // A private channel the bot is not in is invisible to it: the method answers channel_not_found.
+    const isPrivate =
+      (channel?.is_private === true && channel.members.includes(this.workspace.botUserId)) ||
+      (method === 'conversations.create' && (args.is_private === true || args.is_private === 'true'));
+    if (channel?.is_im) return spec.public;
+    return isPrivate && spec.private ? spec.private : spec.public;
+  }
+
+  /**
+   * Scopes granted to the token that no call or event of this sandbox needed so far: superfluous for
+   * what ran. Slash commands, shortcuts and events count when the client sim delivered one.
+   */
+  unusedScopes(): string[] {
+    const granted = this.workspace.grantedScopes;
+    if (!granted) return [];
+    return [...granted].filter((s) => !this.workspace.usedScopes.has(s)).sort();
+  }
+
+  /** Notes that Slack delivered something that needs a scope to the app (see EVENT_SCOPES); false when the token lacks it. */
+  delivered(kind: keyof typeof EVENT_SCOPES): boolean {
+    const scope = EVENT_SCOPES[kind];
+    return scope ? this.workspace.hasScope(scope) : true;
+  }
+
   /** Entry point for every HTTP request to the sandbox. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
@@ -441,6 +489,17 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
         : undefined;
     if (!token) return reply(200, { ok: false, error: 'not_authed' });
     if (token !== this.botToken) return reply(200, { ok: false, error: 'invalid_auth' });
+
+    const needed = this.#neededScopes(method, args);
+    if (needed.length > 0 && !needed.some((sc) => this.workspace.hasScope(sc))) {
+      // https://docs.slack.dev/reference/methods (every method): `missing_scope` with `needed` and `provided`.
+      return reply(200, {
+        ok: false,
+        error: 'missing_scope',
+        needed: needed.join(','),
+        provided: [...(this.workspace.grantedScopes ?? [])].join(','),
+      });
+    }
 
     const fault = this.#faults.get(method)?.shift();
     if (fault) {
