@@ -17,6 +17,7 @@ import {
   type SandboxMessage,
   type SandboxPin,
   type SandboxUser,
+  type SandboxUserSpec,
   type SandboxView,
   SlackApiError,
   Workspace,
@@ -38,7 +39,11 @@ export interface SandboxOptions {
    * a scope removed from it makes its methods answer `missing_scope`; `all` grants every scope.
    */
   scopes?: 'manifest' | 'all' | string[];
-  /** Turns on every refusal knob of the workspace (see {@link WorkspaceKnobs}); tests can flip them one by one. */
+  /**
+   * A hostile workspace: new users have empty display names. Guests, deactivated and external users,
+   * archived and private channels refuse whenever a test creates them; `restrictChannelCreation`
+   * (conversations.create: restricted_action) is its own knob on `workspace.knobs`.
+   */
   hostile?: boolean;
 }
 
@@ -145,7 +150,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     if (scopes !== 'all') {
       this.workspace.grantedScopes = new Set(scopes === 'manifest' ? manifestBotScopes() : scopes);
     }
-    if (opts.hostile) this.workspace.knobs.restrictChannelCreation = true;
+    if (opts.hostile) this.workspace.knobs.emptyDisplayNames = true;
     this.#limiter = new RateLimiter(opts.rateLimits, opts.now);
     this.#logger = opts.logger;
   }
@@ -167,8 +172,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     return this.transcript.at(-1)?.seq ?? 0;
   }
 
-  /** Adds a workspace member; `id` defaults to a fresh `U…`. */
-  addUser(u: { id?: string; name: string; realName?: string; email?: string }): SandboxUser {
+  /** Adds a workspace member (a guest, external or deactivated one too: see SandboxUserSpec); `id` defaults to a fresh `U…`. */
+  addUser(u: Omit<SandboxUserSpec, 'isBot'>): SandboxUser {
     const user = this.workspace.addUser(u);
     this.emit('change');
     return user;
@@ -179,6 +184,12 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     const channel = this.workspace.addChannel({ ...c, creator: c.creator ?? c.members?.[0] });
     this.emit('change');
     return channel;
+  }
+
+  /** Archives a channel (as a person would in Slack): afterwards posting to it answers `is_archived`. */
+  archiveChannel(channelId: string): void {
+    this.workspace.archive(this.#requireChannel(channelId), this.workspace.channels.get(channelId)?.creator);
+    this.emit('change');
   }
 
   /** Posts a message as a person (not through the API), e.g. a message to pin or to run a shortcut on. */

@@ -168,6 +168,8 @@ export interface SandboxUserSpec {
 export interface WorkspaceKnobs {
   /** conversations.create answers `restricted_action`: admins limit who may create channels (https://docs.slack.dev/reference/methods/conversations.create). */
   restrictChannelCreation: boolean;
+  /** New users get an empty `profile.display_name`, as many real profiles have (users.info still answers). */
+  emptyDisplayNames: boolean;
 }
 
 const CHANNEL_NAME = /^[a-z0-9_-]+$/;
@@ -202,7 +204,7 @@ export class Workspace {
   readonly triggers = new Map<string, { user: string; issuedAt: number; used: boolean }>();
   readonly responseUrls = new Map<string, ResponseUrlRecord>();
   readonly uploads = new Map<string, PendingUpload>();
-  readonly knobs: WorkspaceKnobs = { restrictChannelCreation: false };
+  readonly knobs: WorkspaceKnobs = { restrictChannelCreation: false, emptyDisplayNames: false };
   /** The bot token's scopes (undefined: every scope); see scopes.ts. */
   grantedScopes: Set<string> | undefined;
   /** Scopes some answered call or delivered event needed, to report granted ones nobody used. */
@@ -256,7 +258,7 @@ export class Workspace {
       updated: this.nowSeconds(),
       profile: {
         real_name: realName,
-        display_name: u.displayName ?? u.name,
+        display_name: u.displayName ?? (this.knobs.emptyDisplayNames && !u.isBot ? '' : u.name),
         ...(u.email ? { email: u.email } : {}),
         ...(u.isBot && id === this.botUserId ? { bot_id: this.botId } : {}),
       },
