@@ -66,6 +66,7 @@ function blocksArg(v: unknown, max: number = BLOCK_LIMITS.blocksPerMessage): unk
   if (v === undefined || v === '') return undefined;
   const blocks = jsonArg(v, 'invalid_blocks_format');
   if (!Array.isArray(blocks)) throw new SlackApiError('invalid_blocks_format');
+  if (JSON.stringify(blocks).length > BLOCK_LIMITS.blocksJson) throw new SlackApiError('msg_blocks_too_long');
   const errors = validateBlocks(blocks, max);
   if (errors.length > 0) {
     throw new SlackApiError('invalid_blocks', {
@@ -501,6 +502,21 @@ function viewArg(v: unknown): z.infer<typeof ViewArg> {
   if (r.data.type === 'modal' && r.data.title === undefined) {
     throw new SlackApiError('invalid_arguments', {
       response_metadata: { messages: ['[ERROR] missing required field: title [json-pointer:/view/title]'] },
+    });
+  }
+  // Modal title, submit and close: plain_text of at most 24 characters (@slack/types views.d.ts).
+  const long = (['title', 'submit', 'close'] as const).filter((k) => {
+    const t = r.data[k] as { text?: unknown } | undefined;
+    return typeof t?.text === 'string' && t.text.length > BLOCK_LIMITS.viewTitle;
+  });
+  if (long.length > 0) {
+    throw new SlackApiError('invalid_arguments', {
+      response_metadata: {
+        messages: long.map(
+          (k) =>
+            `[ERROR] must be less than ${BLOCK_LIMITS.viewTitle + 1} characters [json-pointer:/view/${k}/text]`,
+        ),
+      },
     });
   }
   blocksArg(r.data.blocks, BLOCK_LIMITS.blocksPerView);
