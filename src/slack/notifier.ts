@@ -162,7 +162,17 @@ export class SlackNotifier implements SlackPort {
       inclusive: true,
       limit: 1,
     });
-    const m = res.messages?.[0];
+    let m = res.messages?.find((x) => x.ts === ts);
+    if (!m) {
+      // Not a top-level message: a thread reply is only in its thread
+      // (https://docs.slack.dev/reference/methods/conversations.replies takes the ts of any message in it).
+      try {
+        const thread = await this.client.conversations.replies({ channel: channelId, ts, limit: 1000 });
+        m = thread.messages?.find((x) => x.ts === ts);
+      } catch (err) {
+        if (errorCode(err) !== 'thread_not_found') throw err;
+      }
+    }
     if (!m) return undefined;
     return { user: m.user ?? m.bot_id ?? 'unknown', text: m.text ?? '' };
   }

@@ -5,6 +5,7 @@ import type { IncidentId } from '../../src/core/incident-model.js';
 import { type BotProcess, startBot } from '../../src/process.js';
 import { redisMode } from '../../src/redis/connection.js';
 import { type Sandbox, type SandboxOptions, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
+import { assertConforms } from './conformance.js';
 import { eventually } from './eventually.js';
 import { cleanPrefix, TEST_REDIS_CLUSTER_NODES, testPrefix, testRedisEnv, testRedisTarget } from './redis.js';
 
@@ -82,6 +83,8 @@ export async function startHarness(
       await bot.close();
       await sandbox.close();
       await cleanPrefix(prefix, testRedisTarget());
+      // Every Web API call this suite's bot made, checked against Slack's published spec.
+      assertConforms(sandbox.transcript, `startHarness(${name})`);
     },
   };
 }
