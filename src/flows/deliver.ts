@@ -1,5 +1,7 @@
 import { RetryLater } from '../core/errors.js';
 import type { IncidentId } from '../core/incident-model.js';
+import type { EntryOf, TimelineEntry } from '../core/timeline.js';
+import { alertBatchMessage, alertBatchRest } from '../slack/alert-render.js';
 import { entryMessage } from '../slack/entry-message.js';
 import { summaryMessage } from '../slack/render.js';
 import { type Deps, slackOf } from './deps.js';
@@ -43,9 +45,19 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
       // Read after the entries, so the summary covers at least what is posted now.
       const inc = await deps.store.current(id);
       if (!inc?.channelId || !inc.summaryTs) break; // setup-channel delivers once the channel exists
-      for (const e of fresh) {
+      for (let i = 0; i < fresh.length; i++) {
+        const e = fresh[i]!;
         // Another worker took the lock over (this one stalled past its TTL): it posts the rest, in order.
         if (lost) return { posted };
+        // A run of alert entries (one webhook's worth, or a flood) is one message, so people's own
+        // entries after it are never queued behind one post per alert.
+        const run = alertRun(fresh, i);
+        if (run.length > 1) {
+          posted += await postAlertBatch(deps, id, inc.channelId, inc.threadTs, run);
+          await deps.store.setDeliveredCursor(id, run.at(-1)!.seq);
+          i += run.length - 1;
+          continue;
+        }
         const msg = entryMessage(e);
         if (e.kind === 'postmortem_drafted') {
           const draft = await deps.store.postmortemUpload(id);
@@ -69,4 +81,41 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
     clearInterval(renew);
     await deps.store.releaseLock(lock, token);
   }
+}
+
+type AlertEntry = EntryOf<'alert_fired'> | EntryOf<'alert_resolved'>;
+
+const isAlert = (e: TimelineEntry): e is AlertEntry =>
+  e.kind === 'alert_fired' || e.kind === 'alert_resolved';
+
+/** The consecutive alert entries starting at `from` (empty when that entry is not an alert). */
+function alertRun(entries: readonly TimelineEntry[], from: number): AlertEntry[] {
+  const run: AlertEntry[] = [];
+  for (let i = from; i < entries.length && isAlert(entries[i]!); i++) run.push(entries[i] as AlertEntry);
+  return run;
+}
+
+/**
+ * Posts a run of alert entries as one batch message (the first few, "…and N−k more") and the rest
+ * in its thread, as a message or, for a flood, a file. Keyed by the run's first and last seq: a
+ * retry that finds the post reuses it. Returns the number of posts made.
+ */
+async function postAlertBatch(
+  deps: Deps,
+  id: IncidentId,
+  channelId: string,
+  threadTs: string | undefined,
+  run: AlertEntry[],
+): Promise<number> {
+  const slack = slackOf(deps);
+  const key = `alerts-${run[0]!.seq}-${run.at(-1)!.seq}`;
+  const ts = await postOnce(deps, slack, id, channelId, key, { ...alertBatchMessage(run), threadTs });
+  const rest = alertBatchRest(run);
+  if (!rest) return 1;
+  if ('message' in rest) {
+    await postOnce(deps, slack, id, channelId, `${key}-rest`, { ...rest.message, threadTs: threadTs ?? ts });
+  } else {
+    await slack.uploadFile(channelId, { ...rest.file, comment: rest.file.title, threadTs: threadTs ?? ts });
+  }
+  return 2;
 }
