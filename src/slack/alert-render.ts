@@ -168,7 +168,12 @@ export function alertBatchMessage(entries: readonly AlertEntry[]): SlackMessage 
     { type: 'header', text: literal(truncate(`${entries.length} alerts: ${counts}`, 150)) },
   ];
   for (const e of shown) {
-    const summary = e.kind === 'alert_fired' ? annotation(e.annotations, 'summary') : undefined;
+    const summary =
+      e.kind === 'alert_fired'
+        ? [annotation(e.annotations, 'summary'), annotation(e.annotations, 'description', 'message')]
+            .filter(Boolean)
+            .join('\n')
+        : undefined;
     const runbook =
       e.kind === 'alert_fired'
         ? httpUrl(annotation(e.annotations, 'runbook_url', 'runbook', 'runbookURL'))
