@@ -7,7 +7,7 @@ export {
   type SlashCommandResponse,
   sign,
 } from './client.js';
-export { MAX_TEXT, METHODS, TRIGGER_TTL_MS } from './methods.js';
+export { MAX_TEXT, MAX_UPDATE_TEXT, METHODS, TRIGGER_TTL_MS } from './methods.js';
 export { DEFAULT_RATE_LIMITS, type RateLimit } from './rate-limiter.js';
 export { EVENT_SCOPES, MANIFEST_PATH, METHOD_SCOPES, manifestBotScopes } from './scopes.js';
 export {

@@ -1,6 +1,7 @@
 import type { EntryOf, TimelineEntry } from '../core/timeline.js';
 import type { SlackMessage } from '../flows/deps.js';
 import { escapeText, truncate } from './escape.js';
+import { fitMessage } from './limits.js';
 import { utcTime } from './render.js';
 
 /** `action_id` of the "Close incident" button offered once every alert of the group resolved. */
@@ -78,7 +79,7 @@ export function alertFiredMessage(e: EntryOf<'alert_fired'>): SlackMessage {
   if (source)
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${source}|Alert source>` }] });
   const text = `:rotating_light: Alert firing: ${escapeText(e.name)}${summary ? ` — ${escapeText(summary)}` : ''}`;
-  return { text: truncate(text, SECTION_MAX), blocks };
+  return fitMessage({ text: truncate(text, SECTION_MAX), blocks });
 }
 
 /** The post for an `alert_resolved` entry: name, end time and labels (literal). */
@@ -137,7 +138,8 @@ export function allResolvedMessage(incidentId: string, alerts: number): SlackMes
 /** Alerts shown in full in a batch message; the rest go to its thread. */
 export const BATCH_SHOWN = 5;
 /** Sections of the thread reply listing the rest (a message holds 50 blocks); beyond that, a file. */
-const REST_SECTIONS = 40;
+const REST_SECTIONS = 12;
+const REST_CHARS = 30_000;
 
 type AlertEntry = EntryOf<'alert_fired'> | EntryOf<'alert_resolved'>;
 
@@ -202,12 +204,12 @@ export function alertBatchMessage(entries: readonly AlertEntry[]): SlackMessage 
   }
   const names = [...new Set(entries.map((e) => e.name))].slice(0, 3).map(escapeText).join(', ');
   const text = `:rotating_light: ${entries.length} alerts (${counts}): ${names}${more > 0 ? ` …and ${more} more` : ''}`;
-  return { text: truncate(text, SECTION_MAX), blocks };
+  return fitMessage({ text: truncate(text, SECTION_MAX), blocks });
 }
 
 /**
  * The rest of a batch (after the first BATCH_SHOWN), for the batch message's thread: a message of
- * sections of at most 2,900 characters each, or, when that would pass 40 sections, a text file.
+ * sections of at most 2,900 characters each, or, past 12 sections or 30,000 characters, a text file.
  */
 export function alertBatchRest(
   entries: readonly AlertEntry[],
@@ -225,7 +227,8 @@ export function alertBatchRest(
     current = current ? `${current}\n${line}` : line;
   }
   if (current) sections.push(current);
-  if (sections.length > REST_SECTIONS) {
+  // A message holds 50 blocks and about 40,000 characters of them (MESSAGE_LIMITS): beyond, a file.
+  if (sections.length > REST_SECTIONS || lines.join('\n').length > REST_CHARS) {
     return {
       file: {
         filename: `alerts-${rest[0]!.seq}-${rest.at(-1)!.seq}.txt`,

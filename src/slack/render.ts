@@ -6,6 +6,7 @@ import type { TimelineEntry } from '../core/timeline.js';
 import { UTCDate } from '../core/utc.js';
 import type { SlackMessage } from '../flows/deps.js';
 import { escapeText, mention, truncate } from './escape.js';
+import { fitMessage } from './limits.js';
 import { refusalReason } from './refusals.js';
 
 const SEV_ICON = {
@@ -80,7 +81,11 @@ export function summaryMessage(inc: Incident, now: Date): SlackMessage {
       },
     ],
   });
-  return { text: `${inc.id} ${inc.severity} ${inc.status}: ${title}`, blocks };
+  // Updated in place with chat.update: inside its limits by construction.
+  return fitMessage(
+    { text: `${inc.id} ${inc.severity} ${inc.status}: ${title}`, blocks },
+    { updatable: true },
+  );
 }
 
 /** What people can do once a job failed for good, by job name (run-check and run-diagnostics show theirs on the checklist). */
