@@ -21,6 +21,10 @@ beforeAll(async () => {
         gone = sandbox.addUser({ name: 'dora', realName: 'Dora Departed', deactivated: true }).id;
         external = sandbox.addUser({ name: 'eve', realName: 'Eve Elsewhere', external: true }).id;
         const carol = sandbox.userByName('carol')!.id;
+        // Empty display name, a real name that differs from the handle: the draft must use the real name.
+        const alice = sandbox.userByName('alice')!;
+        alice.real_name = 'Alice Liddell';
+        alice.profile.real_name = 'Alice Liddell';
         const announce = sandbox.channelByName('incidents')!.id;
         sandbox.archiveChannel(announce);
         return { INCIDENT_RESPONDERS: [carol, guest, gone, external].join(',') };
@@ -108,7 +112,8 @@ describe('an incident in a hostile workspace', () => {
     await h.sandbox.waitFor((e) => e.method === 'files.completeUploadExternal' && e.ok);
     const draft = readFileSync(drafted.path, 'utf8');
     expect(draft).toContain('Fixed weights');
-    expect(draft).toContain('alice'); // the real name (display name is empty), not the id
+    // People by real name (their display names are empty), not by id.
+    expect(draft).toContain('Note: 5xx on checkout by Alice Liddell');
     expect(draft).not.toContain(alice);
 
     // No refused call was retried: each refusal was asked once.

@@ -118,6 +118,13 @@ export function webApiSpec(): Record<string, MethodSpec> {
   return out;
 }
 
+/**
+ * Arguments the official SDK adds to every call: `team_id`, which @slack/web-api's WebClient sends
+ * with each call when created with `teamId` (as Bolt does for a request from a workspace), for
+ * org-wide apps (https://docs.slack.dev/tools/node-slack-sdk/reference/web-api/interfaces/WebClientOptions).
+ */
+export const SDK_ARGS: ReadonlySet<string> = new Set(['team_id']);
+
 /** Transcript entries that are not Web API methods: respond() to a response_url and the upload_url POST. */
 const NOT_METHODS = new Set(['response_url', 'upload_url']);
 
@@ -143,7 +150,7 @@ export function conformanceProblems(calls: readonly TranscriptEntry[]): string[]
       }
     }
     for (const name of Object.keys(call.args)) {
-      if (!(name in m.args)) problems.push(`${call.method} #${call.seq}: unknown argument ${name}`);
+      if (!(name in m.args) && !SDK_ARGS.has(name)) problems.push(`${call.method} #${call.seq}: unknown argument ${name}`);
     }
   }
   return problems;
