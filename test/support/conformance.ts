@@ -150,7 +150,8 @@ export function conformanceProblems(calls: readonly TranscriptEntry[]): string[]
       }
     }
     for (const name of Object.keys(call.args)) {
-      if (!(name in m.args) && !SDK_ARGS.has(name)) problems.push(`${call.method} #${call.seq}: unknown argument ${name}`);
+      if (!(name in m.args) && !SDK_ARGS.has(name))
+        problems.push(`${call.method} #${call.seq}: unknown argument ${name}`);
     }
   }
   return problems;
