@@ -38,7 +38,9 @@ export async function startHarness(
     prepare?: (sandbox: Sandbox) => NodeJS.ProcessEnv;
   } = {},
 ): Promise<Harness> {
-  const sandbox = await startSandbox({ port: 0, ...opts.sandbox });
+  // TEST_SANDBOX_HOSTILE=1 runs every end-to-end suite against a hostile workspace (empty display names).
+  const hostile = process.env.TEST_SANDBOX_HOSTILE === '1';
+  const sandbox = await startSandbox({ port: 0, hostile, ...opts.sandbox });
   const alice = sandbox.addUser({ name: 'alice' }).id;
   const bob = sandbox.addUser({ name: 'bob' }).id;
   const carol = sandbox.addUser({ name: 'carol' }).id;
