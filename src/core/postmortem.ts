@@ -465,6 +465,19 @@ function timelineRows(
           [e.seq],
         );
         break;
+      case 'slack_refused':
+        // Who could not be brought in, and where nobody was told, is part of the story too.
+        add(
+          e.at,
+          'Slack refused',
+          e.action === 'invite'
+            ? `inviting ${markdownText(e.target)}: ${e.error}`
+            : e.action === 'announce'
+              ? `the announcement in ${markdownText(e.target)}: ${e.error}`
+              : `creating the channel ${markdownText(e.target)}: ${e.error}`,
+          [e.seq],
+        );
+        break;
       default:
         // Roles, reminders, summaries, checklist ticks, impact/root cause/follow-ups (own sections) and
         // the draft itself are not events in the story of the outage.
@@ -876,6 +889,8 @@ function withNames(e: TimelineEntry, people: Record<string, string>): TimelineEn
   if (e.kind === 'role_assigned') (out as EntryOf<'role_assigned'>).userId = name(e.userId);
   if (e.kind === 'followup_added' && e.owner) (out as EntryOf<'followup_added'>).owner = name(e.owner);
   if (e.kind === 'escalated') (out as EntryOf<'escalated'>).userIds = e.userIds.map(name);
+  if (e.kind === 'slack_refused' && e.action === 'invite')
+    (out as EntryOf<'slack_refused'>).target = name(e.target);
   if (e.kind === 'message_recorded') {
     (out as EntryOf<'message_recorded'>).author = name(e.author);
     (out as EntryOf<'message_recorded'>).recordedBy = name(e.recordedBy);

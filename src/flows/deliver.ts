@@ -51,7 +51,13 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
         if (lost) return { posted };
         // A run of alert entries (one webhook's worth, or a flood) is one message, so people's own
         // entries after it are never queued behind one post per alert.
-        const run = alertRun(fresh, i);
+        let run = alertRun(fresh, i);
+        if (run.length > 0 && i + run.length === fresh.length) {
+          // The run reaches the end of what was read: a webhook's alerts may still be being appended
+          // (one append each), so take in those already there to post them as one message.
+          const more = await deps.store.entries(id, run.at(-1)!.seq + 1);
+          run = [...run, ...alertRun(more, 0)];
+        }
         if (run.length > 1) {
           posted += await postAlertBatch(deps, id, inc.channelId, inc.threadTs, run);
           await deps.store.setDeliveredCursor(id, run.at(-1)!.seq);

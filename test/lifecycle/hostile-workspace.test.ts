@@ -115,6 +115,8 @@ describe('an incident in a hostile workspace', () => {
     // People by real name (their display names are empty), not by id.
     expect(draft).toContain('Note: 5xx on checkout by Alice Liddell');
     expect(draft).not.toContain(alice);
+    // Who could not be brought in is part of the story.
+    expect(draft).toContain('Slack refused: inviting Gus Guest: user_is_restricted');
 
     // No refused call was retried: each refusal was asked once.
     const failures = h.sandbox.transcript.filter((e) => !e.ok && e.status !== 429);
