@@ -16,9 +16,11 @@ const MAX_NAME_ATTEMPTS = 20;
 
 /**
  * Worker step after a declaration: creates the channel (a clash gets `-2`, `-3`…), invites the
- * declarer, the commander and INCIDENT_RESPONDERS, posts and pins the summary, announces the
- * incident. Each step checks the timeline first, so a retried or crashed job finishes the job
- * instead of doing it twice.
+ * declarer, the commander and INCIDENT_RESPONDERS one at a time, posts and pins the summary,
+ * announces the incident. Each step checks the timeline first, so a retried or crashed job finishes
+ * the job instead of doing it twice. Slack's refusals never stop it: a refused invite or
+ * announcement is recorded and said in the channel (`slack_refused`), and a refused channel leaves
+ * the incident recorded, the declarer told, and, with INCIDENT_FALLBACK_CHANNEL, a thread there.
  */
 export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
   const slack = slackOf(deps);
