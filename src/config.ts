@@ -113,6 +113,12 @@ export const Config = z.object({
     .regex(/^[CG][A-Z0-9]+$/, 'must be a channel id like C012ABCDEF (not a #name)')
     .optional(),
   INCIDENT_ESCALATION_USERS: csvIds('user or user group'),
+  // Added for issue 11: where an incident is worked (a thread per incident) when Slack refuses to
+  // create its channel (conversations.create: restricted_action). Unset: the declarer is told why.
+  INCIDENT_FALLBACK_CHANNEL: z
+    .string()
+    .regex(/^[CG][A-Z0-9]+$/, 'must be a channel id like C012ABCDEF (not a #name)')
+    .optional(),
   ALERT_WEBHOOK_TOKEN: z.string().min(16, 'use at least 16 random characters').optional(),
   PAGERDUTY_WEBHOOK_SECRET: z.string().optional(),
   ALERT_SEVERITY_MAP: z.string().optional(),

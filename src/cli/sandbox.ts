@@ -16,17 +16,43 @@ export function registerSandbox(program: Command, io: CliIo): void {
     .description('run the local Slack stand-in and type /incident commands to a running bot')
     .option('--port <n>', 'sandbox port', '3100')
     .option('--app-url <url>', "the bot's Slack endpoint", 'http://127.0.0.1:3000/slack/events')
-    .action(async (opts: { port: string; appUrl: string }) => {
-      const sandbox = await startSandbox({ port: Number(opts.port) });
+    .option(
+      '--hostile',
+      'a workspace as real ones are: empty display names, a guest, a deactivated and an external responder, an archived #incidents',
+    )
+    .option(
+      '--restrict-channels',
+      'conversations.create answers restricted_action (admins limit channel creation)',
+    )
+    .action(async (opts: { port: string; appUrl: string; hostile?: boolean; restrictChannels?: boolean }) => {
+      const sandbox = await startSandbox({ port: Number(opts.port), hostile: opts.hostile });
+      sandbox.workspace.knobs.restrictChannelCreation = opts.restrictChannels ?? false;
       const alice = sandbox.addUser({ name: 'alice' }).id;
       const bob = sandbox.addUser({ name: 'bob' }).id;
       const general = sandbox.addChannel({ name: 'general', members: [alice, bob, sandbox.botUserId] }).id;
+      const responders = [bob];
+      let hostileSettings = '';
+      if (opts.hostile) {
+        responders.push(
+          sandbox.addUser({ name: 'gus', realName: 'Gus Guest', guest: 'multi' }).id,
+          sandbox.addUser({ name: 'dora', realName: 'Dora Departed', deactivated: true }).id,
+          sandbox.addUser({ name: 'eve', realName: 'Eve Elsewhere', external: true }).id,
+        );
+        const announce = sandbox.addChannel({ name: 'incidents', members: [sandbox.botUserId] }).id;
+        sandbox.archiveChannel(announce);
+        hostileSettings = ` INCIDENT_ANNOUNCE_CHANNEL=${announce}`;
+      }
       const client = new SlackClientSim({ appUrl: opts.appUrl, signingSecret: SECRET, sandbox });
       io.out(
         [
           `Slack sandbox on ${sandbox.url} (users @alice ${alice}, @bob ${bob}; channel #general ${general})`,
           'Start the bot against it in another terminal:',
-          `  SLACK_API_URL=${sandbox.apiUrl} SLACK_BOT_TOKEN=${sandbox.botToken} SLACK_SIGNING_SECRET=${SECRET} INCIDENT_RESPONDERS=${bob} npm start`,
+          `  SLACK_API_URL=${sandbox.apiUrl} SLACK_BOT_TOKEN=${sandbox.botToken} SLACK_SIGNING_SECRET=${SECRET} INCIDENT_RESPONDERS=${responders.join(',')}${hostileSettings} npm start`,
+          ...(opts.hostile
+            ? [
+                'Hostile: @gus is a guest, @dora deactivated, @eve external, #incidents archived, display names empty.',
+              ]
+            : []),
           'Then type slash commands here as @alice, e.g. `/incident start sev2 Checkout latency`.',
           'They run in the newest incident channel once there is one; `:channel` prints it, `:quit` stops.',
           `The workspace, live in a browser: ${sandbox.url}/workspace`,

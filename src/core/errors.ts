@@ -54,3 +54,18 @@ export class RecordedButIncomplete extends Error {
     this.name = 'RecordedButIncomplete';
   }
 }
+
+/**
+ * Slack refused a call for good (an archived or missing channel, a guest, a workspace rule): retrying
+ * gives the same answer. `code` is Slack's `error`, `method` the Web API method. Flows record it,
+ * tell the people it affects, and go on.
+ */
+export class SlackRefused extends Error {
+  constructor(
+    readonly method: string,
+    readonly code: string,
+  ) {
+    super(`Slack refused ${method}: ${code}`);
+    this.name = 'SlackRefused';
+  }
+}

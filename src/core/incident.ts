@@ -40,6 +40,10 @@ export interface Incident {
   relatedIncidentId?: IncidentId;
   channelId?: string;
   channelName?: string;
+  /** Set when the incident is worked in a thread of INCIDENT_FALLBACK_CHANNEL (its root message is the summary). */
+  threadTs?: string;
+  /** Slack's error when it refused to create the incident channel (`restricted_action`). */
+  channelRefused?: string;
   summaryTs?: string;
   commander?: string;
   comms?: string;
@@ -132,6 +136,7 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
     case 'channel_created':
       inc.channelId = e.channelId;
       inc.channelName = e.channelName;
+      if (e.threadTs) inc.threadTs = e.threadTs;
       break;
     case 'summary_posted':
       inc.summaryTs = e.ts;
@@ -163,6 +168,11 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
     case 'escalated':
     // A failed job changes nothing about the incident itself; it is on the timeline so people know.
     case 'job_failed':
+      break;
+    // Slack refusing an invite or the announcement changes nothing about the incident; a refused
+    // channel means the incident has none of its own (or is worked in the fallback channel's thread).
+    case 'slack_refused':
+      if (e.action === 'create_channel') inc.channelRefused = e.error;
       break;
     case 'alert_fired': {
       addLink(inc, `Runbook: ${e.name}`, e.annotations.runbook_url);

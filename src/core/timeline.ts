@@ -30,7 +30,14 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     /** Earlier incident of the same alert group, when that one was already closed. */
     relatedIncidentId: IncidentId.optional(),
   }),
-  z.object({ ...Base, kind: z.literal('channel_created'), channelId: z.string(), channelName: z.string() }),
+  z.object({
+    ...Base,
+    kind: z.literal('channel_created'),
+    channelId: z.string(),
+    channelName: z.string(),
+    /** Set when Slack refused a channel of its own and the incident is worked in this thread of INCIDENT_FALLBACK_CHANNEL. */
+    threadTs: z.string().optional(),
+  }),
   z.object({ ...Base, kind: z.literal('summary_posted'), channelId: z.string(), ts: z.string() }),
   z.object({ ...Base, kind: z.literal('note'), text: z.string() }),
   z.object({
@@ -217,6 +224,19 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     mergedId: IncidentId,
     alertGroupIds: z.array(z.string()),
     mergedChannelId: z.string().optional(),
+  }),
+  /**
+   * Slack refused something the bot tried for the incident (an invite, the announcement, the channel
+   * itself): recorded once per action and target, said in the channel, and the rest goes on.
+   */
+  z.object({
+    ...Base,
+    kind: z.literal('slack_refused'),
+    /** What was refused: inviting `target` (a user id), posting to the announce channel `target`, creating the channel named `target`. */
+    action: z.enum(['invite', 'announce', 'create_channel']),
+    target: z.string(),
+    /** Slack's `error` code (`user_is_restricted`, `is_archived`, `restricted_action`, ...). */
+    error: z.string(),
   }),
 ]);
 export type TimelineEntry = z.infer<typeof TimelineEntry>;

@@ -1,6 +1,7 @@
-import { RetryLater } from '../core/errors.js';
+import { RetryLater, SlackRefused } from '../core/errors.js';
 import type { IncidentId } from '../core/incident-model.js';
-import type { TimelineEntry } from '../core/timeline.js';
+import type { EntryOf, TimelineEntry } from '../core/timeline.js';
+import { alertBatchMessage, alertBatchRest } from '../slack/alert-render.js';
 import { entryMessage } from '../slack/entry-message.js';
 import { followupsMessage } from '../slack/followup-render.js';
 import { summaryMessage } from '../slack/render.js';
@@ -46,14 +47,30 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
       // Read after the entries, so the summary covers at least what is posted now.
       const inc = await deps.store.current(id);
       if (!inc?.channelId || !inc.summaryTs) break; // setup-channel delivers once the channel exists
-      for (const e of fresh) {
+      for (let i = 0; i < fresh.length; i++) {
+        const e = fresh[i]!;
         // Another worker took the lock over (this one stalled past its TTL): it posts the rest, in order.
         if (lost) return { posted };
+        // A run of alert entries (one webhook's worth, or a flood) is one message, so people's own
+        // entries after it are never queued behind one post per alert.
+        let run = alertRun(fresh, i);
+        if (run.length > 0 && i + run.length === fresh.length) {
+          // The run reaches the end of what was read: a webhook's alerts may still be being appended
+          // (one append each), so take in those already there to post them as one message.
+          const more = await deps.store.entries(id, run.at(-1)!.seq + 1);
+          run = [...run, ...alertRun(more, 0)];
+        }
+        if (run.length > 1) {
+          posted += await postAlertBatch(deps, id, inc.channelId, inc.threadTs, run);
+          await deps.store.setDeliveredCursor(id, run.at(-1)!.seq);
+          i += run.length - 1;
+          continue;
+        }
         const msg = (await alreadyToldReceiverDown(deps, id, e)) ? null : entryMessage(e);
         if (e.kind === 'postmortem_drafted') {
           const draft = await deps.store.postmortemUpload(id);
           if (draft) {
-            await slack.uploadFile(inc.channelId, draft);
+            await slack.uploadFile(inc.channelId, { ...draft, threadTs: inc.threadTs });
             posted++;
           }
           // Issue 14: each follow-up with its issue link or a "Create issue" button, once per draft.
@@ -61,7 +78,10 @@ export async function deliver(deps: Deps, id: IncidentId): Promise<{ posted: num
           if (followups)
             await postOnce(deps, slack, id, inc.channelId, `entry-${e.seq}-followups`, followups);
         } else if (msg) {
-          await postOnce(deps, slack, id, inc.channelId, `entry-${e.seq}`, msg);
+          await postOnce(deps, slack, id, inc.channelId, `entry-${e.seq}`, {
+            ...msg,
+            threadTs: inc.threadTs,
+          });
           posted++;
           // Issue 14: stakeholders in the announce channel get the same structured update.
           const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
@@ -105,7 +125,7 @@ async function announceUpdate(
     await postOnce(deps, slack, id, announce, `update-${seq}-announce`, msg);
     return 1;
   } catch (err) {
-    const code = (err as { data?: { error?: string } }).data?.error;
+    const code = err instanceof SlackRefused ? err.code : (err as { data?: { error?: string } }).data?.error;
     if (!code || !ANNOUNCE_REFUSALS.has(code)) throw err;
     await deps.store.clearPosting(id, `update-${seq}-announce`);
     deps.log.warn({ id, announce, code }, 'announce channel refused the stakeholder update');
@@ -135,4 +155,41 @@ async function alreadyToldReceiverDown(deps: Deps, id: IncidentId, e: TimelineEn
 /** The receiver in a missed event's detail (`event #5 to https://…`). */
 function receiverOf(detail: string | undefined): string | undefined {
   return detail?.split(' to ')[1];
+}
+
+type AlertEntry = EntryOf<'alert_fired'> | EntryOf<'alert_resolved'>;
+
+const isAlert = (e: TimelineEntry): e is AlertEntry =>
+  e.kind === 'alert_fired' || e.kind === 'alert_resolved';
+
+/** The consecutive alert entries starting at `from` (empty when that entry is not an alert). */
+function alertRun(entries: readonly TimelineEntry[], from: number): AlertEntry[] {
+  const run: AlertEntry[] = [];
+  for (let i = from; i < entries.length && isAlert(entries[i]!); i++) run.push(entries[i] as AlertEntry);
+  return run;
+}
+
+/**
+ * Posts a run of alert entries as one batch message (the first few, "…and N−k more") and the rest
+ * in its thread, as a message or, for a flood, a file. Keyed by the run's first and last seq: a
+ * retry that finds the post reuses it. Returns the number of posts made.
+ */
+async function postAlertBatch(
+  deps: Deps,
+  id: IncidentId,
+  channelId: string,
+  threadTs: string | undefined,
+  run: AlertEntry[],
+): Promise<number> {
+  const slack = slackOf(deps);
+  const key = `alerts-${run[0]!.seq}-${run.at(-1)!.seq}`;
+  const ts = await postOnce(deps, slack, id, channelId, key, { ...alertBatchMessage(run), threadTs });
+  const rest = alertBatchRest(run);
+  if (!rest) return 1;
+  if ('message' in rest) {
+    await postOnce(deps, slack, id, channelId, `${key}-rest`, { ...rest.message, threadTs: threadTs ?? ts });
+  } else {
+    await slack.uploadFile(channelId, { ...rest.file, comment: rest.file.title, threadTs: threadTs ?? ts });
+  }
+  return 2;
 }

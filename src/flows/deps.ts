@@ -33,6 +33,14 @@ export interface JobQueuePort {
 export interface SlackMessage {
   text: string;
   blocks?: unknown[];
+  /** Post as a reply in this thread (an incident worked in INCIDENT_FALLBACK_CHANNEL lives in one thread). */
+  threadTs?: string;
+}
+
+/** One invite Slack refused for the person (a guest, deactivated, external user): `error` is Slack's code. */
+export interface InviteRefusal {
+  user: string;
+  error: string;
 }
 
 /**
@@ -52,8 +60,12 @@ export interface SlackPort {
   ): Promise<{ ok: true; id: string; name: string } | { ok: false; error: 'name_taken' }>;
   /** Finds a channel the bot itself created, by exact name (recovers a channel created just before a crash). */
   findChannel(name: string): Promise<string | undefined>;
-  invite(channelId: string, userIds: string[]): Promise<void>;
-  /** Posts a message (with `mark` as its metadata); returns its ts. */
+  /**
+   * Invites people one at a time; returns those Slack refused for who they are (guest, deactivated,
+   * external, over their channel limit). A refusal about the channel throws SlackRefused.
+   */
+  invite(channelId: string, userIds: string[]): Promise<InviteRefusal[]>;
+  /** Posts a message (with `mark` as its metadata); returns its ts. A refusal (archived, missing channel) throws SlackRefused. */
   post(channelId: string, msg: SlackMessage, mark?: PostMark): Promise<string>;
   /** The ts of a recent bot message in the channel carrying `mark`, if any (reads the last 100 messages). */
   findPosted(channelId: string, mark: PostMark): Promise<string | undefined>;
@@ -62,7 +74,7 @@ export interface SlackPort {
   setTopic(channelId: string, topic: string): Promise<void>;
   uploadFile(
     channelId: string,
-    file: { filename: string; title: string; content: string; comment: string },
+    file: { filename: string; title: string; content: string; comment: string; threadTs?: string },
   ): Promise<void>;
   /** A person's display name (falls back to the id when Slack does not know it). */
   userName(userId: string): Promise<string>;

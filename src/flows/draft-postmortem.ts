@@ -134,6 +134,7 @@ async function peopleOf(deps: Deps, entries: TimelineEntry[]): Promise<Record<st
     if (e.kind === 'followup_added' && e.owner) ids.add(e.owner);
     if (e.kind === 'message_recorded') ids.add(e.author);
     if (e.kind === 'escalated') for (const u of e.userIds) ids.add(u);
+    if (e.kind === 'slack_refused' && e.action === 'invite') ids.add(e.target);
   }
   const slack = deps.slack;
   const pairs = await Promise.all([...ids].map(async (id) => [id, await slack.userName(id)] as const));

@@ -326,7 +326,10 @@ export async function postAllResolved(
   const delivered = await deps.store.deliveredCursor(inc.id);
   if (delivered < lastAlertSeq) throw new RetryLater(`${inc.id}: resolves not yet delivered`, 1000);
   if ((await deps.store.meta(inc.id)).alertNotices[p.key]) return 'skipped';
-  await slackOf(deps).post(inc.channelId, allResolvedMessage(inc.id, alerts.length));
+  await slackOf(deps).post(inc.channelId, {
+    ...allResolvedMessage(inc.id, alerts.length),
+    threadTs: inc.threadTs,
+  });
   // Set after posting: a crash in between posts twice rather than never.
   await deps.store.setMeta(inc.id, { [alertNoticeField(p.key)]: deps.now().toISOString() });
   return 'posted';

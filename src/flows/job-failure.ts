@@ -1,4 +1,4 @@
-import { DomainError } from '../core/errors.js';
+import { DomainError, SlackRefused } from '../core/errors.js';
 import type { IncidentId } from '../core/incident-model.js';
 import type { EntryOf } from '../core/timeline.js';
 import { escapeText, mention } from '../slack/escape.js';
@@ -6,6 +6,7 @@ import { confirmationFor } from '../slack/render.js';
 import { type Deps, slackOf } from './deps.js';
 import { AlertDelivery } from './ingest-alert.js';
 import { mutate } from './record.js';
+import { recordRefusal } from './refusals.js';
 
 /** How a job failed for good: BullMQ will not run it again (attempts used up, or an UnrecoverableError). */
 export interface JobFailure {
@@ -101,9 +102,15 @@ export async function recordSetupChannelFailure(
   const said = confirmationFor({ ...failedEntry(deps, id, 'setup-channel', failure, undefined), seq: 0 });
   const who = announce && inc.declaredBy ? `${mention(inc.declaredBy)} ` : '';
   const channel = inc.channelId ? ` (channel <#${inc.channelId}>)` : '';
-  await slackOf(deps).post(to, {
-    text: `${who}${id} (${inc.severity}) “${escapeText(inc.title)}”${channel}: ${said!.text}`,
-  });
+  const text = `${id} (${inc.severity}) “${escapeText(inc.title)}”${channel}: ${said!.text}`;
+  try {
+    await slackOf(deps).post(to, { text: `${who}${text}` });
+  } catch (err) {
+    // An announce channel that refuses (archived, gone) must not swallow this: tell the declarer.
+    if (!(err instanceof SlackRefused) || to !== announce) throw err;
+    await recordRefusal(deps, id, 'announce', announce, err.code);
+    if (inc.declaredBy) await slackOf(deps).post(inc.declaredBy, { text });
+  }
   return outcome;
 }
 

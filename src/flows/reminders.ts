@@ -2,9 +2,10 @@ import { parseSeverityMinutes } from '../config.js';
 import type { Incident } from '../core/incident.js';
 import type { IncidentId } from '../core/incident-model.js';
 import { escapeText, mention } from '../slack/escape.js';
-import { type Deps, slackOf } from './deps.js';
+import type { Deps } from './deps.js';
 import { requestPage } from './page.js';
 import { mutate } from './record.js';
+import { announce } from './refusals.js';
 
 const MINUTE = 60_000;
 
@@ -245,12 +246,12 @@ export async function processReminder(
     ],
     { claimKey: `escalate-${inc.id}` },
   );
-  const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
   // Keyed on its own flag, not on `rec.duplicate`: a job retried after the entry was recorded but
-  // before this post (Slack error, crash) must still post it.
-  if (announce && !(await deps.store.meta(inc.id))['escalation-announced']) {
+  // before this post (Slack error, crash) must still post it. A refusing announce channel is
+  // recorded once and the escalation stands in the incident channel.
+  if (deps.config.INCIDENT_ANNOUNCE_CHANNEL && !(await deps.store.meta(inc.id))['escalation-announced']) {
     const mentions = users.map(mention).join(' ');
-    await slackOf(deps).post(announce, {
+    await announce(deps, inc.id, {
       text: `:rotating_light: ${mentions} ${inc.id} (${inc.severity}) “${escapeText(inc.title)}” has no incident commander after ${minutes} min${inc.channelId ? ` — <#${inc.channelId}>` : ''}.`,
     });
     await deps.store.setMeta(inc.id, { 'escalation-announced': at });

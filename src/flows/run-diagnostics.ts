@@ -201,7 +201,7 @@ export async function postChecklist(deps: Deps, id: IncidentId): Promise<void> {
   for (const ref of refs) await deps.store.setMetaIfAbsent(id, checkQueuedField(refKey(ref)), `1:${seq}`);
   if (!(await deps.store.meta(id))['checklist-ts']) {
     const view = await checklistView(deps, id, setup, checklist);
-    const ts = await slack.post(inc.channelId!, checklistMessage(view));
+    const ts = await slack.post(inc.channelId!, { ...checklistMessage(view), threadTs: inc.threadTs });
     await deps.store.setMeta(id, { 'checklist-ts': ts, 'checklist-channel': inc.channelId! });
   }
   await queueRun(deps, id, refs, 1);

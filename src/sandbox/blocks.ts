@@ -9,6 +9,31 @@ export const BLOCK_LIMITS = {
   contextElements: 10,
   actionsElements: 25,
   blockId: 255,
+  /**
+   * Element and composition-object limits, from the TSDoc of `@slack/types` (block-kit/block-elements.d.ts,
+   * composition-objects.d.ts, views.d.ts) and https://docs.slack.dev/reference/block-kit/block-elements.
+   */
+  buttonText: 75,
+  buttonValue: 2000,
+  buttonUrl: 3000,
+  actionId: 255,
+  optionText: 75,
+  optionValue: 150,
+  optionDescription: 75,
+  checkboxOptions: 10,
+  radioOptions: 10,
+  selectOptions: 100,
+  overflowOptions: 5,
+  placeholder: 150,
+  inputLabel: 2000,
+  /** Modal `title`, `submit`, `close`: plain_text of at most 24 characters. */
+  viewTitle: 24,
+  /**
+   * Slack answers `msg_blocks_too_long` for blocks too large in all, without publishing the number
+   * (https://docs.slack.dev/reference/methods/chat.postMessage#errors); the sandbox applies
+   * chat.postMessage's 40,000-character text limit to the serialized blocks.
+   */
+  blocksJson: 40_000,
 } as const;
 
 const BLOCK_TYPES = new Set([
@@ -54,6 +79,12 @@ export function validateBlocks(blocks: unknown, maxBlocks: number = BLOCK_LIMITS
   const errors: string[] = [];
   if (blocks.length > maxBlocks)
     errors.push(`no more than ${maxBlocks} items allowed [json-pointer:/blocks]`);
+  const elements = (list: unknown, p: string) => {
+    if (Array.isArray(list))
+      list.forEach((el, j) => {
+        errors.push(...validateElement(el, `${p}/${j}`));
+      });
+  };
   const ids = new Set<string>();
   blocks.forEach((b, i) => {
     const p = `/blocks/${i}`;
@@ -82,6 +113,7 @@ export function validateBlocks(blocks: unknown, maxBlocks: number = BLOCK_LIMITS
           errors.push(`must provide either text or fields [json-pointer:${p}]`);
         }
         if (b.text !== undefined) errors.push(...checkText(b.text, `${p}/text`, BLOCK_LIMITS.sectionText));
+        if (b.accessory !== undefined) errors.push(...validateElement(b.accessory, `${p}/accessory`));
         if (b.fields !== undefined) {
           if (!Array.isArray(b.fields) || b.fields.length > BLOCK_LIMITS.sectionFields) {
             errors.push(
@@ -115,15 +147,99 @@ export function validateBlocks(blocks: unknown, maxBlocks: number = BLOCK_LIMITS
             `no more than ${BLOCK_LIMITS.actionsElements} items allowed [json-pointer:${p}/elements]`,
           );
         }
+        elements(b.elements, `${p}/elements`);
         break;
       case 'input':
-        errors.push(...checkText(b.label, `${p}/label`, 2000, ['plain_text']));
+        errors.push(...checkText(b.label, `${p}/label`, BLOCK_LIMITS.inputLabel, ['plain_text']));
         if (!isObject(b.element)) errors.push(`must provide an element [json-pointer:${p}/element]`);
+        else errors.push(...validateElement(b.element, `${p}/element`));
         break;
       default:
         break;
     }
   });
+  return errors;
+}
+
+/** An option object (https://docs.slack.dev/reference/block-kit/composition-objects/option-object). */
+function checkOption(o: unknown, path: string): string[] {
+  if (!isObject(o)) return [`must be an object [json-pointer:${path}]`];
+  const errors = checkText(o.text, `${path}/text`, BLOCK_LIMITS.optionText);
+  if (typeof o.value !== 'string' || o.value.length > BLOCK_LIMITS.optionValue) {
+    errors.push(
+      `must be a string of at most ${BLOCK_LIMITS.optionValue} characters [json-pointer:${path}/value]`,
+    );
+  }
+  if (o.description !== undefined) {
+    errors.push(...checkText(o.description, `${path}/description`, BLOCK_LIMITS.optionDescription));
+  }
+  return errors;
+}
+
+function checkOptions(options: unknown, path: string, max: number, min = 1): string[] {
+  if (!Array.isArray(options)) return [`must provide an array of options [json-pointer:${path}]`];
+  const errors: string[] = [];
+  if (options.length < min) errors.push(`must provide at least ${min} items [json-pointer:${path}]`);
+  if (options.length > max) errors.push(`no more than ${max} items allowed [json-pointer:${path}]`);
+  options.forEach((o, i) => {
+    errors.push(...checkOption(o, `${path}/${i}`));
+  });
+  return errors;
+}
+
+/**
+ * Checks an interactive element (button, selects, checkboxes, radio buttons, overflow, text input)
+ * against the limits in BLOCK_LIMITS; text and image elements of a context block pass through.
+ */
+export function validateElement(el: unknown, path: string): string[] {
+  if (!isObject(el)) return [`must be an object [json-pointer:${path}]`];
+  const errors: string[] = [];
+  if (
+    el.action_id !== undefined &&
+    (typeof el.action_id !== 'string' || el.action_id.length > BLOCK_LIMITS.actionId)
+  ) {
+    errors.push(
+      `must be a string of at most ${BLOCK_LIMITS.actionId} characters [json-pointer:${path}/action_id]`,
+    );
+  }
+  if (el.placeholder !== undefined) {
+    errors.push(
+      ...checkText(el.placeholder, `${path}/placeholder`, BLOCK_LIMITS.placeholder, ['plain_text']),
+    );
+  }
+  switch (el.type) {
+    case 'button':
+      errors.push(...checkText(el.text, `${path}/text`, BLOCK_LIMITS.buttonText, ['plain_text']));
+      if (typeof el.value === 'string' && el.value.length > BLOCK_LIMITS.buttonValue) {
+        errors.push(`must be at most ${BLOCK_LIMITS.buttonValue} characters [json-pointer:${path}/value]`);
+      }
+      if (typeof el.url === 'string' && el.url.length > BLOCK_LIMITS.buttonUrl) {
+        errors.push(`must be at most ${BLOCK_LIMITS.buttonUrl} characters [json-pointer:${path}/url]`);
+      }
+      break;
+    case 'checkboxes':
+      errors.push(...checkOptions(el.options, `${path}/options`, BLOCK_LIMITS.checkboxOptions));
+      break;
+    case 'radio_buttons':
+      errors.push(...checkOptions(el.options, `${path}/options`, BLOCK_LIMITS.radioOptions));
+      break;
+    case 'overflow':
+      errors.push(...checkOptions(el.options, `${path}/options`, BLOCK_LIMITS.overflowOptions, 1));
+      break;
+    case 'static_select':
+    case 'multi_static_select':
+      if (el.options !== undefined) {
+        errors.push(...checkOptions(el.options, `${path}/options`, BLOCK_LIMITS.selectOptions));
+      }
+      break;
+    case 'plain_text_input':
+      if (typeof el.max_length === 'number' && el.max_length > 3000) {
+        errors.push(`must be at most 3000 [json-pointer:${path}/max_length]`);
+      }
+      break;
+    default:
+      break;
+  }
   return errors;
 }
 

@@ -105,6 +105,7 @@ export class SlackClientSim {
     cmd: { command?: string; text?: string; userId: string; channelId: string },
     opts: SendOptions = {},
   ): Promise<SlashCommandResponse> {
+    this.#needs('slash_command');
     const actor = this.#actor(cmd.userId);
     const channelName = this.#channelName(cmd.channelId);
     const rurl = this.#responseUrl(cmd.channelId, cmd.userId);
@@ -142,6 +143,7 @@ export class SlackClientSim {
     },
     opts: SendOptions = {},
   ): Promise<SimResponse & { responseUrlId?: string; triggerId: string }> {
+    this.#needs('shortcut');
     const actor = this.#actor(s.userId);
     const message = this.#message(s.channelId, s.messageTs, s.message);
     const rurl = this.#responseUrl(s.channelId, s.userId, message.ts as string);
@@ -362,6 +364,7 @@ export class SlackClientSim {
     r: { userId: string; channelId: string; ts: string; reaction: string },
     opts: SendOptions & { eventId?: string } = {},
   ): Promise<SimResponse & { eventId: string }> {
+    this.#needs('reaction_added');
     const msg = this.#sandbox?.message(r.channelId, r.ts);
     if (this.#sandbox && !msg) throw new Error(`sandbox has no message ${r.ts} in ${r.channelId}`);
     this.#sandbox?.react({ channel: r.channelId, ts: r.ts, user: r.userId, name: r.reaction });
@@ -428,6 +431,15 @@ export class SlackClientSim {
     }
     if (!given && !ts) throw new Error('messageShortcut needs messageTs or message');
     return { type: 'message', ...(given ?? { ts: ts!, text: '' }) };
+  }
+
+  /** Slack delivers commands, shortcuts and events only to an app with their scope (scopes.ts EVENT_SCOPES). */
+  #needs(kind: 'slash_command' | 'shortcut' | 'reaction_added'): void {
+    if (this.#sandbox && !this.#sandbox.delivered(kind)) {
+      throw new Error(
+        `Slack would not deliver this ${kind} to the app: its token lacks the scope for it (manifest.yml)`,
+      );
+    }
   }
 
   #responseUrl(channel: string, user: string, messageTs?: string): { url: string; id?: string } {

@@ -7,8 +7,9 @@ export {
   type SlashCommandResponse,
   sign,
 } from './client.js';
-export { MAX_TEXT, METHODS, TRIGGER_TTL_MS } from './methods.js';
+export { MAX_TEXT, MAX_UPDATE_TEXT, METHODS, TRIGGER_TTL_MS } from './methods.js';
 export { DEFAULT_RATE_LIMITS, type RateLimit } from './rate-limiter.js';
+export { EVENT_SCOPES, MANIFEST_PATH, METHOD_SCOPES, manifestBotScopes } from './scopes.js';
 export {
   type FailSpec,
   RESPONSE_URL_LIMITS,
@@ -26,6 +27,8 @@ export {
   type SandboxMessage,
   type SandboxPin,
   type SandboxUser,
+  type SandboxUserSpec,
   type SandboxView,
   SlackApiError,
+  type WorkspaceKnobs,
 } from './workspace.js';

@@ -20,6 +20,8 @@ export type MethodHandler = (ctx: MethodContext) => Record<string, unknown>;
 
 /** Max chat.postMessage `text` (https://docs.slack.dev/reference/methods/chat.postMessage#truncating). */
 export const MAX_TEXT = 40_000;
+/** Max chat.update `text`: longer answers `msg_too_long` (https://docs.slack.dev/reference/methods/chat.update). */
+export const MAX_UPDATE_TEXT = 4000;
 /** Trigger ids expire 3 s after issue (https://docs.slack.dev/interactivity/handling-user-interaction#modal_responses). */
 export const TRIGGER_TTL_MS = 3000;
 
@@ -64,6 +66,7 @@ function blocksArg(v: unknown, max: number = BLOCK_LIMITS.blocksPerMessage): unk
   if (v === undefined || v === '') return undefined;
   const blocks = jsonArg(v, 'invalid_blocks_format');
   if (!Array.isArray(blocks)) throw new SlackApiError('invalid_blocks_format');
+  if (JSON.stringify(blocks).length > BLOCK_LIMITS.blocksJson) throw new SlackApiError('msg_blocks_too_long');
   const errors = validateBlocks(blocks, max);
   if (errors.length > 0) {
     throw new SlackApiError('invalid_blocks', {
@@ -72,6 +75,21 @@ function blocksArg(v: unknown, max: number = BLOCK_LIMITS.blocksPerMessage): unk
     });
   }
   return blocks;
+}
+
+/**
+ * The channel as a bot token sees it: a private channel the bot is not in does not exist for it
+ * (`channel_not_found`, https://docs.slack.dev/reference/methods/conversations.info#errors).
+ */
+function visibleChannel(ws: Workspace, id: string | undefined): SandboxChannel {
+  const c = ws.requireChannel(id);
+  if (c.is_private && !c.members.includes(ws.botUserId)) throw new SlackApiError('channel_not_found');
+  return c;
+}
+
+/** Every method that changes a channel or posts in it answers `is_archived` once it is archived. */
+function requireNotArchived(c: SandboxChannel): void {
+  if (c.is_archived) throw new SlackApiError('is_archived');
 }
 
 function requireBotMember(ws: Workspace, c: SandboxChannel): void {
@@ -129,10 +147,15 @@ function messageBody(args: z.infer<typeof PostArgs>): { text: string; blocks?: u
 
 const chatPostMessage: MethodHandler = ({ ws, args }) => {
   const a = parse(PostArgs, args, MISSING_CHANNEL);
-  const c = ws.channels.get(a.channel) ?? ws.channelByName(a.channel);
-  if (!c) throw new SlackApiError('channel_not_found');
-  if (c.is_archived) throw new SlackApiError('is_archived');
-  requireBotMember(ws, c);
+  const dm = ws.users.get(a.channel);
+  // A user id as `channel` posts in the app's DM with that person (the Messages tab of the App Home).
+  const c = dm ? ws.dm(dm.id) : visibleChannel(ws, ws.channelByName(a.channel)?.id ?? a.channel);
+  requireNotArchived(c);
+  // chat:write.public lets a bot post to a public channel it has not joined
+  // (https://docs.slack.dev/reference/scopes/chat.write.public); without it: not_in_channel.
+  if (!c.members.includes(ws.botUserId) && !(!c.is_private && ws.hasScope('chat:write.public'))) {
+    throw new SlackApiError('not_in_channel');
+  }
   const body = messageBody(a);
   const metadata = metadataArg(a.metadata);
   const msg = ws.append(c, { user: ws.botUserId, bot: true, ...body, thread_ts: a.thread_ts });
@@ -142,22 +165,22 @@ const chatPostMessage: MethodHandler = ({ ws, args }) => {
 
 const chatUpdate: MethodHandler = ({ ws, args }) => {
   const a = parse(PostArgs.extend({ ts: Str }), args, { ...MISSING_CHANNEL, ts: 'message_not_found' });
-  const c = ws.requireChannel(a.channel);
+  const c = visibleChannel(ws, a.channel);
+  requireNotArchived(c);
   const msg = ws.findMessage(c, a.ts);
   if (!msg) throw new SlackApiError('message_not_found');
   if (msg.user !== ws.botUserId || !msg.bot_id) throw new SlackApiError('cant_update_message');
   const blocks = blocksArg(a.blocks);
   const text = a.text ?? msg.text;
   if (!text && !blocks) throw new SlackApiError('no_text');
-  if (text.length > MAX_TEXT) throw new SlackApiError('msg_too_long');
+  if (text.length > MAX_UPDATE_TEXT) throw new SlackApiError('msg_too_long');
   const editTs = ws.nextTs();
   msg.history.push({ text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}), ts: editTs });
   msg.text = text;
-  // Slack keeps the old blocks when only text is sent, and drops them when `blocks` is sent empty.
-  if (a.blocks !== undefined) {
-    if (blocks && blocks.length > 0) msg.blocks = blocks;
-    else delete msg.blocks;
-  }
+  // An update replaces the message: sent without `blocks`, the old blocks are gone and only the
+  // text shows (https://docs.slack.dev/reference/methods/chat.update, "blocks").
+  if (blocks && blocks.length > 0) msg.blocks = blocks;
+  else delete msg.blocks;
   msg.edited = { user: ws.botUserId, ts: editTs };
   return { channel: c.id, ts: msg.ts, text: msg.text, message: ws.toWire(msg) };
 };
@@ -167,7 +190,8 @@ const chatPostEphemeral: MethodHandler = ({ ws, args }) => {
     ...MISSING_CHANNEL,
     user: 'user_not_found',
   });
-  const c = ws.requireChannel(a.channel);
+  const c = visibleChannel(ws, a.channel);
+  requireNotArchived(c);
   ws.requireUser(a.user);
   requireBotMember(ws, c);
   if (!c.members.includes(a.user)) throw new SlackApiError('user_not_in_channel');
@@ -200,6 +224,7 @@ const conversationsCreate: MethodHandler = ({ ws, args }) => {
   const a = parse(z.object({ name: z.string(), is_private: Bool.optional() }), args, {
     name: 'invalid_name_required',
   });
+  if (ws.knobs.restrictChannelCreation) throw new SlackApiError('restricted_action');
   const c = ws.addChannel({ name: a.name, isPrivate: a.is_private, members: [ws.botUserId] });
   return { channel: ws.channelToWire(c) };
 };
@@ -213,30 +238,65 @@ const conversationsInvite: MethodHandler = ({ ws, args }) => {
       users: 'no_user',
     },
   );
-  const c = ws.requireChannel(a.channel);
+  const c = visibleChannel(ws, a.channel);
+  requireNotArchived(c);
   requireBotMember(ws, c);
   const ids = a.users.split(',').map((s) => s.trim());
-  // Slack checks all users first and invites none when one fails (unless `force`).
+  // Slack checks all users first and invites none when one fails (unless `force`), except that a
+  // removed (deactivated) account fails "silently": the others are invited and the error returned
+  // (https://docs.slack.dev/reference/methods/conversations.invite, "Partially failed calls").
   const errors: Array<{ user: string; ok: false; error: string }> = [];
   for (const id of ids) {
-    const error = !ws.users.has(id)
-      ? 'user_not_found'
-      : id === ws.botUserId
-        ? 'cant_invite_self'
-        : c.members.includes(id)
-          ? 'already_in_channel'
-          : undefined;
+    const error = inviteError(ws, c, id);
     if (error) errors.push({ user: id, ok: false, error });
   }
-  if (errors.length > 0 && !a.force) throw new SlackApiError(errors[0]!.error, { errors });
+  const blocking = errors.filter((e) => e.error !== 'cant_invite');
+  if (blocking.length > 0 && !a.force) throw new SlackApiError(blocking[0]!.error, { errors });
   for (const id of ids) if (!errors.some((e) => e.user === id)) ws.join(c, id);
+  if (errors.length > 0 && !a.force) throw new SlackApiError(errors[0]!.error, { errors });
   return { channel: ws.channelToWire(c), ...(errors.length > 0 ? { errors } : {}) };
+};
+
+/**
+ * Why Slack would refuse to invite `id` to `c`, from conversations.invite's errors
+ * (https://docs.slack.dev/reference/methods/conversations.invite#errors): a guest (`user_is_restricted`),
+ * a single-channel guest (`user_is_ultra_restricted`, or `ura_max_channels` once in their one
+ * channel), an external user (`no_external_invite_permission`), a deactivated account (`cant_invite`).
+ */
+function inviteError(ws: Workspace, c: SandboxChannel, id: string): string | undefined {
+  const u = ws.users.get(id);
+  if (!u) return 'user_not_found';
+  if (id === ws.botUserId) return 'cant_invite_self';
+  if (c.members.includes(id)) return 'already_in_channel';
+  if (u.deleted) return 'cant_invite';
+  if (u.is_stranger) return 'no_external_invite_permission';
+  if (u.is_ultra_restricted) {
+    const inOne = [...ws.channels.values()].some((x) => x.members.includes(id));
+    return inOne ? 'ura_max_channels' : 'user_is_ultra_restricted';
+  }
+  if (u.is_restricted) return 'user_is_restricted';
+  return undefined;
+}
+
+/**
+ * conversations.archive (https://docs.slack.dev/reference/methods/conversations.archive): the bot
+ * must be a member; an archived channel answers `already_archived`, #general `cant_archive_general`.
+ * Archiving posts the `channel_archive` message and marks the channel archived (no more posts).
+ */
+const conversationsArchive: MethodHandler = ({ ws, args }) => {
+  const a = parse(ChannelArg, args, MISSING_CHANNEL);
+  const c = visibleChannel(ws, a.channel);
+  if (c.name === 'general') throw new SlackApiError('cant_archive_general');
+  requireBotMember(ws, c);
+  ws.archive(c);
+  return {};
 };
 
 const conversationsJoin: MethodHandler = ({ ws, args }) => {
   const a = parse(ChannelArg, args, MISSING_CHANNEL);
   const c = ws.requireChannel(a.channel);
   if (c.is_private) throw new SlackApiError('method_not_supported_for_channel_type');
+  requireNotArchived(c);
   const already = c.members.includes(ws.botUserId);
   ws.join(c, ws.botUserId);
   return {
@@ -249,7 +309,7 @@ const conversationsJoin: MethodHandler = ({ ws, args }) => {
 
 const conversationsInfo: MethodHandler = ({ ws, args }) => {
   const a = parse(ChannelArg.extend({ include_num_members: Bool.optional() }), args, MISSING_CHANNEL);
-  const c = ws.requireChannel(a.channel);
+  const c = visibleChannel(ws, a.channel);
   return { channel: ws.channelToWire(c, { numMembers: a.include_num_members }) };
 };
 
@@ -294,7 +354,8 @@ function setTopicOrPurpose(field: 'topic' | 'purpose'): MethodHandler {
       channel: string;
     } & Record<string, string>;
     const value = a[field] ?? '';
-    const c = ws.requireChannel(a.channel);
+    const c = visibleChannel(ws, a.channel);
+    requireNotArchived(c);
     requireBotMember(ws, c);
     if (field === 'topic' && value.length > 250) throw new SlackApiError('too_long');
     c[field] = { value, creator: ws.botUserId, last_set: ws.nowSeconds() };
@@ -306,22 +367,6 @@ function setTopicOrPurpose(field: 'topic' | 'purpose'): MethodHandler {
     return { channel: ws.channelToWire(c) };
   };
 }
-
-/**
- * conversations.archive (https://docs.slack.dev/reference/methods/conversations.archive): the bot
- * must be a member; an archived channel answers `already_archived`, #general `cant_archive_general`.
- * Archiving posts the `channel_archive` message and marks the channel archived (no more posts).
- */
-const conversationsArchive: MethodHandler = ({ ws, args }) => {
-  const a = parse(ChannelArg, args, MISSING_CHANNEL);
-  const c = ws.requireChannel(a.channel);
-  if (c.is_archived) throw new SlackApiError('already_archived');
-  if (c.name === 'general') throw new SlackApiError('cant_archive_general');
-  requireBotMember(ws, c);
-  ws.append(c, { user: ws.botUserId, subtype: 'channel_archive', text: 'archived the channel' });
-  c.is_archived = true;
-  return {};
-};
 
 const HistoryArgs = ChannelArg.extend({
   latest: Str.optional(),
@@ -376,7 +421,8 @@ const PinArgs = z.object({ channel: z.string().min(1), timestamp: Str });
 
 const pinsAdd: MethodHandler = ({ ws, args }) => {
   const a = parse(PinArgs, args, { ...MISSING_CHANNEL, timestamp: 'no_item_specified' });
-  const c = ws.requireChannel(a.channel);
+  const c = visibleChannel(ws, a.channel);
+  requireNotArchived(c);
   requireBotMember(ws, c);
   if (!ws.findMessage(c, a.timestamp)) throw new SlackApiError('message_not_found');
   if (c.pins.some((p) => p.ts === a.timestamp)) throw new SlackApiError('already_pinned');
@@ -410,7 +456,8 @@ const reactionsAdd: MethodHandler = ({ ws, args }) => {
     timestamp: 'no_item_specified',
     name: 'invalid_name',
   });
-  const c = ws.requireChannel(a.channel);
+  const c = visibleChannel(ws, a.channel);
+  requireNotArchived(c);
   const m = ws.findMessage(c, a.timestamp);
   if (!m) throw new SlackApiError('message_not_found');
   const name = a.name.replace(/^:|:$/g, '');
@@ -461,6 +508,21 @@ function viewArg(v: unknown): z.infer<typeof ViewArg> {
   if (r.data.type === 'modal' && r.data.title === undefined) {
     throw new SlackApiError('invalid_arguments', {
       response_metadata: { messages: ['[ERROR] missing required field: title [json-pointer:/view/title]'] },
+    });
+  }
+  // Modal title, submit and close: plain_text of at most 24 characters (@slack/types views.d.ts).
+  const long = (['title', 'submit', 'close'] as const).filter((k) => {
+    const t = r.data[k] as { text?: unknown } | undefined;
+    return typeof t?.text === 'string' && t.text.length > BLOCK_LIMITS.viewTitle;
+  });
+  if (long.length > 0) {
+    throw new SlackApiError('invalid_arguments', {
+      response_metadata: {
+        messages: long.map(
+          (k) =>
+            `[ERROR] must be less than ${BLOCK_LIMITS.viewTitle + 1} characters [json-pointer:/view/${k}/text]`,
+        ),
+      },
     });
   }
   blocksArg(r.data.blocks, BLOCK_LIMITS.blocksPerView);
@@ -571,7 +633,8 @@ const filesCompleteUploadExternal: MethodHandler = ({ ws, args }) => {
   const files = FilesArg.safeParse(jsonArg(a.files, 'invalid_arguments'));
   if (!files.success) throw new SlackApiError('invalid_arguments');
   const channelId = a.channel_id ?? a.channels?.split(',')[0];
-  const channel = channelId ? ws.requireChannel(channelId) : undefined;
+  const channel = channelId ? visibleChannel(ws, channelId) : undefined;
+  if (channel) requireNotArchived(channel);
   if (channel) requireBotMember(ws, channel);
   const done: SandboxFile[] = [];
   for (const f of files.data) {

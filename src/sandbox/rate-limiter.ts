@@ -16,8 +16,9 @@ const TIER_4: RateLimit = { perMinute: 100 };
 export const DEFAULT_RATE_LIMITS: Readonly<Record<string, RateLimit>> = {
   'auth.test': TIER_4,
   'conversations.create': TIER_2,
+  // Tier 3 (https://docs.slack.dev/reference/methods/conversations.invite); one call per person invited.
+  'conversations.invite': TIER_3,
   'conversations.archive': TIER_2,
-  'conversations.invite': TIER_2,
   'conversations.join': TIER_3,
   'conversations.info': TIER_3,
   'conversations.list': TIER_2,

@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { sendJson } from '../server.js';
-import { manifestBotScopes } from '../slack/manifest.js';
 import { validateBlocks } from './blocks.js';
 import { METHODS } from './methods.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { renderChannel } from './render.js';
+import { EVENT_SCOPES, METHOD_SCOPES, manifestBotScopes } from './scopes.js';
 import { serveWorkspacePage } from './web-page.js';
 import {
   type EphemeralMessage,
@@ -18,6 +18,7 @@ import {
   type SandboxMessage,
   type SandboxPin,
   type SandboxUser,
+  type SandboxUserSpec,
   type SandboxView,
   SlackApiError,
   Workspace,
@@ -35,10 +36,18 @@ export interface SandboxOptions {
   logger?: Logger;
   now?: () => number;
   /**
-   * The bot token's scopes, sent in every authenticated answer's `x-oauth-scopes` header as Slack does
-   * (https://docs.slack.dev/authentication/tokens); default: the bot scopes of the repository's manifest.yml.
+   * The bot token's scopes: `manifest` (default) reads `oauth_config.scopes.bot` of manifest.yml, so
+   * a scope removed from it makes its methods answer `missing_scope`; `all` grants every scope. They
+   * are sent in every authenticated answer's `x-oauth-scopes` header as Slack does
+   * (https://docs.slack.dev/authentication/tokens).
    */
-  scopes?: string[];
+  scopes?: 'manifest' | 'all' | string[];
+  /**
+   * A hostile workspace: new users have empty display names. Guests, deactivated and external users,
+   * archived and private channels refuse whenever a test creates them; `restrictChannelCreation`
+   * (conversations.create: restricted_action) is its own knob on `workspace.knobs`.
+   */
+  hostile?: boolean;
 }
 
 /**
@@ -127,8 +136,6 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
   readonly botToken: string;
   readonly transcript: TranscriptEntry[] = [];
   readonly workspace: Workspace;
-  /** The bot token's scopes (see {@link SandboxOptions.scopes}). */
-  scopes: string[];
   readonly #server: Server;
   readonly #limiter: RateLimiter;
   readonly #faults = new Map<string, Array<Required<Pick<FailSpec, 'status' | 'error'>> & FailSpec>>();
@@ -142,9 +149,28 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     this.apiUrl = `${url}/api/`;
     this.botToken = opts.botToken ?? 'xoxb-sandbox';
     this.workspace = new Workspace(opts.now);
+    const scopes = opts.scopes ?? 'manifest';
+    if (scopes !== 'all') {
+      this.workspace.grantedScopes = new Set(scopes === 'manifest' ? manifestBotScopes() : scopes);
+    }
+    if (opts.hostile) this.workspace.knobs.emptyDisplayNames = true;
     this.#limiter = new RateLimiter(opts.rateLimits, opts.now);
     this.#logger = opts.logger;
-    this.scopes = opts.scopes ?? manifestBotScopes();
+  }
+
+  /** The bot token's scopes (see {@link SandboxOptions.scopes}); with `all`, every scope a served method or event needs. */
+  get scopes(): string[] {
+    const granted = this.workspace.grantedScopes;
+    if (granted) return [...granted];
+    const all = new Set(Object.values(EVENT_SCOPES));
+    for (const m of Object.values(METHOD_SCOPES))
+      for (const sc of [...m.public, ...(m.private ?? [])]) all.add(sc);
+    return [...all];
+  }
+
+  /** Grants exactly these scopes from now on (an admin changing the app's scopes and reinstalling it). */
+  set scopes(list: string[]) {
+    this.workspace.grantedScopes = new Set(list);
   }
 
   /** Changes a member as an admin would: deactivates (`deleted`) or makes a guest (`is_restricted`, `is_ultra_restricted`). */
@@ -153,12 +179,6 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     patch: Partial<Pick<SandboxUser, 'deleted' | 'is_restricted' | 'is_ultra_restricted'>>,
   ): void {
     Object.assign(this.workspace.requireUser(id), patch);
-    this.emit('change');
-  }
-
-  /** Archives a channel as a person would in Slack; the API then refuses posts with `is_archived`. */
-  archiveChannel(id: string): void {
-    this.workspace.requireChannel(id).is_archived = true;
     this.emit('change');
   }
 
@@ -179,8 +199,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     return this.transcript.at(-1)?.seq ?? 0;
   }
 
-  /** Adds a workspace member; `id` defaults to a fresh `U…`. */
-  addUser(u: { id?: string; name: string; realName?: string; email?: string }): SandboxUser {
+  /** Adds a workspace member (a guest, external or deactivated one too: see SandboxUserSpec); `id` defaults to a fresh `U…`. */
+  addUser(u: Omit<SandboxUserSpec, 'isBot'>): SandboxUser {
     const user = this.workspace.addUser(u);
     this.emit('change');
     return user;
@@ -191,6 +211,12 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     const channel = this.workspace.addChannel({ ...c, creator: c.creator ?? c.members?.[0] });
     this.emit('change');
     return channel;
+  }
+
+  /** Archives a channel (as a person would in Slack): afterwards posting to it answers `is_archived`. */
+  archiveChannel(channelId: string): void {
+    this.workspace.archive(this.#requireChannel(channelId), this.workspace.channels.get(channelId)?.creator);
+    this.emit('change');
   }
 
   /** Posts a message as a person (not through the API), e.g. a message to pin or to run a shortcut on. */
@@ -422,6 +448,41 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     return entry;
   }
 
+  /** Scopes `method` needs with these args (any one of them), from scopes.ts; private channels need `groups:*`. */
+  #neededScopes(method: string, args: Record<string, unknown>): string[] {
+    const spec = METHOD_SCOPES[method];
+    if (!spec) return [];
+    const id =
+      typeof args.channel === 'string'
+        ? args.channel
+        : typeof args.channel_id === 'string'
+          ? args.channel_id
+          : undefined;
+    const channel = id ? this.workspace.channels.get(id) : undefined;
+    // A private channel the bot is not in is invisible to it: the method answers channel_not_found.
+    const isPrivate =
+      (channel?.is_private === true && channel.members.includes(this.workspace.botUserId)) ||
+      (method === 'conversations.create' && (args.is_private === true || args.is_private === 'true'));
+    if (channel?.is_im) return spec.public;
+    return isPrivate && spec.private ? spec.private : spec.public;
+  }
+
+  /**
+   * Scopes granted to the token that no call or event of this sandbox needed so far: superfluous for
+   * what ran. Slash commands, shortcuts and events count when the client sim delivered one.
+   */
+  unusedScopes(): string[] {
+    const granted = this.workspace.grantedScopes;
+    if (!granted) return [];
+    return [...granted].filter((s) => !this.workspace.usedScopes.has(s)).sort();
+  }
+
+  /** Notes that Slack delivered something that needs a scope to the app (see EVENT_SCOPES); false when the token lacks it. */
+  delivered(kind: keyof typeof EVENT_SCOPES): boolean {
+    const scope = EVENT_SCOPES[kind];
+    return scope ? this.workspace.hasScope(scope) : true;
+  }
+
   /** Entry point for every HTTP request to the sandbox. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
@@ -470,6 +531,17 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     if (!token) return reply(200, { ok: false, error: 'not_authed' });
     if (token !== this.botToken) return reply(200, { ok: false, error: 'invalid_auth' });
     scopeHeader = { 'x-oauth-scopes': this.scopes.join(',') };
+
+    const needed = this.#neededScopes(method, args);
+    if (needed.length > 0 && !needed.some((sc) => this.workspace.hasScope(sc))) {
+      // https://docs.slack.dev/reference/methods (every method): `missing_scope` with `needed` and `provided`.
+      return reply(200, {
+        ok: false,
+        error: 'missing_scope',
+        needed: needed.join(','),
+        provided: [...(this.workspace.grantedScopes ?? [])].join(','),
+      });
+    }
 
     const fault = this.#faults.get(method)?.shift();
     if (fault) {

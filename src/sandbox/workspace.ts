@@ -20,9 +20,11 @@ export interface SandboxUser {
   deleted: boolean;
   is_bot: boolean;
   is_admin: boolean;
-  /** A guest: multi-channel (`is_restricted`) or single-channel (`is_ultra_restricted`). */
+  /** A guest (multi-channel guest: restricted; single-channel guest: also ultra_restricted). */
   is_restricted: boolean;
   is_ultra_restricted: boolean;
+  /** A user of another organization met through Slack Connect (https://docs.slack.dev/reference/objects/user-object). */
+  is_stranger?: boolean;
   tz: string;
   tz_offset: number;
   updated: number;
@@ -92,6 +94,8 @@ export interface SandboxChannel {
   name: string;
   is_private: boolean;
   is_archived: boolean;
+  /** The app's DM with one person (chat.postMessage with a user id as `channel`). */
+  is_im?: boolean;
   created: number;
   creator: string;
   topic: { value: string; creator: string; last_set: number };
@@ -143,6 +147,31 @@ export interface PendingUpload {
   bytes?: Buffer;
 }
 
+/** What {@link Workspace.addUser} takes. */
+export interface SandboxUserSpec {
+  id?: string;
+  name: string;
+  realName?: string;
+  /** Default: `name`; '' for the empty display name many real profiles have. */
+  displayName?: string;
+  email?: string;
+  isBot?: boolean;
+  guest?: 'multi' | 'single';
+  external?: boolean;
+  deactivated?: boolean;
+}
+
+/**
+ * Per-workspace settings that make the sandbox refuse what real workspaces refuse; tests flip them
+ * (`sandbox.workspace.knobs.restrictChannelCreation = true`) and `--hostile` turns them all on.
+ */
+export interface WorkspaceKnobs {
+  /** conversations.create answers `restricted_action`: admins limit who may create channels (https://docs.slack.dev/reference/methods/conversations.create). */
+  restrictChannelCreation: boolean;
+  /** New users get an empty `profile.display_name`, as many real profiles have (users.info still answers). */
+  emptyDisplayNames: boolean;
+}
+
 const CHANNEL_NAME = /^[a-z0-9_-]+$/;
 
 /** Validates a channel name as conversations.create does; returns Slack's error code or undefined. */
@@ -175,6 +204,11 @@ export class Workspace {
   readonly triggers = new Map<string, { user: string; issuedAt: number; used: boolean }>();
   readonly responseUrls = new Map<string, ResponseUrlRecord>();
   readonly uploads = new Map<string, PendingUpload>();
+  readonly knobs: WorkspaceKnobs = { restrictChannelCreation: false, emptyDisplayNames: false };
+  /** The bot token's scopes (undefined: every scope); see scopes.ts. */
+  grantedScopes: Set<string> | undefined;
+  /** Scopes some answered call or delivered event needed, to report granted ones nobody used. */
+  readonly usedScopes = new Set<string>();
   #seq = 0;
   #lastMicros = 0;
 
@@ -200,26 +234,31 @@ export class Workspace {
     return Math.floor(this.now() / 1000);
   }
 
-  /** Adds a member (Slack user object shape); `id` defaults to a fresh `U…`. */
-  addUser(u: { id?: string; name: string; realName?: string; email?: string; isBot?: boolean }): SandboxUser {
+  /**
+   * Adds a member (Slack user object shape); `id` defaults to a fresh `U…`. `guest` makes a
+   * multi-channel (`multi`) or single-channel (`single`) guest, `external` a user of another
+   * organization, `deactivated` a removed account; `displayName` may be '' (common in real workspaces).
+   */
+  addUser(u: SandboxUserSpec): SandboxUser {
     const id = u.id ?? this.nextId('U');
     const realName = u.realName ?? u.name;
     const user: SandboxUser = {
       id,
-      team_id: this.teamId,
+      team_id: u.external ? 'T0EXTERNAL1' : this.teamId,
       name: u.name,
       real_name: realName,
-      deleted: false,
+      deleted: u.deactivated ?? false,
       is_bot: u.isBot ?? false,
       is_admin: false,
-      is_restricted: false,
-      is_ultra_restricted: false,
+      is_restricted: u.guest !== undefined,
+      is_ultra_restricted: u.guest === 'single',
+      ...(u.external ? { is_stranger: true } : {}),
       tz: 'Etc/UTC',
       tz_offset: 0,
       updated: this.nowSeconds(),
       profile: {
         real_name: realName,
-        display_name: u.name,
+        display_name: u.displayName ?? (this.knobs.emptyDisplayNames && !u.isBot ? '' : u.name),
         ...(u.email ? { email: u.email } : {}),
         ...(u.isBot && id === this.botUserId ? { bot_id: this.botId } : {}),
       },
@@ -255,6 +294,30 @@ export class Workspace {
     return channel;
   }
 
+  /** The app's DM with `userId` (`D…`), opened on first use as chat.postMessage does for a user id. */
+  dm(userId: string): SandboxChannel {
+    for (const c of this.channels.values()) if (c.is_im && c.members.includes(userId)) return c;
+    const now = this.nowSeconds();
+    const channel: SandboxChannel = {
+      id: this.nextId('D'),
+      name: `dm-${userId.toLowerCase()}`,
+      is_private: true,
+      is_archived: false,
+      is_im: true,
+      created: now,
+      creator: this.botUserId,
+      topic: { value: '', creator: '', last_set: 0 },
+      purpose: { value: '', creator: '', last_set: 0 },
+      members: [this.botUserId, userId],
+      messages: [],
+      pins: [],
+      files: [],
+      ephemeral: [],
+    };
+    this.channels.set(channel.id, channel);
+    return channel;
+  }
+
   /** The channel named `name` (a leading `#` is ignored), if any. */
   channelByName(name: string): SandboxChannel | undefined {
     const bare = name.replace(/^#/, '');
@@ -267,6 +330,23 @@ export class Workspace {
     const c = id ? this.channels.get(id) : undefined;
     if (!c) throw new SlackApiError('channel_not_found');
     return c;
+  }
+
+  /**
+   * Archives a channel as conversations.archive does (https://docs.slack.dev/reference/methods/conversations.archive):
+   * `already_archived` when it is; afterwards every method that writes to it answers `is_archived`.
+   */
+  archive(channel: SandboxChannel, by: string = this.botUserId): void {
+    if (channel.is_archived) throw new SlackApiError('already_archived');
+    this.append(channel, { user: by, subtype: 'channel_archive', text: `<@${by}> archived the channel` });
+    channel.is_archived = true;
+  }
+
+  /** True when the token has `scope` (always, when no scopes were set); records it as used. */
+  hasScope(scope: string): boolean {
+    const ok = this.grantedScopes === undefined || this.grantedScopes.has(scope);
+    if (ok) this.usedScopes.add(scope);
+    return ok;
   }
 
   /** The user with this id, or `user_not_found`. */

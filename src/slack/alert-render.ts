@@ -1,6 +1,7 @@
 import type { EntryOf, TimelineEntry } from '../core/timeline.js';
 import type { SlackMessage } from '../flows/deps.js';
 import { escapeText, truncate } from './escape.js';
+import { fitMessage } from './limits.js';
 import { utcTime } from './render.js';
 
 /** `action_id` of the "Close incident" button offered once every alert of the group resolved. */
@@ -80,7 +81,7 @@ export function alertFiredMessage(e: EntryOf<'alert_fired'>): SlackMessage {
   if (source)
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${source}|Alert source>` }] });
   const text = `:rotating_light: Alert firing: ${escapeText(e.name)}${summary ? ` — ${escapeText(summary)}` : ''}${e.joined ? ` (${escapeText(e.joined)})` : ''}`;
-  return { text: truncate(text, SECTION_MAX), blocks };
+  return fitMessage({ text: truncate(text, SECTION_MAX), blocks });
 }
 
 /** The post for an `alert_resolved` entry: name, end time and labels (literal). */
@@ -133,5 +134,115 @@ export function allResolvedMessage(incidentId: string, alerts: number): SlackMes
         ],
       },
     ],
+  };
+}
+
+/** Alerts shown in full in a batch message; the rest go to its thread. */
+export const BATCH_SHOWN = 5;
+/** Sections of the thread reply listing the rest (a message holds 50 blocks); beyond that, a file. */
+const REST_SECTIONS = 12;
+const REST_CHARS = 30_000;
+
+type AlertEntry = EntryOf<'alert_fired'> | EntryOf<'alert_resolved'>;
+
+function alertLine(e: AlertEntry): string {
+  const labels = Object.entries(e.labels)
+    .filter(([k]) => k !== 'alertname')
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return e.kind === 'alert_fired'
+    ? `Alert firing: ${e.name} since ${utcTime(e.startsAt)}${labels ? ` (${labels})` : ''}`
+    : `Alert resolved: ${e.name} at ${utcTime(e.endsAt)}${labels ? ` (${labels})` : ''}`;
+}
+
+/**
+ * One message for a batch of alert entries (one webhook's worth, or a flood): a header with the
+ * counts, the first BATCH_SHOWN alerts (literal text, each with its Runbook button), then "…and N−k
+ * more" whose list goes in the thread (see `alertBatchRest`). Inside Slack's limits by construction
+ * (header 150, section 3000, button text 75 and url 3000, at most 2 + 5 + 1 blocks).
+ */
+export function alertBatchMessage(entries: readonly AlertEntry[]): SlackMessage {
+  const firing = entries.filter((e) => e.kind === 'alert_fired').length;
+  const resolved = entries.length - firing;
+  const counts = [firing ? `${firing} firing` : '', resolved ? `${resolved} resolved` : '']
+    .filter(Boolean)
+    .join(', ');
+  const shown = entries.slice(0, BATCH_SHOWN);
+  const blocks: unknown[] = [
+    { type: 'header', text: literal(truncate(`${entries.length} alerts: ${counts}`, 150)) },
+  ];
+  for (const e of shown) {
+    const summary =
+      e.kind === 'alert_fired'
+        ? [annotation(e.annotations, 'summary'), annotation(e.annotations, 'description', 'message')]
+            .filter(Boolean)
+            .join('\n')
+        : undefined;
+    const runbook =
+      e.kind === 'alert_fired'
+        ? httpUrl(annotation(e.annotations, 'runbook_url', 'runbook', 'runbookURL'))
+        : undefined;
+    blocks.push({
+      type: 'section',
+      text: literal(truncate(`${alertLine(e)}${summary ? `\n${summary}` : ''}`, 1000)),
+      ...(runbook
+        ? {
+            accessory: {
+              type: 'button',
+              action_id: RUNBOOK_ACTION,
+              text: { type: 'plain_text', text: 'Runbook' },
+              url: runbook,
+            },
+          }
+        : {}),
+    });
+  }
+  const more = entries.length - shown.length;
+  if (more > 0) {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `…and ${more} more, listed in the thread.` }],
+    });
+  }
+  const names = [...new Set(entries.map((e) => e.name))].slice(0, 3).map(escapeText).join(', ');
+  const text = `:rotating_light: ${entries.length} alerts (${counts}): ${names}${more > 0 ? ` …and ${more} more` : ''}`;
+  return fitMessage({ text: truncate(text, SECTION_MAX), blocks });
+}
+
+/**
+ * The rest of a batch (after the first BATCH_SHOWN), for the batch message's thread: a message of
+ * sections of at most 2,900 characters each, or, past 12 sections or 30,000 characters, a text file.
+ */
+export function alertBatchRest(
+  entries: readonly AlertEntry[],
+): { message: SlackMessage } | { file: { filename: string; title: string; content: string } } | null {
+  const rest = entries.slice(BATCH_SHOWN);
+  if (rest.length === 0) return null;
+  const lines = rest.map((e) => truncate(alertLine(e), 1000));
+  const sections: string[] = [];
+  let current = '';
+  for (const line of lines) {
+    if (current && current.length + 1 + line.length > SECTION_MAX) {
+      sections.push(current);
+      current = '';
+    }
+    current = current ? `${current}\n${line}` : line;
+  }
+  if (current) sections.push(current);
+  // A message holds 50 blocks and about 40,000 characters of them (MESSAGE_LIMITS): beyond, a file.
+  if (sections.length > REST_SECTIONS || lines.join('\n').length > REST_CHARS) {
+    return {
+      file: {
+        filename: `alerts-${rest[0]!.seq}-${rest.at(-1)!.seq}.txt`,
+        title: `${rest.length} more alerts`,
+        content: `${lines.join('\n')}\n`,
+      },
+    };
+  }
+  return {
+    message: {
+      text: `${rest.length} more alerts`,
+      blocks: sections.map((s) => ({ type: 'section', text: literal(s) })),
+    },
   };
 }

@@ -1,6 +1,7 @@
 import type { CheckResult, ServerFigures, Verdict } from '../core/check.js';
 import type { SlackMessage } from '../flows/deps.js';
 import { escapeText, mention, truncate } from './escape.js';
+import { fitMessage } from './limits.js';
 
 /** The state of one (check, target) row: `pending` while its job runs, else the verdict of its latest result. */
 export type RowState = 'pending' | Verdict;
@@ -158,7 +159,8 @@ function manualSection(item: ManualItemView): unknown {
   const done = item.checked && item.by ? `\n_done by ${mention(item.by)}_` : '';
   const hint = item.hint ? `\n${escapeText(item.hint)}` : '';
   const option = {
-    text: { type: 'mrkdwn', text: truncate(`*${escapeText(item.label)}*`, 150) },
+    // An option's text is at most 75 characters (@slack/types composition-objects.d.ts).
+    text: { type: 'mrkdwn', text: `*${truncate(escapeText(item.label), 70)}*` },
     value: item.id,
   };
   return {
@@ -259,8 +261,9 @@ export function checklistMessage(view: ChecklistView): SlackMessage {
     .filter((s) => counts.get(s))
     .map((s) => `${counts.get(s)} ${s}`)
     .join(', ');
-  return {
-    text: `${view.incidentId} checklist (${view.name}): ${tally || 'no automated checks'}`,
-    blocks,
-  };
+  // Updated in place with chat.update: inside its limits by construction.
+  return fitMessage(
+    { text: `${view.incidentId} checklist (${view.name}): ${tally || 'no automated checks'}`, blocks },
+    { updatable: true },
+  );
 }

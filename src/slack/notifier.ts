@@ -1,12 +1,24 @@
 import type { KnownBlock } from '@slack/types';
 import { type Logger, type WebAPICallResult, WebClient } from '@slack/web-api';
-import type { PostMark, SlackMessage, SlackPort } from '../flows/deps.js';
+import { SlackRefused } from '../core/errors.js';
+import type { InviteRefusal, PostMark, SlackMessage, SlackPort } from '../flows/deps.js';
+import { isRefusal } from './refusals.js';
 
 /** Slack error codes that mean "already done", safe to treat as success on a retried job. */
 const ALREADY = new Set(['already_in_channel', 'already_pinned', 'cant_invite_self']);
 
+/** Invite refusals about the channel, not the person: every other invite would fail the same way. */
+const CHANNEL_REFUSALS = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'missing_scope']);
+
 function errorCode(err: unknown): string | undefined {
   return (err as { data?: { error?: string } })?.data?.error;
+}
+
+/** Rethrows a Slack refusal (see refusals.ts) as SlackRefused, anything else as it is (retried by the job). */
+function refused(method: string, err: unknown): never {
+  const code = errorCode(err);
+  if (isRefusal(code)) throw new SlackRefused(method, code);
+  throw err;
 }
 
 /**
@@ -32,7 +44,7 @@ export class SlackNotifier implements SlackPort {
       return { ok: true as const, id: res.channel!.id!, name: res.channel!.name! };
     } catch (err) {
       if (errorCode(err) === 'name_taken') return { ok: false as const, error: 'name_taken' as const };
-      throw err;
+      refused('conversations.create', err);
     }
   }
 
@@ -54,27 +66,38 @@ export class SlackNotifier implements SlackPort {
     return undefined;
   }
 
-  async invite(channelId: string, userIds: string[]): Promise<void> {
-    // Invite one by one: a bulk call fails whole on one already-present or deactivated user.
+  async invite(channelId: string, userIds: string[]): Promise<InviteRefusal[]> {
+    // Invite one by one: a bulk call fails whole on one guest, deactivated or external user
+    // (https://docs.slack.dev/reference/methods/conversations.invite, "Partially failed calls").
+    const refusals: InviteRefusal[] = [];
     for (const user of userIds) {
       try {
         await this.client.conversations.invite({ channel: channelId, users: user });
       } catch (err) {
-        if (!ALREADY.has(errorCode(err) ?? '')) throw err;
+        const code = errorCode(err);
+        if (ALREADY.has(code ?? '')) continue;
+        if (isRefusal(code) && !CHANNEL_REFUSALS.has(code)) refusals.push({ user, error: code });
+        else refused('conversations.invite', err);
       }
     }
+    return refusals;
   }
 
   async post(channelId: string, msg: SlackMessage, mark?: PostMark): Promise<string> {
-    const res: WebAPICallResult & { ts?: string } = await this.client.chat.postMessage({
-      channel: channelId,
-      text: msg.text,
-      // biome-ignore lint/suspicious/noExplicitAny: blocks are built by our pure renderers and checked by Slack.
-      blocks: msg.blocks as any,
-      unfurl_links: false,
-      ...(mark ? { metadata: mark } : {}),
-    });
-    return res.ts!;
+    try {
+      const res: WebAPICallResult & { ts?: string } = await this.client.chat.postMessage({
+        channel: channelId,
+        text: msg.text,
+        // biome-ignore lint/suspicious/noExplicitAny: blocks are built by our pure renderers and checked by Slack.
+        blocks: msg.blocks as any,
+        unfurl_links: false,
+        ...(msg.threadTs ? { thread_ts: msg.threadTs } : {}),
+        ...(mark ? { metadata: mark } : {}),
+      });
+      return res.ts!;
+    } catch (err) {
+      refused('chat.postMessage', err);
+    }
   }
 
   async findPosted(channelId: string, mark: PostMark): Promise<string | undefined> {
@@ -132,15 +155,12 @@ export class SlackNotifier implements SlackPort {
 
   async uploadFile(
     channelId: string,
-    f: { filename: string; title: string; content: string; comment: string },
+    f: { filename: string; title: string; content: string; comment: string; threadTs?: string },
   ): Promise<void> {
-    await this.client.filesUploadV2({
-      channel_id: channelId,
-      filename: f.filename,
-      title: f.title,
-      content: f.content,
-      initial_comment: f.comment,
-    });
+    const file = { filename: f.filename, title: f.title, content: f.content, initial_comment: f.comment };
+    await (f.threadTs
+      ? this.client.filesUploadV2({ channel_id: channelId, thread_ts: f.threadTs, ...file })
+      : this.client.filesUploadV2({ channel_id: channelId, ...file }));
   }
 
   async userName(userId: string): Promise<string> {
@@ -161,7 +181,17 @@ export class SlackNotifier implements SlackPort {
       inclusive: true,
       limit: 1,
     });
-    const m = res.messages?.[0];
+    let m = res.messages?.find((x) => x.ts === ts);
+    if (!m) {
+      // Not a top-level message: a thread reply is only in its thread
+      // (https://docs.slack.dev/reference/methods/conversations.replies takes the ts of any message in it).
+      try {
+        const thread = await this.client.conversations.replies({ channel: channelId, ts, limit: 1000 });
+        m = thread.messages?.find((x) => x.ts === ts);
+      } catch (err) {
+        if (errorCode(err) !== 'thread_not_found') throw err;
+      }
+    }
     if (!m) return undefined;
     return { user: m.user ?? m.bot_id ?? 'unknown', text: m.text ?? '' };
   }

@@ -6,6 +6,8 @@ import type { TimelineEntry } from '../core/timeline.js';
 import { UTCDate } from '../core/utc.js';
 import type { SlackMessage } from '../flows/deps.js';
 import { escapeText, mention, truncate } from './escape.js';
+import { fitMessage } from './limits.js';
+import { refusalReason } from './refusals.js';
 import { stakeholderUpdateMessage } from './update-render.js';
 
 const SEV_ICON = {
@@ -80,7 +82,11 @@ export function summaryMessage(inc: Incident, now: Date): SlackMessage {
       },
     ],
   });
-  return { text: `${inc.id} ${inc.severity} ${inc.status}: ${title}`, blocks };
+  // Updated in place with chat.update: inside its limits by construction.
+  return fitMessage(
+    { text: `${inc.id} ${inc.severity} ${inc.status}: ${title}`, blocks },
+    { updatable: true },
+  );
 }
 
 const SERVICE_NAME = { github: 'GitHub', jira: 'Jira', pagerduty: 'PagerDuty' } as const;
@@ -208,6 +214,8 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
       return say(
         `:warning: incident-bot gave up on ${jobActivity(e.job)}${e.detail ? ` (${escapeText(e.detail)})` : ''} after ${attemptsText(e.attempts)}: ${escapeText(e.error)}. ${JOB_FAILED_NEXT[e.job] ?? 'Do that step by hand; `/incident timeline` shows what was recorded.'}`,
       );
+    case 'slack_refused':
+      return say(refusedText(e));
     default:
       return null;
   }
@@ -283,7 +291,22 @@ export function describeEntry(e: TimelineEntry): string {
       return `stakeholder update (${e.status}, ${e.severity}): ${escapeText(e.text)}`;
     case 'postmortem_pushed':
       return `postmortem draft pushed to ${escapeText(e.repo)} ${escapeText(e.branch)}:${escapeText(e.path)} (${e.commit.slice(0, 10)})`;
+    case 'slack_refused':
+      return `Slack refused ${e.action === 'invite' ? `inviting ${mention(e.target)}` : e.action === 'announce' ? `the announcement in <#${e.target}>` : `creating #${escapeText(e.target)}`}: ${e.error}`;
     case 'job_failed':
       return `${e.job} job failed after ${attemptsText(e.attempts)}${e.detail ? ` (${escapeText(e.detail)})` : ''}: ${escapeText(e.error)}`;
+  }
+}
+
+/** What the channel is told when Slack refused something: who or where, why in plain words, Slack's code, and what happens next. */
+function refusedText(e: Extract<TimelineEntry, { kind: 'slack_refused' }>): string {
+  const why = `${refusalReason(e.error)} (Slack: \`${e.error}\`)`;
+  switch (e.action) {
+    case 'invite':
+      return `:warning: Could not invite ${mention(e.target)}: ${why}. Everyone else is in; add them by hand if they should be here.`;
+    case 'announce':
+      return `:warning: Could not post to the announce channel <#${e.target}>: ${why}. Nothing more will be posted there for this incident; fix \`INCIDENT_ANNOUNCE_CHANNEL\`.`;
+    case 'create_channel':
+      return `:warning: Could not create the incident channel #${escapeText(e.target)}: ${why}. The incident is recorded and worked here.`;
   }
 }

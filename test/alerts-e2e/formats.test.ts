@@ -153,8 +153,14 @@ describe('Alertmanager webhooks to the running bot', () => {
     // Resolving never closes the incident by itself.
     expect(es.some((e) => e.kind === 'closed')).toBe(false);
     const noticeIndex = botMessages(h.sandbox, channel).indexOf(notice);
-    const resolvedPosts = botMessages(h.sandbox, channel).filter((m) => m.text.includes('Alert resolved'));
-    expect(resolvedPosts).toHaveLength(2);
+    // One webhook's alerts are one batch message (src/slack/alert-render.ts alertBatchMessage).
+    const resolvedPosts = botMessages(h.sandbox, channel).filter((m) =>
+      m.text.includes('2 alerts (2 resolved)'),
+    );
+    expect(resolvedPosts).toHaveLength(1);
+    expect(
+      textsOf(resolvedPosts[0]!).plain.filter((t) => t.startsWith('Alert resolved: HighErrorRate')),
+    ).toHaveLength(2);
     for (const r of resolvedPosts)
       expect(botMessages(h.sandbox, channel).indexOf(r)).toBeLessThan(noticeIndex);
 
@@ -219,12 +225,15 @@ describe('Grafana, PagerDuty and generic webhooks to the running bot', () => {
       'High memory usage',
       'High CPU usage',
     ]);
-    const posts = botMessages(h.sandbox, channel).filter((m) => m.text.includes('Alert firing'));
-    expect(posts).toHaveLength(2);
+    // Both alerts of the webhook in one batch message, each with its runbook button.
+    const posts = botMessages(h.sandbox, channel).filter((m) => m.text.includes('2 alerts (2 firing)'));
+    expect(posts).toHaveLength(1);
     const buttons = JSON.stringify(posts[0]!.blocks);
     expect(buttons).toContain('"url":"https://myrunbook.com/runbook/1234"');
-    expect(textsOf(posts[0]!).plain).toContain('The system has high memory usage');
-    expect(textsOf(posts[0]!).mrkdwn.join(' ')).toContain('07:51 UTC');
+    const plain = textsOf(posts[0]!).plain.join('\n');
+    expect(plain).toContain('Alert firing: High memory usage since 07:51 UTC');
+    expect(plain).toContain('Alert firing: High CPU usage');
+    expect(plain).toContain('The system has high memory usage');
   });
 
   it('opens an incident from a signed PagerDuty incident.triggered and records incident.resolved', async () => {

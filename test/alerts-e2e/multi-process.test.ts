@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../../src/redis/connection.js';
 import { bullPrefix } from '../../src/redis/store.js';
 import { type Sandbox, startSandbox, type TranscriptEntry } from '../../src/sandbox/index.js';
+import { assertConforms } from '../support/conformance.js';
 import { eventually } from '../support/eventually.js';
 import { SIGNING_SECRET } from '../support/harness.js';
 import { freePort } from '../support/lab.js';
@@ -70,6 +71,8 @@ afterAll(async () => {
   redis?.disconnect();
   await sandbox?.close();
   if (prefix) await cleanPrefix(prefix, testRedisTarget());
+  // Every Web API call the bot's processes made, checked against Slack's published spec.
+  if (sandbox) assertConforms(sandbox.transcript, 'multi-process');
 });
 
 const creates = (pred: (e: TranscriptEntry) => boolean = () => true) =>

@@ -8,6 +8,7 @@ import { RedisStore } from '../../src/redis/store.js';
 import { type Sandbox, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
 import { type Child, freePort, spawnNode, until, waitHttp } from '../bench/common.js';
 import { unlimited } from '../bench/sandbox-limits.js';
+import { assertConforms } from '../support/conformance.js';
 import { cleanPrefix, TEST_REDIS_URL, testPrefix } from '../support/redis.js';
 
 export { until };
@@ -163,6 +164,8 @@ export async function startStack(
       await sandbox.close();
       redis.disconnect();
       if (!opts.redisUrl) await cleanPrefix(prefix);
+      // Every Web API call the bot's processes made, checked against Slack's published spec.
+      assertConforms(sandbox.transcript, 'fault suite');
     },
   };
 }

@@ -172,8 +172,9 @@ describe('a job that fails for good', () => {
   });
 
   it('tells the announce channel and the declarer when the channel itself could not be opened', async () => {
-    // A workspace that lets nobody create channels (conversations.create: restricted_action).
-    h.sandbox.failNext('conversations.create', { error: 'restricted_action', count: 50 });
+    // Slack failing conversations.create (fatal_error: not a refusal, so the job retries, then gives up;
+    // a refusal such as restricted_action is test/lifecycle/channel-refused.test.ts).
+    h.sandbox.failNext('conversations.create', { error: 'fatal_error', count: 50 });
     const general = h.sandbox.channelByName('general')!.id;
     const after = h.sandbox.seq;
     const started = await h.client.slashCommand({
@@ -191,7 +192,7 @@ describe('a job that fails for good', () => {
     const told = await posted(h.announceChannel, /gave up on opening the incident channel/, after);
 
     expect(String(told.args.text)).toBe(
-      `<@${h.users.alice}> ${id} (SEV3) “Search &lt;!channel&gt; errors”: :warning: incident-bot gave up on opening the incident channel after 1 attempt: An API error occurred: restricted_action. The incident is recorded; check that incident-bot may create channels and invite people (\`channels:manage\`), and open a channel by hand meanwhile.`,
+      `<@${h.users.alice}> ${id} (SEV3) “Search &lt;!channel&gt; errors”: :warning: incident-bot gave up on opening the incident channel after 1 attempt: An API error occurred: fatal_error. The incident is recorded; check that incident-bot may create channels and invite people (\`channels:manage\`), and open a channel by hand meanwhile.`,
     );
     const failures = await jobFailures(id);
     expect(failures.map((e) => [e.job, e.attempts])).toEqual([['setup-channel', 1]]);

@@ -9,7 +9,7 @@ let alice: string;
 let bob: string;
 
 beforeEach(async () => {
-  sandbox = await startSandbox();
+  sandbox = await startSandbox({ scopes: 'all' });
   alice = sandbox.addUser({ name: 'alice', realName: 'Alice Liddell' }).id;
   bob = sandbox.addUser({ name: 'bob' }).id;
 });
@@ -198,13 +198,15 @@ describe('messages', () => {
     expect(sandbox.messages(channel).map((m) => m.ts)).toEqual([...tss].sort());
   });
 
-  it('reports channel_not_found, not_in_channel, no_text and msg_too_long', async () => {
+  it('reports channel_not_found, no_text and msg_too_long, and posts to a public channel it has not joined', async () => {
     const client = webClient(sandbox);
     const outside = sandbox.addChannel({ name: 'outside', members: [alice] }).id;
     expect(await slackError(client.chat.postMessage({ channel: 'C0MISSING0', text: 'x' }))).toBe(
       'channel_not_found',
     );
-    expect(await slackError(client.chat.postMessage({ channel: outside, text: 'x' }))).toBe('not_in_channel');
+    // With chat:write.public (this sandbox grants every scope) a public channel needs no joining;
+    // test/sandbox/hostile.test.ts shows not_in_channel without it.
+    expect((await client.chat.postMessage({ channel: outside, text: 'x' })).ok).toBe(true);
     expect(await slackError(client.chat.postMessage({ channel, text: '' }))).toBe('no_text');
     expect(await slackError(client.chat.postMessage({ channel, text: 'x'.repeat(40_001) }))).toBe(
       'msg_too_long',
@@ -214,7 +216,8 @@ describe('messages', () => {
 
   it('enforces Block Kit limits: 50 blocks, 3000 characters of section text, known block types', async () => {
     const client = webClient(sandbox);
-    const fifty = Array.from({ length: 50 }, () => section('y'.repeat(3000)));
+    // 50 blocks of 3000 characters each are too large in all (msg_blocks_too_long: test/sandbox/hostile.test.ts).
+    const fifty = Array.from({ length: 50 }, (_, i) => section(`${'y'.repeat(i === 0 ? 3000 : 500)}`));
     expect((await client.chat.postMessage({ channel, text: 'ok', blocks: fifty })).ok).toBe(true);
     expect(
       await slackError(

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { IncidentId } from '../../src/core/incident-model.js';
 import { type BotProcess, startBot } from '../../src/process.js';
 import { redisMode } from '../../src/redis/connection.js';
-import { type Sandbox, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
+import { type Sandbox, type SandboxOptions, SlackClientSim, startSandbox } from '../../src/sandbox/index.js';
+import { assertConforms } from './conformance.js';
 import { eventually } from './eventually.js';
 import { cleanPrefix, TEST_REDIS_CLUSTER_NODES, testPrefix, testRedisEnv, testRedisTarget } from './redis.js';
 
@@ -29,9 +30,17 @@ export interface Harness {
 export async function startHarness(
   name: string,
   env: NodeJS.ProcessEnv = {},
-  opts: { worker?: boolean } = {},
+  opts: {
+    worker?: boolean;
+    /** Sandbox options (e.g. `hostile: true`). */
+    sandbox?: SandboxOptions;
+    /** Runs before the bot starts: add users and channels; the settings it returns override `env`. */
+    prepare?: (sandbox: Sandbox) => NodeJS.ProcessEnv;
+  } = {},
 ): Promise<Harness> {
-  const sandbox = await startSandbox({ port: 0 });
+  // TEST_SANDBOX_HOSTILE=1 runs every end-to-end suite against a hostile workspace (empty display names).
+  const hostile = process.env.TEST_SANDBOX_HOSTILE === '1';
+  const sandbox = await startSandbox({ port: 0, hostile, ...opts.sandbox });
   const alice = sandbox.addUser({ name: 'alice' }).id;
   const bob = sandbox.addUser({ name: 'bob' }).id;
   const carol = sandbox.addUser({ name: 'carol' }).id;
@@ -49,6 +58,7 @@ export async function startHarness(
     INCIDENT_ANNOUNCE_CHANNEL: announce,
     POSTMORTEM_DIR: mkdtempSync(join(tmpdir(), 'ib-postmortems-')),
     ...env,
+    ...opts.prepare?.(sandbox),
   };
   const bot = await startBot({ env: fullEnv, worker: opts.worker });
   // A cluster run that quietly ran on one Redis would prove nothing.
@@ -75,6 +85,8 @@ export async function startHarness(
       await bot.close();
       await sandbox.close();
       await cleanPrefix(prefix, testRedisTarget());
+      // Every Web API call this suite's bot made, checked against Slack's published spec.
+      assertConforms(sandbox.transcript, `startHarness(${name})`);
     },
   };
 }

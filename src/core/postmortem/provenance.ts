@@ -33,6 +33,8 @@ export function withNames(e: TimelineEntry, people: Record<string, string>): Tim
   if (e.kind === 'role_assigned') (out as EntryOf<'role_assigned'>).userId = name(e.userId);
   if (e.kind === 'followup_added' && e.owner) (out as EntryOf<'followup_added'>).owner = name(e.owner);
   if (e.kind === 'escalated') (out as EntryOf<'escalated'>).userIds = e.userIds.map(name);
+  if (e.kind === 'slack_refused' && e.action === 'invite')
+    (out as EntryOf<'slack_refused'>).target = name(e.target);
   if (e.kind === 'message_recorded') {
     (out as EntryOf<'message_recorded'>).author = name(e.author);
     (out as EntryOf<'message_recorded'>).recordedBy = name(e.recordedBy);

@@ -137,6 +137,19 @@ export function timelineRows(
           [e.seq],
         );
         break;
+      case 'slack_refused':
+        // Who could not be brought in, and where nobody was told, is part of the story too.
+        add(
+          e.at,
+          'Slack refused',
+          e.action === 'invite'
+            ? `inviting ${markdownText(e.target)}: ${e.error}`
+            : e.action === 'announce'
+              ? `the announcement in ${markdownText(e.target)}: ${e.error}`
+              : `creating the channel ${markdownText(e.target)}: ${e.error}`,
+          [e.seq],
+        );
+        break;
       case 'job_failed':
         // Work the bot owed and never did (a reminder, the channel, an alert) is part of the story.
         add(
