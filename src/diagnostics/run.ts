@@ -9,6 +9,7 @@ import {
   checkDatabase,
   checkEndpoints,
   checkTrafficVolume,
+  lbViewOf,
 } from './checks/red-herrings.js';
 import { makeResult } from './checks/result.js';
 import {
@@ -349,6 +350,8 @@ async function runLbCheck(
         routes,
         noServer: log?.noServer,
         liveStatus: !!pools?.live,
+        log,
+        thresholds: th,
       });
       r.notes.push(...configNotes(cfg), ...(log ? problemNotes(log.problems) : []));
       return r;
@@ -385,6 +388,7 @@ async function runLbCheck(
     case 'backend-connect': {
       const pools = await ctx.pools();
       if (!pools) return skipped('no stats source or config file to read server addresses from');
+      const log = await ctx.log().catch(() => undefined);
       const probes = await Promise.all(
         pools.pools.flatMap((p) =>
           p.servers.flatMap((s) => {
@@ -398,6 +402,7 @@ async function runLbCheck(
                 usable: s.usable,
                 status: s.status,
                 probe,
+                lb: lbViewOf(p, s, log?.servers),
               })),
             ];
           }),

@@ -16,4 +16,8 @@ export interface AccessRecord {
   status: number;
   method?: string;
   path?: string;
+  /** HAProxy termination state (`----`, `SC--`, `CR--`, ...); absent for nginx. */
+  termination?: string;
+  /** Why this request is client noise (see client-noise.ts), when it is: reported, never a finding. */
+  noise?: string;
 }

@@ -1,4 +1,5 @@
 import type { AccessRecord } from './access-record.js';
+import { haproxyNoise } from './client-noise.js';
 import { parseClfDate } from './lines.js';
 
 /** A parsed `option httplog` line: the normalized record plus HAProxy's own fields (timers in ms, -1 = not reached). */
@@ -209,7 +210,11 @@ export function parseHaproxyHttpLogLine(line: string, utcOffsetMinutes = 0): Hap
       path = s2 === -1 ? request.slice(s1 + 1) : request.slice(s1 + 1, s2);
     }
   }
-  const noServer = serverField === '<NOSRV>';
+  const noise =
+    serverField === '<NOSRV>'
+      ? haproxyNoise(status, termination.charCodeAt(0), termination.charCodeAt(1))
+      : undefined;
+  const noServer = serverField === '<NOSRV>' && noise === undefined;
   return {
     time,
     client,
@@ -217,7 +222,7 @@ export function parseHaproxyHttpLogLine(line: string, utcOffsetMinutes = 0): Hap
     frontend,
     backend,
     serverField,
-    server: noServer || serverField === '<STATS>' ? undefined : serverField,
+    server: serverField === '<NOSRV>' || serverField === '<STATS>' ? undefined : serverField,
     noServer,
     status,
     method,
@@ -231,6 +236,7 @@ export function parseHaproxyHttpLogLine(line: string, utcOffsetMinutes = 0): Hap
     },
     bytesRead: intOr(bytesTok, 0),
     termination,
+    ...(noise !== undefined ? { noise } : {}),
     retries: intOr(c[4]!, 0),
     srvQueue: intOr(q[0]!, 0),
     backendQueue: intOr(q[1]!, 0),

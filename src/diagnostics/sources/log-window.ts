@@ -12,6 +12,8 @@ export function toLineParser(parse: (line: string) => AccessRecord | undefined):
     out.backend = rec.backend;
     out.server = rec.server;
     out.path = rec.path;
+    out.termination = rec.termination;
+    out.noise = rec.noise;
     return true;
   };
 }
@@ -24,6 +26,8 @@ export interface ServerTally {
   server: string;
   requests: number;
   errors5xx: number;
+  /** Requests whose connection to this server failed as the load balancer saw it (HAProxy `SC`); HAProxy logs only. */
+  connectFailures?: number;
 }
 
 /** Requests the proxy could not give to any server, per backend (or nginx upstream group). */
@@ -50,6 +54,8 @@ export interface LogWindowSummary {
   servers: ServerTally[];
   noServer: NoServerTally[];
   errors5xx: number;
+  /** Client noise in the window per reason ("malformed request rejected before routing": 1); never a finding. */
+  noise?: Record<string, number>;
   /** Busiest client addresses in the window, most requests first (at most 10). */
   topClients: { client: string; requests: number }[];
   distinctClients: number;
@@ -83,6 +89,7 @@ export async function summarizeAccessLog(
   const maxClients = opts.maxClients ?? 100_000;
   const servers = new Map<string, ServerTally>();
   const noServer = new Map<string, NoServerTally>();
+  const noise: Record<string, number> = {};
   const clients = new Map<string, number>();
   let clientsCapped = false;
   const problems: LineProblems = { unparsable: 0, binary: 0, truncated: 0 };
@@ -117,7 +124,9 @@ export async function summarizeAccessLog(
       else if (clients.size < maxClients) clients.set(rec.client, 1);
       else clientsCapped = true;
       const backend = rec.backend ?? '';
-      if (rec.noServer) {
+      if (rec.noise !== undefined) {
+        noise[rec.noise] = (noise[rec.noise] ?? 0) + 1;
+      } else if (rec.noServer) {
         let ns = noServer.get(backend);
         if (!ns) {
           ns = { backend, frontend: rec.frontend, requests: 0, statuses: {}, samplePaths: [] };
@@ -133,10 +142,12 @@ export async function summarizeAccessLog(
         let st = servers.get(key);
         if (!st) {
           st = { backend, server: rec.server, requests: 0, errors5xx: 0 };
+          if (rec.termination !== undefined) st.connectFailures = 0;
           servers.set(key, st);
         }
         st.requests++;
         if (is5xx) st.errors5xx++;
+        if (rec.termination?.startsWith('SC')) st.connectFailures = (st.connectFailures ?? 0) + 1;
       }
     },
     { signal: opts.signal },
@@ -157,6 +168,7 @@ export async function summarizeAccessLog(
     servers: [...servers.values()],
     noServer: [...noServer.values()],
     errors5xx,
+    noise,
     topClients,
     distinctClients: clients.size,
     clientsCapped,
