@@ -54,6 +54,11 @@ export const CheckResult = z.object({
   servers: z.array(ServerFigures).default([]),
   bears: z.array(Bearing).default([]),
   window: z.object({ from: z.iso.datetime(), to: z.iso.datetime() }).optional(),
+  /**
+   * Where the evidence was seen from: the load balancer's own stats, health checks, log or config, or the bot's
+   * own probes from its host. The bot's probes never override the load balancer's evidence.
+   */
+  seenFrom: z.array(z.enum(['lb-stats', 'lb-health-checks', 'lb-log', 'lb-config', 'bot-probe'])).optional(),
   /** Input problems that did not stop the check ("skipped 12 unparsable lines"). */
   notes: z.array(z.string()).default([]),
   durationMs: z.number().optional(),

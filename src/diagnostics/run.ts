@@ -218,9 +218,11 @@ class LbContext {
         for (const p of cfg?.haproxy?.proxies ?? []) {
           const pool = pools.find((x) => x.name === p.name);
           if (pool && !pool.algo) pool.algo = p.balance ?? 'roundrobin';
+          if (pool && p.persistence !== undefined) pool.persistence = p.persistence;
           for (const s of p.servers) {
             const server = pool?.servers.find((x) => x.name === s.name);
             if (server && !server.address) server.address = s.address;
+            if (server && s.slowstartMs !== undefined) server.slowstartMs = s.slowstartMs;
           }
         }
         return { pools, live: true };
@@ -296,9 +298,9 @@ async function runLbCheck(
     }
     case 'traffic-distribution': {
       const pools = await ctx.pools();
-      if (!pools) return skipped('no stats source or config file to read pools and weights from');
       const cfg = await ctx.parsedConfig().catch(() => undefined);
       const log = await ctx.log();
+      if (!pools && !log) return skipped('no stats source, config file or access log to count requests from');
       let observed: ObservedCount[];
       let source: string;
       const notes: string[] = [];
@@ -326,11 +328,13 @@ async function runLbCheck(
       }
       const r = checkTrafficDistribution({
         target,
-        pools: pools.pools,
+        pools: pools?.pools ?? [],
         observed,
         source,
         rules: rulesByBackend(cfg?.haproxy),
         distinctClients: log?.distinctClients,
+        topClients: log?.topClients,
+        weightsKnown: !!pools,
         thresholds: th,
       });
       r.notes.push(...notes);

@@ -145,7 +145,10 @@ describe('backend-connect weighs the bot probe against the load balancer', () =>
       "web1, web2 unreachable from incident-bot's host, but the load balancer's health checks pass and it served 4,812 responses in the window: the bot may be on another network",
     );
     expect(r.bears).toEqual([]);
-    expect(r.evidence[0]).toContain("seen from: incident-bot's host");
+    expect(r.seenFrom).toEqual(['bot-probe', 'lb-health-checks', 'lb-log']);
+    expect(r.evidence[0]).toContain(
+      "ECONNREFUSED from incident-bot's host; the load balancer saw: health check L7OK",
+    );
   });
 
   it('fails and supports the network hypothesis when the load balancer also failed to connect', () => {

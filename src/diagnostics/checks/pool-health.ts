@@ -109,6 +109,15 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
     summary,
     evidence,
     servers,
+    seenFrom: [
+      ...(input.pools.some((p) => p.servers.some((s) => s.sessions !== undefined))
+        ? (['lb-stats'] as const)
+        : ['lb-config' as const]),
+      ...(input.pools.some((p) => p.servers.some((s) => s.checkStatus))
+        ? (['lb-health-checks'] as const)
+        : []),
+      ...(input.tallies ? (['lb-log'] as const) : []),
+    ],
     bears: lbBearing(verdict),
   });
 }

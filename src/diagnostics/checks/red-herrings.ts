@@ -221,9 +221,6 @@ export function checkBackendConnect(input: {
     parts.push(
       `${unknown.map((c) => c.server).join(', ')} unreachable from incident-bot's host; the load balancer's own view is unknown (no health checks, nothing served in its log): add stats or a log to tell`,
     );
-  evidence.unshift(
-    "seen from: incident-bot's host (TCP connect), weighed against the load balancer's health checks and log",
-  );
   const summary =
     verdict === 'skipped'
       ? 'no backend server addresses known'
@@ -245,6 +242,14 @@ export function checkBackendConnect(input: {
     evidence,
     servers,
     bears,
+    seenFrom: [
+      'bot-probe',
+      ...(input.probes.some((p) => p.lb?.checkStatus) ? (['lb-health-checks'] as const) : []),
+      ...(input.probes.some((p) => p.lb?.servedWhen === 'in the window') ? (['lb-log'] as const) : []),
+      ...(input.probes.some((p) => p.lb?.servedWhen === 'since HAProxy start')
+        ? (['lb-stats'] as const)
+        : []),
+    ],
   });
 }
 

@@ -110,9 +110,6 @@ export function checkRouting(input: RoutingInput): CheckResult {
     );
   }
   evidence.push(...noiseEvidence(input.log?.noise));
-  evidence.unshift(
-    `seen from: the load balancer's ${[input.routes ? 'config' : '', input.liveStatus ? 'stats' : '', input.noServer ? 'log' : ''].filter(Boolean).join(', ') || 'pools'}`,
-  );
   const verdict = worst(verdicts);
   const summary =
     headlines.length > 0
@@ -127,6 +124,11 @@ export function checkRouting(input: RoutingInput): CheckResult {
     summary,
     evidence,
     notes,
+    seenFrom: [
+      ...(input.routes ? (['lb-config'] as const) : []),
+      ...(input.liveStatus ? (['lb-stats'] as const) : []),
+      ...(input.noServer ? (['lb-log'] as const) : []),
+    ],
     bears: lbBearing(verdict),
   });
 }
