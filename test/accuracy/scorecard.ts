@@ -123,6 +123,10 @@ export async function replay(scenario: string, variant: Variant): Promise<Row[]>
   const src = join(RECORDINGS, scenario);
   const expected = readExpected(join(src, 'expected.yml'));
   const window = JSON.parse(readFileSync(join(src, 'window.json'), 'utf8')) as { recordedAt: string };
+  // Newer recordings say which backends refused connections in backends.json (written by record.ts).
+  const refused = existsSync(join(src, 'backends.json'))
+    ? (JSON.parse(readFileSync(join(src, 'backends.json'), 'utf8')) as { refused: string[] }).refused
+    : expected.refused;
   const dir = mkdtempSync(join(tmpdir(), `accuracy-${scenario}-`));
   const listeners: Server[] = [];
   try {
@@ -133,14 +137,14 @@ export async function replay(scenario: string, variant: Variant): Promise<Row[]>
     const addrText = hasConfig ? readFileSync(join(dir, configName), 'utf8') : '';
     for (const m of addrText.matchAll(ADDR)) if (!ports.has(m[1]!)) ports.set(m[1]!, await freePort());
     for (const [old, port] of ports) {
-      if (variant === 'backends unreachable' || expected.refused.includes(`127.0.0.1:${old}`)) continue;
+      if (variant === 'backends unreachable' || refused.includes(`127.0.0.1:${old}`)) continue;
       const srv = createServer((sock) => sock.destroy());
       srv.listen(port, '127.0.0.1');
       await once(srv, 'listening');
       listeners.push(srv);
     }
     for (const f of readdirSync(dir)) {
-      if (f === 'expected.yml' || f === 'window.json') continue;
+      if (f === 'expected.yml' || f === 'window.json' || f === 'backends.json') continue;
       const p = join(dir, f);
       const text = readFileSync(p, 'latin1');
       writeFileSync(
