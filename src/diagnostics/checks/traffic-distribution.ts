@@ -71,6 +71,8 @@ export function checkTrafficDistribution(input: TrafficDistributionInput): Check
   const verdicts: Verdict[] = [];
   const headlines: string[] = [];
   let judged = 0;
+  /** Pools judged without weights: their shares are by design (or weights are unknown). */
+  const byDesign: string[] = [];
   const weightsKnown = input.weightsKnown !== false;
   const pools = weightsKnown ? input.pools : poolsFromObserved(input.observed);
   if (!weightsKnown)
@@ -110,6 +112,11 @@ export function checkTrafficDistribution(input: TrafficDistributionInput): Check
       });
       if (v === 'skipped') continue;
       judged++;
+      byDesign.push(
+        weightsKnown
+          ? `${pool.name} (${pool.persistence ? 'persistence' : pool.algo})`
+          : pool.name || 'upstream',
+      );
       if (v !== 'pass') verdicts.push(v);
       continue;
     }
@@ -187,7 +194,11 @@ export function checkTrafficDistribution(input: TrafficDistributionInput): Check
     headlines.length > 0
       ? headlines.join('; ')
       : judged > 0
-        ? 'requests follow the configured weights within statistical noise'
+        ? byDesign.length === judged
+          ? weightsKnown
+            ? `no extreme concentration; ${byDesign.join(', ')} promise${byDesign.length === 1 ? 's' : ''} no shares by weight, so uneven shares are by design`
+            : 'no upstream takes far more than an even split (weights unknown: add `config` to compare with them)'
+          : `requests follow the configured weights within statistical noise${byDesign.length > 0 ? `; ${byDesign.join(', ')} promise${byDesign.length === 1 ? 's' : ''} no shares by weight and show no extreme concentration` : ''}`
         : 'not enough requests in the window to judge the distribution';
   return makeResult({
     checkId: 'traffic-distribution',

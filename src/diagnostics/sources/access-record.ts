@@ -20,4 +20,6 @@ export interface AccessRecord {
   termination?: string;
   /** Why this request is client noise (see client-noise.ts), when it is: reported, never a finding. */
   noise?: string;
+  /** nginx: upstream addresses tried before the one that answered and that failed (502/504 or no answer): retried elsewhere. */
+  failedUpstreams?: string[];
 }

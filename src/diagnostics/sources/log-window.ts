@@ -14,6 +14,7 @@ export function toLineParser(parse: (line: string) => AccessRecord | undefined):
     out.path = rec.path;
     out.termination = rec.termination;
     out.noise = rec.noise;
+    out.failedUpstreams = rec.failedUpstreams;
     return true;
   };
 }
@@ -124,6 +125,15 @@ export async function summarizeAccessLog(
       else if (clients.size < maxClients) clients.set(rec.client, 1);
       else clientsCapped = true;
       const backend = rec.backend ?? '';
+      for (const addr of rec.failedUpstreams ?? []) {
+        const key = `${backend}\u0000${addr}`;
+        let st = servers.get(key);
+        if (!st) {
+          st = { backend, server: addr, requests: 0, errors5xx: 0 };
+          servers.set(key, st);
+        }
+        st.connectFailures = (st.connectFailures ?? 0) + 1;
+      }
       if (rec.noise !== undefined) {
         noise[rec.noise] = (noise[rec.noise] ?? 0) + 1;
       } else if (rec.noServer) {

@@ -193,8 +193,14 @@ function toRecord(vars: Record<string, string>): NginxLogRecord | undefined {
   const noServer = last !== undefined && !last.includes(':') && !last.startsWith('unix');
   // A request that reached no upstream and that nginx answered 400/408/499/... is the client's doing.
   const noise = upstreamAddrs.length === 0 ? nginxNoise(status) : undefined;
+  // With retries, $upstream_status lists one status per address tried; the earlier ones failed.
+  const statuses = vars.upstream_status?.split(/, | : /) ?? [];
+  const failedUpstreams = upstreamAddrs
+    .slice(0, -1)
+    .filter((_, i) => statuses[i] === undefined || /^(502|504|-)$/.test(statuses[i]!));
   return {
     ...(noise !== undefined ? { noise } : {}),
+    ...(failedUpstreams.length > 0 ? { failedUpstreams } : {}),
     time,
     client: vars.remote_addr ?? '-',
     frontend: vars.server_name ?? vars.host,
