@@ -3,8 +3,8 @@
  * through every check the bot would run on it, twice: replayed as recorded (the backends answer the bot's
  * probes, except those that refused connections in the lab) and replayed with every backend gone (as if the bot
  * ran on another network than the load balancer). Each result is compared with the verdicts in the scenario's
- * `expected.yml`. A warn or fail where pass/skipped is expected is a false alarm; pass/skipped where warn/fail is
- * expected is a miss; any other difference (warn for fail, an error) is wrong too.
+ * `expected.yml`. A verdict more severe than expected (warn or fail where pass/skipped is expected, fail where warn
+ * is) is a false alarm; a less severe one is a miss; any other difference (pass for skipped, an error) is wrong.
  */
 import { once } from 'node:events';
 import {
@@ -100,12 +100,15 @@ function normalize(e: Expectation): { verdict: string; names: string[] } {
   return typeof e === 'string' ? { verdict: e, names: [] } : e;
 }
 
+/** pass and skipped say "nothing wrong"; a verdict more severe than expected is a false alarm, less severe a miss. */
 function judge(expected: string, got: string, namesOk: boolean): Outcome {
   if (expected === got) return namesOk ? 'ok' : 'wrong';
-  const quiet = (v: string) => v === 'pass' || v === 'skipped';
-  const alarm = (v: string) => v === 'warn' || v === 'fail';
-  if (quiet(expected) && alarm(got)) return 'false alarm';
-  if (alarm(expected) && quiet(got)) return 'miss';
+  const rank: Record<string, number> = { skipped: 0, pass: 0, warn: 1, fail: 2 };
+  const e = rank[expected];
+  const g = rank[got];
+  if (e === undefined || g === undefined) return 'wrong';
+  if (g > e) return 'false alarm';
+  if (g < e) return 'miss';
   return 'wrong';
 }
 
