@@ -64,3 +64,16 @@ export const CheckResult = z.object({
   durationMs: z.number().optional(),
 });
 export type CheckResult = z.infer<typeof CheckResult>;
+
+const SEEN: Record<NonNullable<CheckResult['seenFrom']>[number], string> = {
+  'lb-stats': "the load balancer's stats",
+  'lb-health-checks': "the load balancer's health checks",
+  'lb-log': "the load balancer's log",
+  'lb-config': "the load balancer's config",
+  'bot-probe': "incident-bot's own probes from its host",
+};
+
+/** "the load balancer's stats, the load balancer's log" for a result's `seenFrom`. */
+export function describeSeenFrom(seen: NonNullable<CheckResult['seenFrom']>): string {
+  return seen.map((s) => SEEN[s]).join(', ');
+}

@@ -57,7 +57,7 @@ describe('client noise in the load balancer log', () => {
     expect(log.noServer).toEqual([]);
     expect(log.noise).toEqual({
       'malformed request rejected before routing': 1,
-      'client too slow to send its request (408)': 1,
+      'client too slow to send a request (408)': 1,
     });
     // the byte scanner and the full parser agree on noise
     const ref = await summarizeAccessLog(

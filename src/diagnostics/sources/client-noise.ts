@@ -15,7 +15,7 @@ export function haproxyNoise(status: number, t0: number, t1: number): string | u
   // 'C' client aborted, 'c' client-side timeout, 'P' proxy rejected (syntax or deny), 'L' answered locally.
   if (t0 === 67 || t0 === 99) {
     if (status === 400) return 'malformed request rejected before routing';
-    if (status === 408 || t0 === 99) return 'client too slow to send its request (408)';
+    if (status === 408 || t0 === 99) return 'client too slow to send a request (408)';
     if (t1 === 82) return 'client closed the connection before sending a request';
     return 'client gave up before a server was chosen';
   }
@@ -23,10 +23,10 @@ export function haproxyNoise(status: number, t0: number, t1: number): string | u
     if (status === 400) return 'malformed request rejected before routing';
     return `request denied by a proxy rule (${status})`;
   }
-  if (t0 === 76) return `answered by the proxy itself (${status})`;
+  if (t0 === 76) return `request answered by the proxy itself (${status})`;
   // A request never completed ('R' = waiting for the request) cannot have been routed anywhere.
   if (t1 === 82 && status === 400) return 'malformed request rejected before routing';
-  if (t1 === 82 && status === 408) return 'client too slow to send its request (408)';
+  if (t1 === 82 && status === 408) return 'client too slow to send a request (408)';
   return undefined;
 }
 
@@ -41,7 +41,7 @@ export function nginxNoise(status: number): string | undefined {
     case 494:
       return 'malformed request rejected before routing';
     case 408:
-      return 'client too slow to send its request (408)';
+      return 'client too slow to send a request (408)';
     case 499:
       return 'client closed the connection before an upstream was chosen';
     case 444:
