@@ -21,8 +21,10 @@ export const Thresholds = z.object({
   skewZ: z.number().positive().default(4),
   /** One server weighted at least this many times the median of its peers, taking over half the pool, concentrates traffic. */
   weightRatio: z.number().positive().default(3),
-  /** Per-server 5xx share that warns (with at least `minRequests / 2` requests). */
+  /** Per-server 5xx share that warns (with at least `minRequests / 2` requests)... */
   errorShare: z.number().min(0).max(1).default(0.05),
+  /** ...and at least this many 5xx (a couple of errors is not a finding, whatever their share). */
+  minErrors: z.number().int().positive().default(5),
   /** A config change within this many minutes counts as recent. */
   recentChangeMinutes: z
     .number()

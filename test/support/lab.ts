@@ -89,7 +89,9 @@ async function backend(name: string, delayMs = 0): Promise<{ server: Server; por
       res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
       res.end(`${name}\n`);
     };
-    if (delayMs > 0) setTimeout(answer, delayMs);
+    // `/slow` is a page that takes a while, so a client can give up before the answer (a client abort).
+    const delay = req.url?.startsWith('/slow') ? 300 : delayMs;
+    if (delay > 0) setTimeout(answer, delay);
     else answer();
   });
   server.listen(0, '127.0.0.1');
@@ -168,11 +170,15 @@ async function sendFromClients(
   await Promise.all(Array.from({ length: Math.min(8, count) }, worker));
 }
 
-/** Opens a raw TCP connection, writes `data` (maybe nothing), and resolves when the proxy closes it. */
-function rawClient(port: number, data: string, localAddress = '127.0.0.9'): Promise<void> {
+/**
+ * Opens a raw TCP connection, writes `data` (maybe nothing), and resolves when the proxy closes it; with `abort`
+ * the client closes its side right after writing, before any answer (a client abort).
+ */
+function rawClient(port: number, data: string, localAddress = '127.0.0.9', abort = false): Promise<void> {
   return new Promise((resolve) => {
     const sock = connectTcp({ host: '127.0.0.1', port, localAddress }, () => {
-      if (data) sock.write(data);
+      if (abort) sock.end(data);
+      else if (data) sock.write(data);
     });
     sock.on('data', () => {});
     sock.on('error', () => resolve());
@@ -183,7 +189,8 @@ function rawClient(port: number, data: string, localAddress = '127.0.0.9'): Prom
 /**
  * Client noise as port scanners, TCP probes and broken clients make it: 2 malformed requests (400), 1 client
  * that sends half a request and waits (408 after the proxy's request timeout), 1 that connects and sends
- * nothing (HAProxy logs it as `<BADREQ>`; nginx logs nothing or 400). Resolves with the lines they log.
+ * nothing (HAProxy: 408 `<BADREQ>`; nginx logs nothing), 1 that asks for a slow page and hangs up before the
+ * answer (nginx 499; HAProxy `C` termination state). Resolves with the lines they log.
  */
 async function sendNoise(port: number, kind: 'haproxy' | 'nginx'): Promise<number> {
   await Promise.all([
@@ -191,8 +198,9 @@ async function sendNoise(port: number, kind: 'haproxy' | 'nginx'): Promise<numbe
     rawClient(port, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n'),
     rawClient(port, 'GET /slow-client HTTP/1.1\r\nHost: x\r\n'),
     rawClient(port, ''),
+    rawClient(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', '127.0.0.9', true),
   ]);
-  return kind === 'haproxy' ? 4 : 3;
+  return kind === 'haproxy' ? 5 : 4;
 }
 
 async function startBackends(names: string[], delays: Record<string, number> = {}) {

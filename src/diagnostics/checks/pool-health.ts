@@ -98,6 +98,7 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
         requests &&
         errors !== undefined &&
         requests >= th.minRequests / 2 &&
+        errors >= th.minErrors &&
         errors / requests > th.errorShare
       ) {
         verdicts.push('warn');
