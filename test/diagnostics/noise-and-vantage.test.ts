@@ -73,6 +73,29 @@ describe('client noise in the load balancer log', () => {
     );
   });
 
+  it('reads every termination state alike in the byte scanner and the full parser, with and without a syslog header', async () => {
+    const lines: string[] = [];
+    let i = 0;
+    for (const t0 of '-CcPLSsRIDKU')
+      for (const t1 of '-RQCHDLT')
+        for (const status of ['400', '403', '408', '503', '-1', '200']) {
+          const l = `10.0.0.${i % 9}:${40000 + i} [12/Mar/2024:10:00:00.${String(i % 1000).padStart(3, '0')}] fe app/<NOSRV> -1/-1/-1/-1/0 ${status} 0 - - ${t0}${t1}-- 1/1/0/0/0 0/0 "<BADREQ>"`;
+          lines.push(i % 2 ? `Mar 12 10:00:00 lb haproxy[1]: ${l}` : l);
+          i++;
+        }
+    const path = file(lines);
+    const fast = await summarizeHaproxyHttpLog(path, ALL);
+    const ref = await summarizeAccessLog(
+      path,
+      toLineParser((l) => parseHaproxyHttpLogLine(l)),
+      ALL,
+    );
+    expect(fast).toEqual(ref);
+    expect(Object.keys(fast.noise ?? {}).length).toBeGreaterThan(3);
+    // what is left is the load balancer's own: server-side, resource and internal states
+    expect(fast.noServer[0]!.requests).toBeGreaterThan(0);
+  });
+
   it('fails routing when the load balancer itself had no server for enough of the requests (503 SC--)', async () => {
     const path = file([
       ...Array.from({ length: 300 }, (_, i) => served(i)),
