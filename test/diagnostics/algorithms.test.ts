@@ -90,6 +90,22 @@ describe('traffic-distribution knows the balancing algorithm', () => {
     );
   });
 
+  it('warns about a concentration under balance source when there is no log to say which clients sent it', () => {
+    const r = checkTrafficDistribution({
+      target: 'lb',
+      pools: [
+        pool(
+          'source',
+          ['web1', 'web2', 'web3'].map((n) => server(n)),
+        ),
+      ],
+      observed: counts({ web1: 0, web2: 300, web3: 0 }),
+      source: 'stot deltas between two stats samples 5.00 s apart',
+    });
+    expect(r.verdict).toBe('warn');
+    expect(r.summary).toContain('add the access log to see whether a few client addresses explain it');
+  });
+
   it('passes balance uri concentrating on a few hot paths when many clients send them', () => {
     const r = checkTrafficDistribution({
       target: 'lb',

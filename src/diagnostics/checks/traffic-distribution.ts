@@ -316,6 +316,12 @@ function judgeWithoutWeights(
     );
     return 'fail';
   }
+  if (clientKeyed && input.distinctClients === undefined && busiest === undefined) {
+    out.headlines.push(
+      `${name}/${top.name} takes ${pct(n / total)} of requests, ${ratio.toFixed(1)}x an even split, and ${pool.persistence ? `"${pool.persistence}"` : `"balance ${pool.algo}"`} keys on the client: add the access log to see whether a few client addresses explain it`,
+    );
+    return 'warn';
+  }
   out.notes.push(
     `${name}/${top.name} takes ${pct(n / total)} of requests (${how}); the key diversity does not explain it as a misconfiguration, so it is not flagged`,
   );
