@@ -24,6 +24,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import type { CheckResult } from '../../src/core/check.js';
 import { loadDiagnosticsConfig } from '../../src/diagnostics/config.js';
+import { probeTcp } from '../../src/diagnostics/probes.js';
 import { runDiagnostics } from '../../src/diagnostics/run.js';
 
 export const RECORDINGS = join(import.meta.dirname, '../fixtures/diagnostics/recordings');
@@ -96,6 +97,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** A loopback port nothing listens on right now (checked with a connect that must be refused). */
+async function closedPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    const probe = await probeTcp('127.0.0.1', port, 1000);
+    if (!probe.ok) return port;
+  }
+}
+
 function normalize(e: Expectation): { verdict: string; names: string[] } {
   return typeof e === 'string' ? { verdict: e, names: [] } : e;
 }
@@ -138,7 +148,7 @@ export async function replay(scenario: string, variant: Variant): Promise<Row[]>
     const ports = new Map<string, number>();
     const hasConfig = existsSync(join(dir, configName));
     const addrText = hasConfig ? readFileSync(join(dir, configName), 'utf8') : '';
-    for (const m of addrText.matchAll(ADDR)) if (!ports.has(m[1]!)) ports.set(m[1]!, await freePort());
+    for (const m of addrText.matchAll(ADDR)) if (!ports.has(m[1]!)) ports.set(m[1]!, await closedPort());
     for (const [old, port] of ports) {
       if (variant === 'backends unreachable' || refused.includes(`127.0.0.1:${old}`)) continue;
       const srv = createServer((sock) => sock.destroy());
