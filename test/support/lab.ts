@@ -60,7 +60,7 @@ export interface Lab {
   /**
    * Sends the scenario's traffic as production would see it: `count` requests from 8 loopback client addresses
    * (127.0.0.1-8; some with a persistence cookie in `cookie`), the paths the scenario needs, and client noise.
-   * Resolves with the number of lines the log should then hold.
+   * Resolves with the number of lines the log should then hold (those already there included).
    */
   sendRealistic(count: number): Promise<number>;
   /** Backend addresses that refuse connections in this scenario (`127.0.0.1:port`). */
@@ -277,6 +277,8 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
     '  timeout server 5s',
     // Slow clients get a 408 after this (noisy scenarios only, so the older recordings' configs stay as they were).
     ...(noisy ? ['  timeout http-request 300ms'] : []),
+    // Health check results in the log too, as many production configs have them (not request lines).
+    ...(noisy ? ['  option log-health-checks'] : []),
     'frontend fe',
     `  bind 127.0.0.1:${fePort}`,
     // An external monitor's probe, answered by HAProxy itself (logged with termination state LR--).
@@ -370,13 +372,15 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
     startedAt: new Date(),
     send: (count, paths = ['/']) => sendAll(frontendUrl, count, paths),
     sendRealistic: async (count) => {
+      // Lines already there (stats fetches, health check results) count towards what waitForLog waits for.
+      const before = countLines(logPath);
       await sendFromClients(
         frontendUrl,
         count,
         realisticPaths(scenario),
         scenario === 'cookie' ? 'SRV=web2' : undefined,
       );
-      return count + (await sendNoise(fePort, 'haproxy'));
+      return before + count + (await sendNoise(fePort, 'haproxy'));
     },
     refused: [
       ...(scenario === 'one-down' ? [`127.0.0.1:${closedPort}`] : []),
@@ -519,8 +523,9 @@ export async function startNginxLab(scenario: LabScenario): Promise<Lab> {
     startedAt: new Date(),
     send: (count, paths = ['/']) => sendAll(frontendUrl, count, paths),
     sendRealistic: async (count) => {
+      const before = countLines(logPath);
       await sendFromClients(frontendUrl, count, realisticPaths(scenario));
-      return count + (await sendNoise(port, 'nginx'));
+      return before + count + (await sendNoise(port, 'nginx'));
     },
     refused: ['one-down', 'empty-pool-route', 'max-fails'].includes(scenario)
       ? [`127.0.0.1:${closedPort}`]
