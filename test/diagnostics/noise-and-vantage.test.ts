@@ -137,6 +137,14 @@ describe('client noise in the load balancer log', () => {
     );
     const bad = p.parse('10.1.1.1 - - [12/Mar/2024:10:00:00 +0000] "\\x16\\x03\\x01" 400 157 "-" "-" - -');
     expect(bad?.noise).toBe('malformed request rejected before routing');
+    const retried = p.parse(
+      '10.1.1.2 - - [12/Mar/2024:10:00:00 +0000] "GET / HTTP/1.1" 200 15 "-" "-" 10.0.1.13:80, 10.0.1.11:80 502, 200',
+    );
+    expect([retried?.server, retried?.failedUpstreams, retried?.serverStatus]).toEqual([
+      '10.0.1.11:80',
+      ['10.0.1.13:80'],
+      200,
+    ]);
     const none = p.parse(
       '10.1.1.1 - - [12/Mar/2024:10:00:00 +0000] "GET /api/x HTTP/1.1" 502 157 "-" "-" api 502',
     );

@@ -22,4 +22,6 @@ export interface AccessRecord {
   noise?: string;
   /** nginx: upstream addresses tried before the one that answered and that failed (502/504 or no answer): retried elsewhere. */
   failedUpstreams?: string[];
+  /** nginx: what the server that answered said (the last `$upstream_status`), when the log has it; its 5xx count against it. */
+  serverStatus?: number;
 }

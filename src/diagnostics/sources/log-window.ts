@@ -15,6 +15,7 @@ export function toLineParser(parse: (line: string) => AccessRecord | undefined):
     out.termination = rec.termination;
     out.noise = rec.noise;
     out.failedUpstreams = rec.failedUpstreams;
+    out.serverStatus = rec.serverStatus;
     return true;
   };
 }
@@ -156,7 +157,10 @@ export async function summarizeAccessLog(
           servers.set(key, st);
         }
         st.requests++;
-        if (is5xx) st.errors5xx++;
+        // The server's own answer when the log has it (nginx `$upstream_status`), else what the client got:
+        // a 5xx counts against the server only when the server gave it.
+        const s = rec.serverStatus ?? rec.status;
+        if (s >= 500 && s <= 599) st.errors5xx++;
         if (rec.termination?.startsWith('SC')) st.connectFailures = (st.connectFailures ?? 0) + 1;
       }
     },
