@@ -96,6 +96,25 @@ describe('client noise in the load balancer log', () => {
     expect(fast.noServer[0]!.requests).toBeGreaterThan(0);
   });
 
+  it('counts HAProxy health check results and server state changes as event lines, not unparsable ones', async () => {
+    const path = file([
+      served(1),
+      'Health check for server app/web1 succeeded, reason: Layer4 check passed, check duration: 0ms, status: 1/1 UP.',
+      'Server app/web3 is going DOWN for maintenance. 2 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.',
+      'Mar 12 10:00:00 lb haproxy[1]: Server app/web3 enters drain state. 2 active and 0 backup servers online.',
+      'not a log line at all',
+    ]);
+    const fast = await summarizeHaproxyHttpLog(path, ALL);
+    expect(fast.problems).toEqual({ unparsable: 1, binary: 0, truncated: 0, events: 3 });
+    expect(fast).toEqual(
+      await summarizeAccessLog(
+        path,
+        toLineParser((l) => parseHaproxyHttpLogLine(l)),
+        ALL,
+      ),
+    );
+  });
+
   it('fails routing when the load balancer itself had no server for enough of the requests (503 SC--)', async () => {
     const path = file([
       ...Array.from({ length: 300 }, (_, i) => served(i)),

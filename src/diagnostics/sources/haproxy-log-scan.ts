@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { haproxyNoise } from './client-noise.js';
-import { parseHaproxyHttpLogLine } from './haproxy-log.js';
+import { isHaproxyEventLine, parseHaproxyHttpLogLine } from './haproxy-log.js';
 import { looksBinary } from './lines.js';
 import type { LogWindowSummary, NoServerTally, ServerTally, SummarizeOptions } from './log-window.js';
 
@@ -217,6 +217,7 @@ export interface RangeTally {
   firstTime: number;
   lastTime: number;
   unparsable: number;
+  events: number;
   binary: number;
   truncated: number;
   clientsCapped: boolean;
@@ -251,6 +252,7 @@ class Scan {
   firstTime = Number.POSITIVE_INFINITY;
   lastTime = Number.NEGATIVE_INFINITY;
   unparsable = 0;
+  events = 0;
   binary = 0;
   truncated = 0;
   clientsCapped = false;
@@ -538,6 +540,7 @@ class Scan {
     const r = parseHaproxyHttpLogLine(text, this.offsetMinutes);
     if (!r) {
       if (looksBinary(text)) this.binary++;
+      else if (isHaproxyEventLine(text)) this.events++;
       else this.unparsable++;
       return;
     }
@@ -738,6 +741,7 @@ class Scan {
       firstTime: this.firstTime,
       lastTime: this.lastTime,
       unparsable: this.unparsable,
+      events: this.events,
       binary: this.binary,
       truncated: this.truncated,
       clientsCapped: this.clientsCapped,
@@ -774,6 +778,7 @@ export function mergeTallies(
     previousWindow: 0,
     errors5xx: 0,
     unparsable: 0,
+    events: 0,
     binary: 0,
     truncated: 0,
   };
@@ -858,7 +863,12 @@ export function mergeTallies(
     topClients: top.map((id) => ({ client: keys(id), requests: counts[id]! })),
     distinctClients: distinct,
     clientsCapped,
-    problems: { unparsable: sum.unparsable, binary: sum.binary, truncated: sum.truncated },
+    problems: {
+      unparsable: sum.unparsable,
+      binary: sum.binary,
+      truncated: sum.truncated,
+      events: sum.events,
+    },
   };
 }
 

@@ -103,6 +103,18 @@ export function scanHaproxyHttpLogLine(
   return true;
 }
 
+const EVENT =
+  /(Health check for (backup )?server \S+ (succeeded|failed)|(Backup )?Server \S+\/\S+ (is |enters |was |leaves |changed )|Proxy \S+ (started|stopped)|backend \S+ has no server available)/;
+
+/**
+ * True for a line HAProxy logs about itself rather than a request: a health check result (`option
+ * log-health-checks`), a server going UP/DOWN/into maintenance or drain, a proxy starting or stopping.
+ * https://docs.haproxy.org/2.6/configuration.html#4.2-option%20log-health-checks
+ */
+export function isHaproxyEventLine(line: string): boolean {
+  return EVENT.test(line);
+}
+
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }

@@ -20,6 +20,7 @@ export function toLineParser(parse: (line: string) => AccessRecord | undefined):
   };
 }
 
+import { isHaproxyEventLine } from './haproxy-log.js';
 import { forEachLine, type LineProblems, looksBinary } from './lines.js';
 
 /** Requests one server answered in the window. */
@@ -94,7 +95,7 @@ export async function summarizeAccessLog(
   const noise: Record<string, number> = {};
   const clients = new Map<string, number>();
   let clientsCapped = false;
-  const problems: LineProblems = { unparsable: 0, binary: 0, truncated: 0 };
+  const problems: LineProblems = { unparsable: 0, binary: 0, truncated: 0, events: 0 };
   let inWindow = 0;
   let previousWindow = 0;
   let errors5xx = 0;
@@ -107,6 +108,7 @@ export async function summarizeAccessLog(
       if (line.length === 0) return;
       if (!parse(line, rec)) {
         if (looksBinary(line)) problems.binary++;
+        else if (isHaproxyEventLine(line)) problems.events = (problems.events ?? 0) + 1;
         else problems.unparsable++;
         return;
       }
@@ -196,6 +198,10 @@ export function problemNotes(p: LineProblems, what = 'log'): string[] {
   if (p.unparsable)
     notes.push(`${what}: skipped ${p.unparsable} unparsable line${p.unparsable === 1 ? '' : 's'}`);
   if (p.binary) notes.push(`${what}: skipped ${p.binary} binary/garbled line${p.binary === 1 ? '' : 's'}`);
+  if (p.events)
+    notes.push(
+      `${what}: ${p.events} load balancer event line${p.events === 1 ? '' : 's'} (health checks, server state changes), not requests`,
+    );
   if (p.truncated)
     notes.push(`${what}: skipped ${p.truncated} over-long line${p.truncated === 1 ? '' : 's'}`);
   return notes;

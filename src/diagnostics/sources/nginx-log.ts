@@ -198,7 +198,8 @@ function toRecord(vars: Record<string, string>): NginxLogRecord | undefined {
   const failedUpstreams = upstreamAddrs
     .slice(0, -1)
     .filter((_, i) => statuses[i] === undefined || /^(502|504|-)$/.test(statuses[i]!));
-  const answered = statuses.length === upstreamAddrs.length ? Number(statuses[statuses.length - 1]) : Number.NaN;
+  const answered =
+    statuses.length === upstreamAddrs.length ? Number(statuses[statuses.length - 1]) : Number.NaN;
   return {
     ...(Number.isInteger(answered) ? { serverStatus: answered } : {}),
     ...(noise !== undefined ? { noise } : {}),
