@@ -59,11 +59,6 @@ export function noiseEvidence(noise: Record<string, number> | undefined): string
   );
 }
 
-/** Total requests in a noise tally. */
-export function noiseCount(noise: Record<string, number> | undefined): number {
-  return Object.values(noise ?? {}).reduce((a, b) => a + b, 0);
-}
-
 function plural(reason: string): string {
   return reason.replace(
     /^(\w+ )?(request|client|connection)\b/,
