@@ -54,8 +54,26 @@ export const CheckResult = z.object({
   servers: z.array(ServerFigures).default([]),
   bears: z.array(Bearing).default([]),
   window: z.object({ from: z.iso.datetime(), to: z.iso.datetime() }).optional(),
+  /**
+   * Where the evidence was seen from: the load balancer's own stats, health checks, log or config, or the bot's
+   * own probes from its host. The bot's probes never override the load balancer's evidence.
+   */
+  seenFrom: z.array(z.enum(['lb-stats', 'lb-health-checks', 'lb-log', 'lb-config', 'bot-probe'])).optional(),
   /** Input problems that did not stop the check ("skipped 12 unparsable lines"). */
   notes: z.array(z.string()).default([]),
   durationMs: z.number().optional(),
 });
 export type CheckResult = z.infer<typeof CheckResult>;
+
+const SEEN: Record<NonNullable<CheckResult['seenFrom']>[number], string> = {
+  'lb-stats': "the load balancer's stats",
+  'lb-health-checks': "the load balancer's health checks",
+  'lb-log': "the load balancer's log",
+  'lb-config': "the load balancer's config",
+  'bot-probe': "incident-bot's own probes from its host",
+};
+
+/** "the load balancer's stats, the load balancer's log" for a result's `seenFrom`. */
+export function describeSeenFrom(seen: NonNullable<CheckResult['seenFrom']>): string {
+  return seen.map((s) => SEEN[s]).join(', ');
+}

@@ -21,6 +21,8 @@ export interface PoolServer {
   /** Cumulative sessions (HAProxy `stot`). */
   sessions?: number;
   errors5xx?: number;
+  /** HAProxy `slowstart` in ms: after coming back up the server's weight ramps over this time. */
+  slowstartMs?: number;
 }
 
 /** A backend / upstream group. */
@@ -31,6 +33,8 @@ export interface Pool {
   servers: PoolServer[];
   /** Requests queued on the backend with no server assigned (HAProxy backend `qcur`). */
   queued?: number;
+  /** Session persistence that pins clients to servers: HAProxy `cookie ...` or `stick on ...`; absent when none. */
+  persistence?: string;
 }
 
 /** HAProxy status strings that mean the server takes new traffic (`UP 1/3` is going down but still up). */
@@ -83,6 +87,7 @@ export function poolsFromHaproxyConfig(cfg: HaproxyConfig): Pool[] {
     .map((p) => ({
       name: p.name,
       algo: p.balance ?? 'roundrobin',
+      ...(p.persistence !== undefined ? { persistence: p.persistence } : {}),
       servers: p.servers.map((s) => ({
         name: s.name,
         address: s.address,

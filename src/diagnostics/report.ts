@@ -1,4 +1,4 @@
-import type { CheckResult, Verdict } from '../core/check.js';
+import { type CheckResult, describeSeenFrom, type Verdict } from '../core/check.js';
 import { pct } from './model.js';
 
 const ICON: Record<Verdict, string> = { pass: '✅', warn: '⚠️ ', fail: '❌', error: '💥', skipped: '⏭️ ' };
@@ -17,6 +17,7 @@ export function formatChecklistText(results: CheckResult[], window?: { from: Dat
   if (window) out.push(`Diagnostics for ${window.from.toISOString()} .. ${window.to.toISOString()}`, '');
   for (const r of results) {
     out.push(`${ICON[r.verdict]} ${r.checkId} [${r.target}] ${r.verdict.toUpperCase()}: ${r.summary}`);
+    if (r.seenFrom?.length) out.push(`     seen from: ${describeSeenFrom(r.seenFrom)}`);
     for (const e of r.evidence) out.push(`     ${e}`);
     if (r.checkId === 'traffic-distribution') {
       const named = r.servers.filter((s) => s.observedShare !== undefined);
@@ -62,6 +63,7 @@ export function toJsonReport(
       servers: r.servers,
       bears: r.bears,
       notes: r.notes,
+      seenFrom: r.seenFrom,
       durationMs: r.durationMs,
     })),
   };

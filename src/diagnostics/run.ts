@@ -9,6 +9,7 @@ import {
   checkDatabase,
   checkEndpoints,
   checkTrafficVolume,
+  lbViewOf,
 } from './checks/red-herrings.js';
 import { makeResult } from './checks/result.js';
 import {
@@ -217,9 +218,11 @@ class LbContext {
         for (const p of cfg?.haproxy?.proxies ?? []) {
           const pool = pools.find((x) => x.name === p.name);
           if (pool && !pool.algo) pool.algo = p.balance ?? 'roundrobin';
+          if (pool && p.persistence !== undefined) pool.persistence = p.persistence;
           for (const s of p.servers) {
             const server = pool?.servers.find((x) => x.name === s.name);
             if (server && !server.address) server.address = s.address;
+            if (server && s.slowstartMs !== undefined) server.slowstartMs = s.slowstartMs;
           }
         }
         return { pools, live: true };
@@ -295,9 +298,9 @@ async function runLbCheck(
     }
     case 'traffic-distribution': {
       const pools = await ctx.pools();
-      if (!pools) return skipped('no stats source or config file to read pools and weights from');
       const cfg = await ctx.parsedConfig().catch(() => undefined);
       const log = await ctx.log();
+      if (!pools && !log) return skipped('no stats source, config file or access log to count requests from');
       let observed: ObservedCount[];
       let source: string;
       const notes: string[] = [];
@@ -325,11 +328,13 @@ async function runLbCheck(
       }
       const r = checkTrafficDistribution({
         target,
-        pools: pools.pools,
+        pools: pools?.pools ?? [],
         observed,
         source,
         rules: rulesByBackend(cfg?.haproxy),
         distinctClients: log?.distinctClients,
+        topClients: log?.topClients,
+        weightsKnown: !!pools,
         thresholds: th,
       });
       r.notes.push(...notes);
@@ -349,6 +354,8 @@ async function runLbCheck(
         routes,
         noServer: log?.noServer,
         liveStatus: !!pools?.live,
+        log,
+        thresholds: th,
       });
       r.notes.push(...configNotes(cfg), ...(log ? problemNotes(log.problems) : []));
       return r;
@@ -385,6 +392,7 @@ async function runLbCheck(
     case 'backend-connect': {
       const pools = await ctx.pools();
       if (!pools) return skipped('no stats source or config file to read server addresses from');
+      const log = await ctx.log().catch(() => undefined);
       const probes = await Promise.all(
         pools.pools.flatMap((p) =>
           p.servers.flatMap((s) => {
@@ -398,6 +406,7 @@ async function runLbCheck(
                 usable: s.usable,
                 status: s.status,
                 probe,
+                lb: lbViewOf(p, s, log?.servers),
               })),
             ];
           }),

@@ -21,8 +21,10 @@ export const Thresholds = z.object({
   skewZ: z.number().positive().default(4),
   /** One server weighted at least this many times the median of its peers, taking over half the pool, concentrates traffic. */
   weightRatio: z.number().positive().default(3),
-  /** Per-server 5xx share that warns (with at least `minRequests / 2` requests). */
+  /** Per-server 5xx share that warns (with at least `minRequests / 2` requests)... */
   errorShare: z.number().min(0).max(1).default(0.05),
+  /** ...and at least this many 5xx (a couple of errors is not a finding, whatever their share). */
+  minErrors: z.number().int().positive().default(5),
   /** A config change within this many minutes counts as recent. */
   recentChangeMinutes: z
     .number()
@@ -36,6 +38,20 @@ export const Thresholds = z.object({
   endpointMs: z.number().positive().default(1000),
   /** Window volume at least this many times the previous window is a surge. */
   surgeRatio: z.number().positive().default(3),
+  /**
+   * Requests the load balancer could give no server (HAProxy `<NOSRV>` with a server- or proxy-side
+   * termination state, nginx `no live upstreams`) make a routing finding only when there are at least this
+   * many in the window...
+   */
+  noServerMinCount: z.number().int().positive().default(10),
+  /** ...and they are at least this share of the window's requests (client noise never counts). */
+  noServerMinShare: z.number().min(0).max(1).default(0.01),
+  /**
+   * With no weights to compare with (an access log alone) or a balancing algorithm that promises no shares
+   * (`leastconn`, `source`, `uri`, hashing, cookies), one server taking more than this many times an even
+   * split is flagged.
+   */
+  evenSplitRatio: z.number().positive().default(2),
   /** Timeout for each probe and each stats fetch. */
   probeTimeoutMs: z.number().int().positive().default(3000),
   /**

@@ -1,4 +1,4 @@
-import type { CheckResult, ServerFigures, Verdict } from '../core/check.js';
+import { type CheckResult, describeSeenFrom, type ServerFigures, type Verdict } from '../core/check.js';
 import type { SlackMessage } from '../flows/deps.js';
 import { escapeText, mention, truncate } from './escape.js';
 import { fitMessage } from './limits.js';
@@ -137,7 +137,11 @@ function rowText(row: CheckRow, showTarget: boolean): string {
     const bars = distributionBars(r);
     if (bars) out.push(bars);
   }
-  const detail = [...r.evidence.slice(0, 3), ...r.notes.slice(0, 2).map((n) => `note: ${n}`)];
+  const detail = [
+    ...(r.seenFrom?.length ? [`seen from: ${describeSeenFrom(r.seenFrom)}`] : []),
+    ...r.evidence.slice(0, 3),
+    ...r.notes.slice(0, 2).map((n) => `note: ${n}`),
+  ];
   for (const d of detail) out.push(`> ${escapeText(truncate(d, 300))}`);
   return out.join('\n');
 }

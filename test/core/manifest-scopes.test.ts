@@ -83,7 +83,10 @@ describe('manifest.yml scopes', () => {
     }
     // Each subscribed bot event needs its scope (https://docs.slack.dev/reference/events/reaction_added).
     // app_home_opened needs none (https://docs.slack.dev/reference/events/app_home_opened: "Required scopes: none").
-    const EVENT_SCOPE: Record<string, string | null> = { reaction_added: 'reactions:read', app_home_opened: null };
+    const EVENT_SCOPE: Record<string, string | null> = {
+      reaction_added: 'reactions:read',
+      app_home_opened: null,
+    };
     for (const e of manifest.settings.event_subscriptions?.bot_events ?? []) {
       expect(EVENT_SCOPE[e], `scope of event ${e}`).toBeDefined();
       const scope = EVENT_SCOPE[e];

@@ -81,7 +81,7 @@ describe('the HAProxy HTTP log parser', () => {
       from: new Date(0),
       to: new Date('2100-01-01'),
     });
-    expect(s.problems).toEqual({ unparsable: 2, binary: 1, truncated: 1 });
+    expect(s.problems).toEqual({ unparsable: 2, binary: 1, truncated: 1, events: 0 });
     const app = s.servers.filter((x) => x.backend === 'app');
     expect(app.reduce((n, x) => n + x.requests, 0)).toBe(200);
   });

@@ -2,13 +2,44 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, openSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, get, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { connect as connectTcp, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './eventually.js';
 
 /** The lab scenarios: each a real load balancer in front of real node HTTP backends. */
-export type LabScenario = 'healthy-even' | 'skewed-weights' | 'one-down' | 'empty-pool-route' | 'pinned';
+export type LabScenario =
+  | 'healthy-even'
+  | 'skewed-weights'
+  | 'one-down'
+  | 'empty-pool-route'
+  | 'pinned'
+  | NoisyScenario;
+
+/**
+ * Scenarios with what production has: every one sends client noise too (malformed requests, clients that
+ * connect and send nothing or too little, health probes answered by the proxy) from several loopback client
+ * addresses, and none of them is a fault except `max-fails` (a dead server nginx keeps retrying around).
+ */
+export type NoisyScenario =
+  | 'noisy-even'
+  | 'leastconn-slow'
+  | 'balance-uri'
+  | 'cookie'
+  | 'backup'
+  | 'slowstart'
+  | 'drain'
+  | 'max-fails'
+  | 'hash-consistent';
+
+/** The noisy scenarios each load balancer has. */
+export const NOISY_SCENARIOS: Record<'haproxy' | 'nginx', NoisyScenario[]> = {
+  haproxy: ['noisy-even', 'leastconn-slow', 'balance-uri', 'cookie', 'backup', 'slowstart', 'drain'],
+  nginx: ['noisy-even', 'leastconn-slow', 'max-fails', 'hash-consistent'],
+};
+
+const isNoisy = (s: LabScenario): s is NoisyScenario =>
+  !['healthy-even', 'skewed-weights', 'one-down', 'empty-pool-route', 'pinned'].includes(s);
 
 /** A running lab: files it wrote, the URLs it serves, and how to drive and stop it. */
 export interface Lab {
@@ -26,6 +57,14 @@ export interface Lab {
   startedAt: Date;
   /** Sends `count` GETs (paths cycling through `paths`) with bounded concurrency; resolves when all answered. */
   send(count: number, paths?: string[]): Promise<void>;
+  /**
+   * Sends the scenario's traffic as production would see it: `count` requests from 8 loopback client addresses
+   * (127.0.0.1-8; some with a persistence cookie in `cookie`), the paths the scenario needs, and client noise.
+   * Resolves with the number of lines the log should then hold (those already there included).
+   */
+  sendRealistic(count: number): Promise<number>;
+  /** Backend addresses that refuse connections in this scenario (`127.0.0.1:port`). */
+  refused: string[];
   /** Resolves once the access log holds at least `lines` lines. */
   waitForLog(lines: number): Promise<void>;
   stop(): Promise<void>;
@@ -42,20 +81,28 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function backend(name: string): Promise<{ server: Server; port: number }> {
+async function backend(name: string, delayMs = 0): Promise<{ server: Server; port: number }> {
   const server = createHttpServer((req, res) => {
     req.resume();
-    res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
-    res.end(`${name}\n`);
+    // A slower server (leastconn scenarios): the delay is the server's work, not a test wait.
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
+      res.end(`${name}\n`);
+    };
+    // `/slow` is a page that takes a while, so a client can give up before the answer (a client abort).
+    const delay = req.url?.startsWith('/slow') ? 300 : delayMs;
+    if (delay > 0) setTimeout(answer, delay);
+    else answer();
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { server, port: (server.address() as { port: number }).port };
 }
 
-function request(url: string): Promise<number> {
+function request(url: string, opts: { localAddress?: string; cookie?: string } = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    get(url, { agent: false }, (res) => {
+    const headers = opts.cookie ? { cookie: opts.cookie } : undefined;
+    get(url, { agent: false, localAddress: opts.localAddress, headers }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     }).on('error', reject);
@@ -99,8 +146,65 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function startBackends(names: string[]) {
-  const started = await Promise.all(names.map((n) => backend(n)));
+/**
+ * Sends `count` requests from 8 client addresses (127.0.0.1-8, round robin), `cookieEvery`-th one with `cookie`,
+ * 8 at a time; resolves when all were answered.
+ */
+async function sendFromClients(
+  base: string,
+  count: number,
+  paths: string[],
+  cookie?: string,
+  cookieEvery = 5,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      await request(`${base}${paths[i % paths.length]}`, {
+        localAddress: `127.0.0.${(i % 8) + 1}`,
+        cookie: cookie && i % cookieEvery === 0 ? cookie : undefined,
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, count) }, worker));
+}
+
+/**
+ * Opens a raw TCP connection, writes `data` (maybe nothing), and resolves when the proxy closes it; with `abort`
+ * the client closes its side right after writing, before any answer (a client abort).
+ */
+function rawClient(port: number, data: string, localAddress = '127.0.0.9', abort = false): Promise<void> {
+  return new Promise((resolve) => {
+    const sock = connectTcp({ host: '127.0.0.1', port, localAddress }, () => {
+      if (abort) sock.end(data);
+      else if (data) sock.write(data);
+    });
+    sock.on('data', () => {});
+    sock.on('error', () => resolve());
+    sock.on('close', () => resolve());
+  });
+}
+
+/**
+ * Client noise as port scanners, TCP probes and broken clients make it: 2 malformed requests (400), 1 client
+ * that sends half a request and waits (408 after the proxy's request timeout), 1 that connects and sends
+ * nothing (HAProxy: 408 `<BADREQ>`; nginx logs nothing), 1 that asks for a slow page and hangs up before the
+ * answer (nginx 499; HAProxy `C` termination state). Resolves with the lines they log.
+ */
+async function sendNoise(port: number, kind: 'haproxy' | 'nginx'): Promise<number> {
+  await Promise.all([
+    rawClient(port, 'HELLO\r\n\r\n'),
+    rawClient(port, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n'),
+    rawClient(port, 'GET /slow-client HTTP/1.1\r\nHost: x\r\n'),
+    rawClient(port, ''),
+    rawClient(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', '127.0.0.9', true),
+  ]);
+  return kind === 'haproxy' ? 5 : 4;
+}
+
+async function startBackends(names: string[], delays: Record<string, number> = {}) {
+  const started = await Promise.all(names.map((n) => backend(n, delays[n])));
   return started.map((b, i) => ({ name: names[i]!, ...b }));
 }
 
@@ -128,16 +232,37 @@ async function waitForHaproxyLog(logPath: string, lines: number): Promise<void> 
 /** Starts HAProxy 2.6 (foreground, `log stdout format raw` into a file) with backends for `scenario`. */
 export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), `lab-haproxy-${scenario}-`));
-  const backs = await startBackends(['web1', 'web2', 'web3']);
+  const backs = await startBackends(
+    ['web1', 'web2', 'web3'],
+    scenario === 'leastconn-slow' ? { web3: 40 } : {},
+  );
   const closedPort = await freePort();
   const closedPort2 = await freePort();
   const [fePort, statsPort] = [await freePort(), await freePort()];
-  const weights = scenario === 'skewed-weights' ? [100, 1, 1] : [1, 1, 1];
+  const weights =
+    scenario === 'skewed-weights' ? [100, 1, 1] : scenario === 'slowstart' ? [10, 10, 10] : [1, 1, 1];
   const chk = 'check inter 100ms fall 1 rise 1';
+  const extra = (i: number) =>
+    scenario === 'backup' && i === 2
+      ? ' backup'
+      : scenario === 'slowstart' && i === 2
+        ? ' slowstart 60s'
+        : scenario === 'cookie'
+          ? ` cookie web${i + 1}`
+          : '';
   const servers = backs.map((b, i) => {
     const port = scenario === 'one-down' && i === 2 ? closedPort : b.port;
-    return `  server ${b.name} 127.0.0.1:${port} weight ${weights[i]} ${chk}`;
+    return `  server ${b.name} 127.0.0.1:${port} weight ${weights[i]} ${chk}${extra(i)}`;
   });
+  const noisy = isNoisy(scenario);
+  const balance =
+    scenario === 'pinned'
+      ? 'source'
+      : scenario === 'leastconn-slow'
+        ? 'leastconn'
+        : scenario === 'balance-uri'
+          ? 'uri'
+          : 'roundrobin';
   const socket = join(dir, 'admin.sock');
   const cfg = [
     'global',
@@ -150,13 +275,22 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
     '  timeout connect 1s',
     '  timeout client 5s',
     '  timeout server 5s',
+    // Slow clients get a 408 after this (noisy scenarios only, so the older recordings' configs stay as they were).
+    ...(noisy ? ['  timeout http-request 300ms'] : []),
+    // Health check results in the log too, as many production configs have them (not request lines).
+    ...(noisy ? ['  option log-health-checks'] : []),
     'frontend fe',
     `  bind 127.0.0.1:${fePort}`,
+    // An external monitor's probe, answered by HAProxy itself (logged with termination state LR--).
+    ...(noisy
+      ? ['  http-request return status 200 content-type text/plain string ok if { path /healthz }']
+      : []),
     '  acl is_api path_beg /api',
     '  use_backend api if is_api',
     '  default_backend app',
     'backend app',
-    `  balance ${scenario === 'pinned' ? 'source' : 'roundrobin'}`,
+    `  balance ${balance}`,
+    ...(scenario === 'cookie' ? ['  cookie SRV insert indirect nocache'] : []),
     ...servers,
     'backend api',
     `  server api1 127.0.0.1:${scenario === 'empty-pool-route' ? closedPort : backs[0]!.port} ${chk}`,
@@ -193,6 +327,22 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
     if (!/,UP,/.test(csv)) throw new Error('no server UP yet');
   }, 10_000);
   const frontendUrl = `http://127.0.0.1:${fePort}`;
+  if (scenario === 'slowstart') {
+    // Out of maintenance and back: HAProxy ramps web3's weight up over its 60 s slowstart.
+    await adminCommand(socket, 'disable server app/web3');
+    await adminCommand(socket, 'enable server app/web3');
+    await eventually(async () => {
+      const row = (await (await fetch(statsUrl)).text()).split('\n').find((l) => l.startsWith('app,web3,'));
+      if (!row?.includes(',UP,')) throw new Error('web3 not back UP yet');
+    }, 10_000);
+  }
+  if (scenario === 'drain') {
+    await adminCommand(socket, 'set server app/web3 state drain');
+    await eventually(async () => {
+      const row = (await (await fetch(statsUrl)).text()).split('\n').find((l) => l.startsWith('app,web3,'));
+      if (!row?.includes(',DRAIN,')) throw new Error('web3 not DRAIN yet');
+    }, 10_000);
+  }
   const targetsPath = join(dir, 'targets.yml');
   writeFileSync(
     targetsPath,
@@ -221,6 +371,21 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
     configPath,
     startedAt: new Date(),
     send: (count, paths = ['/']) => sendAll(frontendUrl, count, paths),
+    sendRealistic: async (count) => {
+      // Lines already there (stats fetches, health check results) count towards what waitForLog waits for.
+      const before = countLines(logPath);
+      await sendFromClients(
+        frontendUrl,
+        count,
+        realisticPaths(scenario),
+        scenario === 'cookie' ? 'SRV=web2' : undefined,
+      );
+      return before + count + (await sendNoise(fePort, 'haproxy'));
+    },
+    refused: [
+      ...(scenario === 'one-down' ? [`127.0.0.1:${closedPort}`] : []),
+      ...(scenario === 'empty-pool-route' ? [`127.0.0.1:${closedPort}`, `127.0.0.1:${closedPort2}`] : []),
+    ],
     waitForLog: (lines) => waitForHaproxyLog(logPath, lines),
     stop: async () => {
       await stopChild(child);
@@ -228,6 +393,26 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The paths a scenario's realistic traffic asks for: pages, the API, and one health probe in ten. */
+function realisticPaths(scenario: LabScenario): string[] {
+  if (scenario === 'balance-uri' || scenario === 'hash-consistent')
+    return [...Array.from({ length: 39 }, (_, i) => `/item/${i * 7}`), '/healthz'];
+  return ['/', '/', '/api/orders', '/', '/', '/api/orders', '/', '/', '/api/orders', '/healthz'];
+}
+
+/** Sends one command to HAProxy's admin socket (https://docs.haproxy.org/2.6/management.html#9.3) and resolves with its answer. */
+function adminCommand(socket: string, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const sock = connectTcp(socket, () => sock.write(`${command}\n`));
+    sock.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    sock.on('error', reject);
+    sock.on('close', () => resolve(out));
+  });
 }
 
 /** The access log format the nginx lab writes (combined plus `$upstream_addr` and `$upstream_status`). */
@@ -238,14 +423,30 @@ export const LAB_NGINX_FORMAT =
 export async function startNginxLab(scenario: LabScenario): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), `lab-nginx-${scenario}-`));
   // nginx logs only addresses, so the api pool gets its own server (an address in two upstreams is ambiguous).
-  const backs = await startBackends(['web1', 'web2', 'web3', 'api1']);
+  const backs = await startBackends(
+    ['web1', 'web2', 'web3', 'api1'],
+    scenario === 'leastconn-slow' ? { web3: 40 } : {},
+  );
   const closedPort = await freePort();
   const port = await freePort();
   const weights = scenario === 'skewed-weights' ? [100, 1, 1] : [1, 1, 1];
+  const noisy = isNoisy(scenario);
+  // max-fails: web3 is dead but not marked down; nginx tries it, fails, retries the request on another server
+  // ($upstream_addr lists both) and leaves it alone for fail_timeout.
+  const failOpts = scenario === 'max-fails' ? ' max_fails=1 fail_timeout=30s' : '';
   const app = backs.slice(0, 3).map((b, i) => {
     if (scenario === 'one-down' && i === 2) return `    server 127.0.0.1:${closedPort} down;`;
-    return `    server 127.0.0.1:${b.port} weight=${weights[i]};`;
+    if (scenario === 'max-fails' && i === 2) return `    server 127.0.0.1:${closedPort} weight=1${failOpts};`;
+    return `    server 127.0.0.1:${b.port} weight=${weights[i]}${failOpts};`;
   });
+  const method =
+    scenario === 'pinned'
+      ? ['    ip_hash;']
+      : scenario === 'leastconn-slow'
+        ? ['    least_conn;']
+        : scenario === 'hash-consistent'
+          ? ['    hash $request_uri consistent;']
+          : [];
   const apiServers =
     scenario === 'empty-pool-route'
       ? [
@@ -267,7 +468,7 @@ export async function startNginxLab(scenario: LabScenario): Promise<Lab> {
     `  client_body_temp_path ${dir}/body;`,
     `  proxy_temp_path ${dir}/proxy;`,
     '  upstream app {',
-    ...(scenario === 'pinned' ? ['    ip_hash;'] : []),
+    ...method,
     ...app,
     '  }',
     '  upstream api {',
@@ -275,6 +476,8 @@ export async function startNginxLab(scenario: LabScenario): Promise<Lab> {
     '  }',
     '  server {',
     `    listen 127.0.0.1:${port};`,
+    // Slow clients get a 408; an external monitor's probe is answered by nginx itself.
+    ...(noisy ? ['    client_header_timeout 300ms;', "    location = /healthz { return 200 'ok'; }"] : []),
     '    location /api/ { proxy_pass http://api; }',
     '    location / { proxy_pass http://app; }',
     '  }',
@@ -319,6 +522,14 @@ export async function startNginxLab(scenario: LabScenario): Promise<Lab> {
     configPath,
     startedAt: new Date(),
     send: (count, paths = ['/']) => sendAll(frontendUrl, count, paths),
+    sendRealistic: async (count) => {
+      const before = countLines(logPath);
+      await sendFromClients(frontendUrl, count, realisticPaths(scenario));
+      return before + count + (await sendNoise(port, 'nginx'));
+    },
+    refused: ['one-down', 'empty-pool-route', 'max-fails'].includes(scenario)
+      ? [`127.0.0.1:${closedPort}`]
+      : [],
     waitForLog: (lines) => waitForHaproxyLog(logPath, lines),
     stop: async () => {
       await stopChild(child);

@@ -31,12 +31,23 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
   const servers: ServerFigures[] = [];
   const verdicts: Verdict[] = [];
   const headlines: string[] = [];
+  const drainedAll: string[] = [];
   for (const pool of input.pools) {
     // Proxies without servers (a `listen stats`, a redirect-only backend) have nothing to be unhealthy;
     // routing flags a rule that sends traffic to one.
     if (pool.servers.length === 0) continue;
     const sharing = sharingServers(pool);
-    const down = pool.servers.filter((s) => !s.usable);
+    // DRAIN and weight 0 are an operator taking a server out on purpose: reported, not a finding (unless no
+    // server is left, below).
+    const drained = pool.servers.filter(
+      (s) => !s.usable && (s.status === 'DRAIN' || (s.weight === 0 && /^UP|^up/.test(s.status))),
+    );
+    const down = pool.servers.filter((s) => !s.usable && !drained.includes(s));
+    drainedAll.push(...drained.map((s) => `${pool.name}/${s.name} (${s.status}, weight ${s.weight})`));
+    for (const s of drained)
+      evidence.push(
+        `${pool.name}/${s.name}: ${s.status}, weight ${s.weight}: drained, takes no new requests (on purpose?)`,
+      );
     if (sharing.length === 0) {
       verdicts.push('fail');
       headlines.push(
@@ -64,8 +75,20 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
         evidence.push(
           `${pool.name}/${s.name}: health check ${s.checkStatus}${s.checkDetail ? ` (${s.checkDetail})` : ''}, status ${s.status}`,
         );
-      } else if (!s.usable) {
+      } else if (!s.usable && !drained.includes(s)) {
         evidence.push(`${pool.name}/${s.name}: ${s.status}`);
+      }
+      const failed = tally?.connectFailures ?? 0;
+      const attempts = (tally?.requests ?? 0) + failed;
+      // The load balancer's own connect failures: a share of its attempts, and either a few or all of them.
+      if (failed > 0 && failed / attempts > th.errorShare && (failed >= 5 || (tally?.requests ?? 0) === 0)) {
+        verdicts.push('warn');
+        headlines.push(
+          `${pool.name}/${s.name}: the load balancer failed to connect ${failed} time${failed === 1 ? '' : 's'}`,
+        );
+        evidence.push(
+          `${pool.name}/${s.name}: ${failed} failed connection${failed === 1 ? '' : 's'} and ${tally?.requests ?? 0} responses in the window (the load balancer's log; failed requests were retried on other servers where it could)`,
+        );
       }
       if ((s.queued ?? 0) > 0) {
         verdicts.push('warn');
@@ -75,6 +98,7 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
         requests &&
         errors !== undefined &&
         requests >= th.minRequests / 2 &&
+        errors >= th.minErrors &&
         errors / requests > th.errorShare
       ) {
         verdicts.push('warn');
@@ -100,7 +124,9 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
   const summary =
     headlines.length > 0
       ? headlines.join('; ')
-      : `all ${total} servers in ${withServers.length} backend${withServers.length === 1 ? '' : 's'} are usable`;
+      : drainedAll.length > 0
+        ? `${usable} of ${total} servers in ${withServers.length} backend${withServers.length === 1 ? '' : 's'} are usable; ${drainedAll.join(', ')} drained on purpose`
+        : `all ${total} servers in ${withServers.length} backend${withServers.length === 1 ? '' : 's'} are usable`;
   if (headlines.length === 0) evidence.unshift(`${usable} of ${total} servers usable`);
   return makeResult({
     checkId: 'pool-health',
@@ -109,6 +135,15 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
     summary,
     evidence,
     servers,
+    seenFrom: [
+      ...(input.pools.some((p) => p.servers.some((s) => s.sessions !== undefined))
+        ? (['lb-stats'] as const)
+        : ['lb-config' as const]),
+      ...(input.pools.some((p) => p.servers.some((s) => s.checkStatus))
+        ? (['lb-health-checks'] as const)
+        : []),
+      ...(input.tallies ? (['lb-log'] as const) : []),
+    ],
     bears: lbBearing(verdict),
   });
 }

@@ -1,3 +1,4 @@
+import type { Pool, PoolServer } from '../model.js';
 import type { ProbeResult } from '../probes.js';
 import type { LogWindowSummary } from '../sources/log-window.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
@@ -96,6 +97,18 @@ export function checkTrafficVolume(input: {
   });
 }
 
+/** What the load balancer itself saw of one server: its health check, what it served, connections it failed. */
+export interface LbView {
+  /** HAProxy `check_status` (`L7OK`, `L4CON`, ...); absent when there are no health checks or no stats. */
+  checkStatus?: string;
+  /** Responses the server gave through the load balancer: in the window (log) or since start (stats `stot`). */
+  served?: number;
+  /** "in the window" or "since HAProxy start". */
+  servedWhen?: string;
+  /** Connections to it that failed as the load balancer saw them (HAProxy log `SC` in the window). */
+  connectFailures?: number;
+}
+
 /** One backend server's TCP connect probe, with the LB's own view of it. */
 export interface ConnectProbe {
   backend: string;
@@ -105,11 +118,45 @@ export interface ConnectProbe {
   usable: boolean;
   status: string;
   probe: ProbeResult;
+  /** The load balancer's own evidence about this server, when stats or a log give any. */
+  lb?: LbView;
 }
 
+const LB_CONNECT_FAILED = /^(L4CON|L4TOUT|L6TOUT|SOCKERR)$/;
+const LB_CHECK_OK = /^L[4-7]OK$/;
+
+/** The load balancer's view of `server` in `pool` from its stats (check status, `stot`) and the log window's tallies. */
+export function lbViewOf(
+  pool: Pool,
+  server: PoolServer,
+  tallies?: { backend: string; server: string; requests: number; connectFailures?: number }[],
+): LbView | undefined {
+  const t = tallies?.find((x) => x.backend === pool.name && x.server === server.name);
+  const view: LbView = {};
+  if (server.checkStatus) view.checkStatus = server.checkStatus;
+  if (t) {
+    view.served = t.requests;
+    view.servedWhen = 'in the window';
+    if (t.connectFailures !== undefined) view.connectFailures = t.connectFailures;
+  } else if (tallies) {
+    view.served = 0;
+    view.servedWhen = 'in the window';
+  } else if (server.sessions !== undefined) {
+    view.served = server.sessions;
+    view.servedWhen = 'since HAProxy start';
+  }
+  return Object.keys(view).length > 0 ? view : undefined;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
 /**
- * backend-connect: TCP connect time from the bot to each backend server. `rules-out network` when every
- * server the LB considers usable connects within `connectMs`; fail when one of them does not connect.
+ * backend-connect: TCP connect time from the bot's host to each backend server, weighed against the load
+ * balancer's own evidence (health checks, responses served, connect failures in its log). The bot's probe never
+ * overrides the load balancer: a usable server the bot cannot reach while the load balancer's checks pass or it
+ * serves responses is `warn` ("the bot may be on another network") with no bearing on the network hypothesis;
+ * only when the load balancer also saw connect failures to it is it `fail` (supports network). `rules-out
+ * network` when every usable server connects within `connectMs`.
  */
 export function checkBackendConnect(input: {
   target: string;
@@ -121,35 +168,72 @@ export function checkBackendConnect(input: {
   const servers: ServerFigures[] = [];
   let verdict: Verdict = input.probes.length === 0 ? 'skipped' : 'pass';
   const bad: string[] = [];
+  const slow: string[] = [];
+  const disputed: ConnectProbe[] = [];
+  const unknown: ConnectProbe[] = [];
   for (const c of input.probes) {
     servers.push({
       backend: c.backend,
       server: c.server,
       status: c.status,
       connectMs: c.probe.ok ? c.probe.ms : undefined,
+      requests: c.lb?.servedWhen === 'in the window' ? c.lb.served : undefined,
     });
+    const lbSaw = describeLb(c);
     if (c.probe.ok) {
-      evidence.push(`${c.backend}/${c.server} ${c.address}: connected in ${ms(c.probe.ms)}`);
-      if (c.probe.ms > th.connectMs) {
-        if (verdict === 'pass') verdict = 'warn';
-        bad.push(`${c.server} slow (${ms(c.probe.ms)})`);
-      }
-    } else {
       evidence.push(
-        `${c.backend}/${c.server} ${c.address}: ${c.probe.error}${c.usable ? '' : ` (LB already marks it ${c.status})`}`,
+        `${c.backend}/${c.server} ${c.address}: connected in ${ms(c.probe.ms)} from incident-bot's host`,
       );
-      if (c.usable) {
-        verdict = 'fail';
-        bad.push(`${c.server} unreachable (${c.probe.error})`);
-      }
+      if (c.probe.ms > th.connectMs) slow.push(`${c.server} slow (${ms(c.probe.ms)})`);
+      continue;
     }
+    evidence.push(
+      `${c.backend}/${c.server} ${c.address}: ${c.probe.error} from incident-bot's host${c.usable ? '' : ` (LB already marks it ${c.status})`}${lbSaw ? `; the load balancer saw: ${lbSaw}` : ''}`,
+    );
+    if (!c.usable) continue;
+    const lbFailed =
+      (c.lb?.checkStatus !== undefined && LB_CONNECT_FAILED.test(c.lb.checkStatus)) ||
+      (c.lb?.connectFailures ?? 0) > 0;
+    const lbOk =
+      (c.lb?.checkStatus !== undefined && LB_CHECK_OK.test(c.lb.checkStatus)) || (c.lb?.served ?? 0) > 0;
+    if (lbFailed)
+      bad.push(`${c.server} unreachable (${c.probe.error}), and the load balancer failed to connect too`);
+    else if (lbOk) disputed.push(c);
+    else unknown.push(c);
   }
+  if (bad.length > 0) verdict = 'fail';
+  else if (slow.length > 0 || disputed.length > 0 || unknown.length > 0) verdict = 'warn';
+  const parts: string[] = [...bad, ...slow];
+  if (disputed.length > 0) {
+    const checks = disputed.some((c) => c.lb?.checkStatus && LB_CHECK_OK.test(c.lb.checkStatus));
+    const served = disputed.reduce((a, c) => a + (c.lb?.served ?? 0), 0);
+    const what = [
+      checks ? "the load balancer's health checks pass" : '',
+      served > 0
+        ? `it served ${n(served)} responses${disputed[0]?.lb?.servedWhen ? ` ${disputed[0].lb.servedWhen}` : ''}`
+        : '',
+    ].filter(Boolean);
+    parts.push(
+      `${disputed.map((c) => c.server).join(', ')} unreachable from incident-bot's host, but ${what.join(' and ')}: the bot may be on another network`,
+    );
+  }
+  if (unknown.length > 0)
+    parts.push(
+      `${unknown.map((c) => c.server).join(', ')} unreachable from incident-bot's host; the load balancer's own view is unknown (no health checks, nothing served in its log): add stats or a log to tell`,
+    );
   const summary =
     verdict === 'skipped'
       ? 'no backend server addresses known'
-      : bad.length > 0
-        ? `backend connections: ${bad.join(', ')}`
+      : parts.length > 0
+        ? `backend connections: ${parts.join('; ')}`
         : `all ${input.probes.filter((p) => p.usable).length} usable backend servers accept TCP connections quickly: no sign of a network problem`;
+  // A probe the load balancer contradicts says nothing about the network the users' requests take.
+  const bears: CheckResult['bears'] =
+    verdict === 'pass'
+      ? [{ hypothesis: 'network', effect: 'rules-out' }]
+      : verdict === 'fail' || slow.length > 0
+        ? [{ hypothesis: 'network', effect: 'supports' }]
+        : [];
   return makeResult({
     checkId: 'backend-connect',
     target: input.target,
@@ -157,13 +241,26 @@ export function checkBackendConnect(input: {
     summary,
     evidence,
     servers,
-    bears:
-      verdict === 'pass'
-        ? [{ hypothesis: 'network', effect: 'rules-out' }]
-        : verdict === 'skipped'
-          ? []
-          : [{ hypothesis: 'network', effect: 'supports' }],
+    bears,
+    seenFrom: [
+      'bot-probe',
+      ...(input.probes.some((p) => p.lb?.checkStatus) ? (['lb-health-checks'] as const) : []),
+      ...(input.probes.some((p) => p.lb?.servedWhen === 'in the window') ? (['lb-log'] as const) : []),
+      ...(input.probes.some((p) => p.lb?.servedWhen === 'since HAProxy start')
+        ? (['lb-stats'] as const)
+        : []),
+    ],
   });
+}
+
+function describeLb(c: ConnectProbe): string {
+  const v = c.lb;
+  if (!v) return '';
+  const out: string[] = [];
+  if (v.checkStatus) out.push(`health check ${v.checkStatus}`);
+  if (v.served !== undefined) out.push(`${n(v.served)} responses ${v.servedWhen ?? ''}`.trim());
+  if (v.connectFailures) out.push(`${n(v.connectFailures)} failed connections in its log`);
+  return out.join(', ');
 }
 
 /** endpoints: each health URL answers 2xx/3xx within `endpointMs`; fail names the ones that do not. */

@@ -9,15 +9,25 @@ export function worst(verdicts: Verdict[]): Verdict {
   return w ?? 'pass';
 }
 
-/** Builds a CheckResult with empty defaults filled in. */
+/** Where the checks that always look at one place see their evidence from (the others say it themselves). */
+const SEEN_FROM: Partial<Record<string, NonNullable<CheckResult['seenFrom']>>> = {
+  'recent-change': ['lb-config'],
+  'traffic-volume': ['lb-log'],
+  database: ['bot-probe'],
+  endpoints: ['bot-probe'],
+};
+
+/** Builds a CheckResult with empty defaults filled in (and `seenFrom` for checks that always look at one place). */
 export function makeResult(
   r: Pick<CheckResult, 'checkId' | 'target' | 'verdict' | 'summary'> & Partial<CheckResult>,
 ): CheckResult {
+  const seen = r.verdict === 'skipped' || r.verdict === 'error' ? undefined : SEEN_FROM[r.checkId];
   return {
     evidence: [],
     servers: [],
     bears: [],
     notes: [],
+    ...(seen ? { seenFrom: seen } : {}),
     ...r,
   };
 }

@@ -1,7 +1,9 @@
-import { type Pool, sharingServers } from '../model.js';
+import { type Pool, pct, sharingServers } from '../model.js';
+import { noiseEvidence } from '../sources/client-noise.js';
 import type { HaproxyConfig } from '../sources/haproxy-config.js';
 import type { NoServerTally } from '../sources/log-window.js';
 import type { NginxConfig } from '../sources/nginx-config.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
 import { type CheckResult, lbBearing, makeResult, type Verdict, worst } from './result.js';
 
 /** A rule that sends requests somewhere: `from` (frontend or nginx server_name), a readable condition, the backend, the config line. */
@@ -51,6 +53,9 @@ export interface RoutingInput {
   noServer?: NoServerTally[];
   /** Whether `pools` reflect live status (stats) or only the config. */
   liveStatus: boolean;
+  /** The window's request count and client noise (from the same log as `noServer`), for the share threshold and the evidence. */
+  log?: { inWindow: number; noise?: Record<string, number> };
+  thresholds?: Thresholds;
 }
 
 /**
@@ -58,7 +63,9 @@ export interface RoutingInput {
  * and config rules that send a path/host to a backend that does not exist or has no usable server.
  */
 export function checkRouting(input: RoutingInput): CheckResult {
+  const th = input.thresholds ?? DEFAULT_THRESHOLDS;
   const evidence: string[] = [];
+  const notes: string[] = [];
   const verdicts: Verdict[] = [];
   const headlines: string[] = [];
   const pools = new Map(input.pools.map((p) => [p.name, p]));
@@ -81,18 +88,28 @@ export function checkRouting(input: RoutingInput): CheckResult {
       evidence.push(`${rule}: ${sharingServers(pool).length} usable server(s)`);
     }
   }
+  const total = input.log?.inWindow;
   for (const ns of input.noServer ?? []) {
     if (ns.requests === 0) continue;
-    verdicts.push('fail');
     const statuses = Object.entries(ns.statuses)
       .map(([s, n]) => `${n}x ${s}`)
       .join(', ');
-    headlines.push(`${ns.requests} requests to ${ns.backend || 'a frontend'} found no server`);
+    const share = total ? ns.requests / total : undefined;
+    // A finding needs both a count and a share: one stray 503 among thousands is not a broken route.
+    if (ns.requests >= th.noServerMinCount && (share === undefined || share >= th.noServerMinShare)) {
+      verdicts.push('fail');
+      headlines.push(`${ns.requests} requests to ${ns.backend || 'a frontend'} found no server`);
+    } else {
+      notes.push(
+        `${ns.requests} request(s) to ${ns.backend || 'a frontend'} found no server${share !== undefined ? ` (${pct(share)} of ${total})` : ''}: below the finding threshold (${th.noServerMinCount} requests and ${pct(th.noServerMinShare)} of the window)`,
+      );
+    }
     evidence.push(
       `${ns.frontend ? `${ns.frontend} -> ` : ''}${ns.backend || '?'}: ${ns.requests} requests with no server (${statuses})` +
         (ns.samplePaths.length ? `, e.g. ${ns.samplePaths.join(' ')}` : ''),
     );
   }
+  evidence.push(...noiseEvidence(input.log?.noise));
   const verdict = worst(verdicts);
   const summary =
     headlines.length > 0
@@ -106,6 +123,12 @@ export function checkRouting(input: RoutingInput): CheckResult {
     verdict,
     summary,
     evidence,
+    notes,
+    seenFrom: [
+      ...(input.routes ? (['lb-config'] as const) : []),
+      ...(input.liveStatus ? (['lb-stats'] as const) : []),
+      ...(input.noServer ? (['lb-log'] as const) : []),
+    ],
     bears: lbBearing(verdict),
   });
 }

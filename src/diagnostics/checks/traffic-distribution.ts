@@ -28,10 +28,28 @@ export interface TrafficDistributionInput {
   rules?: Record<string, HaproxyRule[]>;
   /** Distinct client addresses in the window (explains `balance source` skew). */
   distinctClients?: number;
+  /** The busiest clients in the window (explains `balance source` / `ip_hash` / cookie concentration). */
+  topClients?: { client: string; requests: number }[];
+  /** False when there is no stats source or config, only a log: pools are built from what the log saw. */
+  weightsKnown?: boolean;
   thresholds?: Thresholds;
 }
 
-const HASHING = /^(source|uri|url_param|hdr|rdp-cookie|hash|ip_hash)/;
+const HASHING = /^(source|uri|url_param|hdr|rdp-cookie|hash|ip_hash|random)/;
+/** Algorithms keyed on the client: few client addresses (a proxy in front) concentrate them by design. */
+const CLIENT_KEYED = /^(source|ip_hash|hash \$remote_addr|hash \$binary_remote_addr)/;
+
+/**
+ * Whether a pool's algorithm promises shares by weight: HAProxy `roundrobin` / `static-rr` and nginx's default
+ * round-robin do. `leastconn` / `least_conn`, `first`, `random`, hashing (`source`, `uri`, `url_param`, `hdr`,
+ * `hash`, `ip_hash`), cookie persistence and stick tables do not: their shares follow load or keys.
+ * https://docs.haproxy.org/2.6/configuration.html#4.2-balance, https://nginx.org/en/docs/http/ngx_http_upstream_module.html
+ */
+export function promisesWeights(pool: Pick<Pool, 'algo' | 'persistence'>): boolean {
+  if (pool.persistence) return false;
+  const a = (pool.algo ?? 'roundrobin').trim();
+  return /^(roundrobin|static-rr|round-robin)$/.test(a);
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -53,12 +71,23 @@ export function checkTrafficDistribution(input: TrafficDistributionInput): Check
   const verdicts: Verdict[] = [];
   const headlines: string[] = [];
   let judged = 0;
-  for (const pool of input.pools) {
-    const sharing = sharingServers(pool);
+  /** Pools judged without weights: their shares are by design (or weights are unknown). */
+  const byDesign: string[] = [];
+  const weightsKnown = input.weightsKnown !== false;
+  const pools = weightsKnown ? input.pools : poolsFromObserved(input.observed);
+  if (!weightsKnown)
+    evidence.push('weights unknown (no stats source or config): observed shares compared with an even split');
+  for (const pool of pools) {
+    const ramping = rampingServers(pool);
+    const sharing = sharingServers(pool).filter((s) => !ramping.includes(s));
+    for (const s of ramping)
+      notes.push(
+        `${pool.name}/${s.name} is in slowstart (up ${s.lastChangeSec} s of ${Math.round((s.slowstartMs ?? 0) / 1000)} s): its share ramps up, so it is not judged`,
+      );
     const weightSum = sharing.reduce((n, s) => n + s.weight, 0);
     const count = (s: PoolServer) =>
       input.observed.find((o) => o.backend === pool.name && o.server === s.name)?.requests ?? 0;
-    const total = pool.servers.reduce((n, s) => n + count(s), 0);
+    const total = pool.servers.filter((s) => !ramping.includes(s)).reduce((n, s) => n + count(s), 0);
     const expected = (s: PoolServer) => (sharing.includes(s) && weightSum > 0 ? s.weight / weightSum : 0);
     const even = (s: PoolServer) => (sharing.includes(s) ? 1 / sharing.length : 0);
     for (const s of pool.servers) {
@@ -74,6 +103,23 @@ export function checkTrafficDistribution(input: TrafficDistributionInput): Check
       });
     }
     if (sharing.length < 2) continue;
+
+    if (!weightsKnown || !promisesWeights(pool)) {
+      const v = judgeWithoutWeights(pool, sharing, count, total, weightsKnown, input, th, {
+        evidence,
+        notes,
+        headlines,
+      });
+      if (v === 'skipped') continue;
+      judged++;
+      byDesign.push(
+        weightsKnown
+          ? `${pool.name} (${pool.persistence ? 'persistence' : pool.algo})`
+          : pool.name || 'upstream',
+      );
+      if (v !== 'pass') verdicts.push(v);
+      continue;
+    }
 
     // Weights that concentrate the pool: one peer weighted far above the rest.
     const top = sharing.reduce((a, b) => (b.weight > a.weight ? b : a));
@@ -119,10 +165,12 @@ export function checkTrafficDistribution(input: TrafficDistributionInput): Check
         );
       }
     }
-    const unusable = pool.servers.filter((s) => !sharing.includes(s) && count(s) > 0);
+    const unusable = pool.servers.filter((s) => !sharing.includes(s) && !ramping.includes(s) && count(s) > 0);
     for (const s of unusable) {
       notes.push(
-        `${pool.name}/${s.name} (${s.status}) served ${count(s)} requests in the window (before its state changed?)`,
+        s.status === 'DRAIN' || s.weight === 0
+          ? `${pool.name}/${s.name} (${s.status}, weight ${s.weight}) served ${count(s)} requests in the window: a drained server takes no new load-balanced requests but keeps persistent ones`
+          : `${pool.name}/${s.name} (${s.status}) served ${count(s)} requests in the window (before its state changed?)`,
       );
     }
     if (verdicts.includes('fail') && pool.algo && HASHING.test(pool.algo)) {
@@ -146,7 +194,11 @@ export function checkTrafficDistribution(input: TrafficDistributionInput): Check
     headlines.length > 0
       ? headlines.join('; ')
       : judged > 0
-        ? 'requests follow the configured weights within statistical noise'
+        ? byDesign.length === judged
+          ? weightsKnown
+            ? `no extreme concentration; ${byDesign.join(', ')} promise${byDesign.length === 1 ? 's' : ''} no shares by weight, so uneven shares are by design`
+            : 'no upstream takes far more than an even split (weights unknown: add `config` to compare with them)'
+          : `requests follow the configured weights within statistical noise${byDesign.length > 0 ? `; ${byDesign.join(', ')} promise${byDesign.length === 1 ? 's' : ''} no shares by weight and show no extreme concentration` : ''}`
         : 'not enough requests in the window to judge the distribution';
   return makeResult({
     checkId: 'traffic-distribution',
@@ -156,6 +208,122 @@ export function checkTrafficDistribution(input: TrafficDistributionInput): Check
     evidence,
     servers,
     notes,
+    seenFrom: [
+      /log/.test(input.source) ? 'lb-log' : 'lb-stats',
+      ...(weightsKnown ? (['lb-config'] as const) : []),
+    ],
     bears: lbBearing(verdict),
   });
+}
+
+/** Pools as the log saw them, when there are no weights to read: one per backend, each server weight 1. */
+function poolsFromObserved(observed: ObservedCount[]): Pool[] {
+  const pools = new Map<string, Pool>();
+  for (const o of observed) {
+    let p = pools.get(o.backend);
+    if (!p) {
+      p = { name: o.backend, servers: [] };
+      pools.set(o.backend, p);
+    }
+    p.servers.push({ name: o.server, status: 'seen in log', usable: true, weight: 1, backup: false });
+  }
+  return [...pools.values()];
+}
+
+/** Servers still ramping up after coming back (HAProxy `slowstart`): up for less than their slowstart time. */
+function rampingServers(pool: Pool): PoolServer[] {
+  return pool.servers.filter(
+    (s) =>
+      s.usable &&
+      s.slowstartMs !== undefined &&
+      s.lastChangeSec !== undefined &&
+      s.lastChangeSec * 1000 < s.slowstartMs,
+  );
+}
+
+/**
+ * A pool whose algorithm promises no shares by weight, or whose weights are unknown: report the observed shares
+ * against an even split. With unknown weights, one server taking more than `evenSplitRatio` x an even split (and
+ * z > skewZ) warns. With a client-keyed algorithm (`source`, `ip_hash`, cookie persistence), such a
+ * concentration fails only when the clients explain it (one client address sends most requests: a proxy in
+ * front); otherwise (leastconn around a slower server, hashing on few keys) it is a pass with a note.
+ */
+function judgeWithoutWeights(
+  pool: Pool,
+  sharing: PoolServer[],
+  count: (s: PoolServer) => number,
+  total: number,
+  weightsKnown: boolean,
+  input: TrafficDistributionInput,
+  th: Thresholds,
+  out: { evidence: string[]; notes: string[]; headlines: string[] },
+): Verdict {
+  const name = pool.name || 'upstream';
+  const even = 1 / sharing.length;
+  const shares = sharing.map((s) => `${s.name} ${total > 0 ? pct(count(s) / total) : '-'}`).join(', ');
+  const how = !weightsKnown
+    ? 'weights unknown'
+    : pool.persistence
+      ? `${pool.persistence} keeps each client on its server`
+      : `"${pool.algo}" promises no shares by weight`;
+  if (total < th.minRequests) {
+    out.notes.push(
+      `${name}: only ${total} requests in the window (need ${th.minRequests}) for a distribution verdict`,
+    );
+    return 'skipped';
+  }
+  out.evidence.push(`${name}: ${how}; observed shares ${shares} (an even split is ${pct(even)})`);
+  const top = sharing.reduce((a, b) => (count(b) > count(a) ? b : a));
+  const n = count(top);
+  const ratio = n / total / even;
+  const z = even < 1 ? (n - total * even) / Math.sqrt(total * even * (1 - even)) : 0;
+  const concentrated = ratio > th.evenSplitRatio && z > th.skewZ;
+  if (!concentrated) {
+    if (ratio > th.skewHigh || sharing.some((s) => count(s) / total / even < th.skewLow))
+      out.notes.push(
+        `${name}: uneven by design (${how}): ${shares}` +
+          (/^least/.test(pool.algo ?? '')
+            ? '; leastconn sends less to a server that is slower to finish its requests'
+            : ''),
+      );
+    return 'pass';
+  }
+  if (!weightsKnown) {
+    out.headlines.push(
+      `${name}/${top.name} takes ${pct(n / total)} of requests, ${ratio.toFixed(1)}x an even split (weights unknown: add \`config\` to compare with them)`,
+    );
+    return 'warn';
+  }
+  const clientKeyed = CLIENT_KEYED.test(pool.algo ?? '') || pool.persistence !== undefined;
+  const busiest = input.topClients?.[0];
+  const clientsExplain =
+    clientKeyed &&
+    ((input.distinctClients !== undefined && input.distinctClients <= sharing.length) ||
+      (busiest !== undefined && busiest.requests >= total * 0.5));
+  if (clientsExplain) {
+    const who =
+      busiest !== undefined
+        ? `${busiest.client} sent ${pct(Math.min(1, busiest.requests / Math.max(total, 1)))} of the requests`
+        : `${input.distinctClients} distinct client address(es)`;
+    out.headlines.push(
+      `${name}/${top.name} takes ${pct(n / total)} of requests: ${pool.persistence ? `"${pool.persistence}" pins each client to one server` : `"balance ${pool.algo}" sends each client address to one server`}, and ${who} (a proxy or NAT in front?)`,
+    );
+    out.evidence.push(
+      `${name} uses "${pool.persistence ?? `balance ${pool.algo}`}": requests hash by client` +
+        (input.distinctClients !== undefined
+          ? `, and the window has ${input.distinctClients} distinct client address(es)`
+          : ''),
+    );
+    return 'fail';
+  }
+  if (clientKeyed && input.distinctClients === undefined && busiest === undefined) {
+    out.headlines.push(
+      `${name}/${top.name} takes ${pct(n / total)} of requests, ${ratio.toFixed(1)}x an even split, and ${pool.persistence ? `"${pool.persistence}"` : `"balance ${pool.algo}"`} keys on the client: add the access log to see whether a few client addresses explain it`,
+    );
+    return 'warn';
+  }
+  out.notes.push(
+    `${name}/${top.name} takes ${pct(n / total)} of requests (${how}); the key diversity does not explain it as a misconfiguration, so it is not flagged`,
+  );
+  return 'pass';
 }

@@ -16,4 +16,12 @@ export interface AccessRecord {
   status: number;
   method?: string;
   path?: string;
+  /** HAProxy termination state (`----`, `SC--`, `CR--`, ...); absent for nginx. */
+  termination?: string;
+  /** Why this request is client noise (see client-noise.ts), when it is: reported, never a finding. */
+  noise?: string;
+  /** nginx: upstream addresses tried before the one that answered and that failed (502/504 or no answer): retried elsewhere. */
+  failedUpstreams?: string[];
+  /** nginx: what the server that answered said (the last `$upstream_status`), when the log has it; its 5xx count against it. */
+  serverStatus?: number;
 }

@@ -6,6 +6,8 @@ export interface HaproxyServer {
   check: boolean;
   backup: boolean;
   disabled: boolean;
+  /** `slowstart` in ms, when set. */
+  slowstartMs?: number;
   line: number;
 }
 
@@ -24,6 +26,8 @@ export interface HaproxyProxy {
   name: string;
   line: number;
   balance?: string;
+  /** `cookie <name> ...` or `stick on|match ...` as written: persistence that pins clients to servers. */
+  persistence?: string;
   servers: HaproxyServer[];
   rules: HaproxyRule[];
   defaultBackend?: string;
@@ -136,6 +140,10 @@ export function parseHaproxyConfig(text: string): HaproxyConfig {
       case 'default-server':
         defaults = { ...defaults, defaultServer: w.slice(1) };
         break;
+      case 'cookie':
+      case 'stick':
+        if (cur.kind !== 'frontend') cur.persistence = w.join(' ');
+        break;
       case 'acl': {
         const name = w[1];
         if (name) cur.acls[name] = [...(cur.acls[name] ?? []), w.slice(2).join(' ')];
@@ -171,6 +179,7 @@ export function parseHaproxyConfig(text: string): HaproxyConfig {
           check: params.includes('check'),
           backup: params.includes('backup'),
           disabled: params.includes('disabled'),
+          ...slowstart(params),
           line: lineNo,
         });
         break;
@@ -195,4 +204,14 @@ function condition(rest: string[], acls: Record<string, string[]>): string {
   }
   const text = out.join(' ');
   return mode === 'unless' ? `unless ${text}` : text;
+}
+
+/** `slowstart <time>` (HAProxy time: `10s`, `500ms`, `1m`; bare numbers are ms) as `{ slowstartMs }`, or nothing. */
+function slowstart(params: string[]): { slowstartMs?: number } {
+  const i = params.lastIndexOf('slowstart');
+  if (i === -1) return {};
+  const m = /^(\d+)(us|ms|s|m|h|d)?$/.exec(params[i + 1] ?? '');
+  if (!m) return {};
+  const unit = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms']!;
+  return { slowstartMs: Number(m[1]) * unit };
 }

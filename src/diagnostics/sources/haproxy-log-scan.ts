@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { parseHaproxyHttpLogLine } from './haproxy-log.js';
+import { haproxyNoise } from './client-noise.js';
+import { isHaproxyEventLine, parseHaproxyHttpLogLine } from './haproxy-log.js';
 import { looksBinary } from './lines.js';
 import type { LogWindowSummary, NoServerTally, ServerTally, SummarizeOptions } from './log-window.js';
 
@@ -28,6 +29,8 @@ export interface HaproxyLogScanOptions extends SummarizeOptions {
 
 const MONTH_BYTES = 'JanFebMarAprMayJunJulAugSepOctNovDec';
 const NOSRV = [60, 78, 79, 83, 82, 86, 62]; // <NOSRV>
+/** Termination state `SC` as two bytes, little end first. */
+const SC = 83 | (67 << 8);
 const STATS = [60, 83, 84, 65, 84, 83, 62]; // <STATS>
 
 /**
@@ -214,6 +217,7 @@ export interface RangeTally {
   firstTime: number;
   lastTime: number;
   unparsable: number;
+  events: number;
   binary: number;
   truncated: number;
   clientsCapped: boolean;
@@ -222,6 +226,7 @@ export interface RangeTally {
   clientCounts: number[];
   servers: ServerTally[];
   noServer: { tally: NoServerTally; statuses: [number, number][] }[];
+  noise: [string, number][];
 }
 
 interface NoServerEntry {
@@ -247,6 +252,7 @@ class Scan {
   firstTime = Number.POSITIVE_INFINITY;
   lastTime = Number.NEGATIVE_INFINITY;
   unparsable = 0;
+  events = 0;
   binary = 0;
   truncated = 0;
   clientsCapped = false;
@@ -265,6 +271,8 @@ class Scan {
   readonly servers: ServerTally[] = [];
   readonly noServerKeys = new ByteKeys();
   readonly noServer: NoServerEntry[] = [];
+  /** Client noise per reason (see haproxyNoise), in first-seen order. */
+  readonly noise = new Map<string, number>();
   /** The first '[' at or after the current line's start, when a search has already run past it; else -1. */
   private nextBracket = -1;
   /** The last `dd/Mon/yyyy:HH:M` seen (bytes 1..16 after '[' as four words, then byte 17) and its epoch ms. */
@@ -467,6 +475,7 @@ class Scan {
     }
     // termination state: four characters
     if (b[i]! <= 32 || b[i + 1]! <= 32 || b[i + 2]! <= 32 || b[i + 3]! <= 32 || b[i + 4] !== 32) return false;
+    const term = b[i]! | (b[i + 1]! << 8);
     i += 5;
     // actconn/feconn/beconn/srv_conn/retries: five parts; then srv_queue/backend_queue: two parts, possibly the
     // last field
@@ -487,7 +496,7 @@ class Scan {
       i++;
     }
     if (!this.counts(time)) return true;
-    this.record(status, b, dv, cs, ce, lb + 27, feE, bsS, slash, bsE, Math.min(i, e), e, -2);
+    this.record(status, term, b, dv, cs, ce, lb + 27, feE, bsS, slash, bsE, Math.min(i, e), e, -2);
     return true;
   }
 
@@ -531,6 +540,7 @@ class Scan {
     const r = parseHaproxyHttpLogLine(text, this.offsetMinutes);
     if (!r) {
       if (looksBinary(text)) this.binary++;
+      else if (isHaproxyEventLine(text)) this.events++;
       else this.unparsable++;
       return;
     }
@@ -547,6 +557,7 @@ class Scan {
     const kdv = new DataView(k.buffer, k.byteOffset, k.length);
     this.record(
       r.status,
+      r.termination.charCodeAt(0) | (r.termination.charCodeAt(1) << 8),
       k,
       kdv,
       0,
@@ -569,6 +580,7 @@ class Scan {
    */
   private record(
     status: number,
+    term: number,
     b: Uint8Array,
     dv: DataView,
     cs: number,
@@ -594,6 +606,11 @@ class Scan {
     } else this.capped(b, dv, cs, ce, hc);
     if (b[slash + 1] === 60) {
       if (same(b, slash + 1, bsE, NOSRV)) {
+        const noise = haproxyNoise(status, term & 0xff, term >> 8);
+        if (noise !== undefined) {
+          this.noise.set(noise, (this.noise.get(noise) ?? 0) + 1);
+          return;
+        }
         this.recordNoServer(status, b, dv, feS, feE, bsS, slash, afterQueues, e, pathStart);
         return;
       }
@@ -609,11 +626,14 @@ class Scan {
         server: text.toString('latin1', slash + 1, bsE),
         requests: 0,
         errors5xx: 0,
+        connectFailures: 0,
       });
     }
     const st = this.servers[si]!;
     st.requests++;
     if (is5xx) st.errors5xx++;
+    // 'S' 'C': the server refused or did not answer the connection, as the load balancer saw it.
+    if (term === SC) st.connectFailures!++;
   }
 
   /**
@@ -721,6 +741,7 @@ class Scan {
       firstTime: this.firstTime,
       lastTime: this.lastTime,
       unparsable: this.unparsable,
+      events: this.events,
       binary: this.binary,
       truncated: this.truncated,
       clientsCapped: this.clientsCapped,
@@ -729,6 +750,7 @@ class Scan {
       clientCounts: this.clientCounts,
       servers: this.servers,
       noServer: this.noServer.map(({ tally, statuses }) => ({ tally, statuses: [...statuses] })),
+      noise: [...this.noise],
     };
   }
 }
@@ -756,6 +778,7 @@ export function mergeTallies(
     previousWindow: 0,
     errors5xx: 0,
     unparsable: 0,
+    events: 0,
     binary: 0,
     truncated: 0,
   };
@@ -763,7 +786,9 @@ export function mergeTallies(
   let lastTime = Number.NEGATIVE_INFINITY;
   const servers = new Map<string, ServerTally>();
   const noServer = new Map<string, { tally: NoServerTally; statuses: Map<number, number> }>();
+  const noise: Record<string, number> = {};
   for (const t of tallies) {
+    for (const [reason, n] of t.noise) noise[reason] = (noise[reason] ?? 0) + n;
     for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += t[k];
     firstTime = Math.min(firstTime, t.firstTime);
     lastTime = Math.max(lastTime, t.lastTime);
@@ -774,6 +799,7 @@ export function mergeTallies(
       else {
         m.requests += st.requests;
         m.errors5xx += st.errors5xx;
+        m.connectFailures = (m.connectFailures ?? 0) + (st.connectFailures ?? 0);
       }
     }
     for (const ns of t.noServer) {
@@ -833,10 +859,16 @@ export function mergeTallies(
       return tally;
     }),
     errors5xx: sum.errors5xx,
+    noise,
     topClients: top.map((id) => ({ client: keys(id), requests: counts[id]! })),
     distinctClients: distinct,
     clientsCapped,
-    problems: { unparsable: sum.unparsable, binary: sum.binary, truncated: sum.truncated },
+    problems: {
+      unparsable: sum.unparsable,
+      binary: sum.binary,
+      truncated: sum.truncated,
+      events: sum.events,
+    },
   };
 }
 

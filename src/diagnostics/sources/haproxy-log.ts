@@ -1,4 +1,5 @@
 import type { AccessRecord } from './access-record.js';
+import { haproxyNoise } from './client-noise.js';
 import { parseClfDate } from './lines.js';
 
 /** A parsed `option httplog` line: the normalized record plus HAProxy's own fields (timers in ms, -1 = not reached). */
@@ -100,6 +101,18 @@ export function scanHaproxyHttpLogLine(
     out.noServer = false;
   }
   return true;
+}
+
+const EVENT =
+  /(Health check for (backup )?server \S+ (succeeded|failed)|(Backup )?Server \S+\/\S+ (is |enters |was |leaves |changed )|Proxy \S+ (started|stopped)|backend \S+ has no server available)/;
+
+/**
+ * True for a line HAProxy logs about itself rather than a request: a health check result (`option
+ * log-health-checks`), a server going UP/DOWN/into maintenance or drain, a proxy starting or stopping.
+ * https://docs.haproxy.org/2.6/configuration.html#4.2-option%20log-health-checks
+ */
+export function isHaproxyEventLine(line: string): boolean {
+  return EVENT.test(line);
 }
 
 function isDigit(c: number): boolean {
@@ -209,7 +222,11 @@ export function parseHaproxyHttpLogLine(line: string, utcOffsetMinutes = 0): Hap
       path = s2 === -1 ? request.slice(s1 + 1) : request.slice(s1 + 1, s2);
     }
   }
-  const noServer = serverField === '<NOSRV>';
+  const noise =
+    serverField === '<NOSRV>'
+      ? haproxyNoise(status, termination.charCodeAt(0), termination.charCodeAt(1))
+      : undefined;
+  const noServer = serverField === '<NOSRV>' && noise === undefined;
   return {
     time,
     client,
@@ -217,7 +234,7 @@ export function parseHaproxyHttpLogLine(line: string, utcOffsetMinutes = 0): Hap
     frontend,
     backend,
     serverField,
-    server: noServer || serverField === '<STATS>' ? undefined : serverField,
+    server: serverField === '<NOSRV>' || serverField === '<STATS>' ? undefined : serverField,
     noServer,
     status,
     method,
@@ -231,6 +248,7 @@ export function parseHaproxyHttpLogLine(line: string, utcOffsetMinutes = 0): Hap
     },
     bytesRead: intOr(bytesTok, 0),
     termination,
+    ...(noise !== undefined ? { noise } : {}),
     retries: intOr(c[4]!, 0),
     srvQueue: intOr(q[0]!, 0),
     backendQueue: intOr(q[1]!, 0),

@@ -8,6 +8,8 @@ export interface LineProblems {
   binary: number;
   /** Lines longer than the reader's limit, cut and not parsed. */
   truncated: number;
+  /** The load balancer's own event lines (HAProxy health check results, server state changes): not requests, not problems. */
+  events?: number;
 }
 
 /** Options for {@link forEachLine}: `maxLineBytes` (default 64 KiB) bounds memory per line; `signal` aborts the read. */

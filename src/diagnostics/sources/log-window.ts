@@ -12,10 +12,15 @@ export function toLineParser(parse: (line: string) => AccessRecord | undefined):
     out.backend = rec.backend;
     out.server = rec.server;
     out.path = rec.path;
+    out.termination = rec.termination;
+    out.noise = rec.noise;
+    out.failedUpstreams = rec.failedUpstreams;
+    out.serverStatus = rec.serverStatus;
     return true;
   };
 }
 
+import { isHaproxyEventLine } from './haproxy-log.js';
 import { forEachLine, type LineProblems, looksBinary } from './lines.js';
 
 /** Requests one server answered in the window. */
@@ -24,6 +29,8 @@ export interface ServerTally {
   server: string;
   requests: number;
   errors5xx: number;
+  /** Requests whose connection to this server failed as the load balancer saw it (HAProxy `SC`); HAProxy logs only. */
+  connectFailures?: number;
 }
 
 /** Requests the proxy could not give to any server, per backend (or nginx upstream group). */
@@ -50,6 +57,8 @@ export interface LogWindowSummary {
   servers: ServerTally[];
   noServer: NoServerTally[];
   errors5xx: number;
+  /** Client noise in the window per reason ("malformed request rejected before routing": 1); never a finding. */
+  noise?: Record<string, number>;
   /** Busiest client addresses in the window, most requests first (at most 10). */
   topClients: { client: string; requests: number }[];
   distinctClients: number;
@@ -83,9 +92,10 @@ export async function summarizeAccessLog(
   const maxClients = opts.maxClients ?? 100_000;
   const servers = new Map<string, ServerTally>();
   const noServer = new Map<string, NoServerTally>();
+  const noise: Record<string, number> = {};
   const clients = new Map<string, number>();
   let clientsCapped = false;
-  const problems: LineProblems = { unparsable: 0, binary: 0, truncated: 0 };
+  const problems: LineProblems = { unparsable: 0, binary: 0, truncated: 0, events: 0 };
   let inWindow = 0;
   let previousWindow = 0;
   let errors5xx = 0;
@@ -98,6 +108,7 @@ export async function summarizeAccessLog(
       if (line.length === 0) return;
       if (!parse(line, rec)) {
         if (looksBinary(line)) problems.binary++;
+        else if (isHaproxyEventLine(line)) problems.events = (problems.events ?? 0) + 1;
         else problems.unparsable++;
         return;
       }
@@ -117,7 +128,18 @@ export async function summarizeAccessLog(
       else if (clients.size < maxClients) clients.set(rec.client, 1);
       else clientsCapped = true;
       const backend = rec.backend ?? '';
-      if (rec.noServer) {
+      for (const addr of rec.failedUpstreams ?? []) {
+        const key = `${backend}\u0000${addr}`;
+        let st = servers.get(key);
+        if (!st) {
+          st = { backend, server: addr, requests: 0, errors5xx: 0 };
+          servers.set(key, st);
+        }
+        st.connectFailures = (st.connectFailures ?? 0) + 1;
+      }
+      if (rec.noise !== undefined) {
+        noise[rec.noise] = (noise[rec.noise] ?? 0) + 1;
+      } else if (rec.noServer) {
         let ns = noServer.get(backend);
         if (!ns) {
           ns = { backend, frontend: rec.frontend, requests: 0, statuses: {}, samplePaths: [] };
@@ -133,10 +155,15 @@ export async function summarizeAccessLog(
         let st = servers.get(key);
         if (!st) {
           st = { backend, server: rec.server, requests: 0, errors5xx: 0 };
+          if (rec.termination !== undefined) st.connectFailures = 0;
           servers.set(key, st);
         }
         st.requests++;
-        if (is5xx) st.errors5xx++;
+        // The server's own answer when the log has it (nginx `$upstream_status`), else what the client got:
+        // a 5xx counts against the server only when the server gave it.
+        const s = rec.serverStatus ?? rec.status;
+        if (s >= 500 && s <= 599) st.errors5xx++;
+        if (rec.termination?.startsWith('SC')) st.connectFailures = (st.connectFailures ?? 0) + 1;
       }
     },
     { signal: opts.signal },
@@ -157,6 +184,7 @@ export async function summarizeAccessLog(
     servers: [...servers.values()],
     noServer: [...noServer.values()],
     errors5xx,
+    noise,
     topClients,
     distinctClients: clients.size,
     clientsCapped,
@@ -170,6 +198,10 @@ export function problemNotes(p: LineProblems, what = 'log'): string[] {
   if (p.unparsable)
     notes.push(`${what}: skipped ${p.unparsable} unparsable line${p.unparsable === 1 ? '' : 's'}`);
   if (p.binary) notes.push(`${what}: skipped ${p.binary} binary/garbled line${p.binary === 1 ? '' : 's'}`);
+  if (p.events)
+    notes.push(
+      `${what}: ${p.events} load balancer event line${p.events === 1 ? '' : 's'} (health checks, server state changes), not requests`,
+    );
   if (p.truncated)
     notes.push(`${what}: skipped ${p.truncated} over-long line${p.truncated === 1 ? '' : 's'}`);
   return notes;

@@ -1,4 +1,5 @@
 import type { AccessRecord } from './access-record.js';
+import { nginxNoise } from './client-noise.js';
 import { parseClfDate, parseUtcOffset } from './lines.js';
 
 /** nginx's predefined `combined` format, used when a target gives no `logFormat`. */
@@ -190,7 +191,19 @@ function toRecord(vars: Record<string, string>): NginxLogRecord | undefined {
   const last = upstreamAddrs[upstreamAddrs.length - 1];
   // With no live server nginx logs the upstream group's name instead of an address.
   const noServer = last !== undefined && !last.includes(':') && !last.startsWith('unix');
+  // A request that reached no upstream and that nginx answered 400/408/499/... is the client's doing.
+  const noise = upstreamAddrs.length === 0 ? nginxNoise(status) : undefined;
+  // With retries, $upstream_status lists one status per address tried; the earlier ones failed.
+  const statuses = vars.upstream_status?.split(/, | : /) ?? [];
+  const failedUpstreams = upstreamAddrs
+    .slice(0, -1)
+    .filter((_, i) => statuses[i] === undefined || /^(502|504|-)$/.test(statuses[i]!));
+  const answered =
+    statuses.length === upstreamAddrs.length ? Number(statuses[statuses.length - 1]) : Number.NaN;
   return {
+    ...(Number.isInteger(answered) ? { serverStatus: answered } : {}),
+    ...(noise !== undefined ? { noise } : {}),
+    ...(failedUpstreams.length > 0 ? { failedUpstreams } : {}),
     time,
     client: vars.remote_addr ?? '-',
     frontend: vars.server_name ?? vars.host,
