@@ -151,7 +151,7 @@ function alertLine(e: AlertEntry): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   return e.kind === 'alert_fired'
-    ? `Alert firing: ${e.name} since ${utcTime(e.startsAt)}${labels ? ` (${labels})` : ''}`
+    ? `Alert firing: ${e.name} since ${utcTime(e.startsAt)}${labels ? ` (${labels})` : ''}${e.joined ? ` — ${e.joined}` : ''}`
     : `Alert resolved: ${e.name} at ${utcTime(e.endsAt)}${labels ? ` (${labels})` : ''}`;
 }
 
