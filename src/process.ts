@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config.js';
 import type { PostmortemView } from './core/postmortem.js';
 import { postmortemView } from './core/postmortem.js';
-import { diagnosticsSetup } from './flows/run-diagnostics.js';
+import { diagnosticsSetup } from './diagnostics/setup.js';
 import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
 import { defaultTemplatesDir, loadPostmortemTemplate, renderPostmortem } from './postmortem/render.js';

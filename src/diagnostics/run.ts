@@ -2,51 +2,28 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckResult } from '../core/check.js';
-import { checkPoolHealth } from './checks/pool-health.js';
-import { checkRecentChange, routingLines } from './checks/recent-change.js';
-import {
-  checkBackendConnect,
-  checkDatabase,
-  checkEndpoints,
-  checkTrafficVolume,
-} from './checks/red-herrings.js';
+import { CHECK_IDS, type CheckId, runsPerLoadBalancer } from '../core/check-ids.js';
+import { runPoolHealth } from './checks/pool-health.js';
+import { runRecentChange } from './checks/recent-change.js';
+import { checkDatabase, checkEndpoints, runBackendConnect, runTrafficVolume } from './checks/red-herrings.js';
 import { makeResult } from './checks/result.js';
-import {
-  checkRouting,
-  type Route,
-  routesFromHaproxyConfig,
-  routesFromNginxConfig,
-} from './checks/routing.js';
-import { checkTrafficDistribution, type ObservedCount } from './checks/traffic-distribution.js';
+import { runRouting } from './checks/routing.js';
+import { runTrafficDistribution } from './checks/traffic-distribution.js';
 import type { DiagnosticsConfig, LoadBalancerTarget } from './config.js';
+import type { DiagnosticsState, LbCheckRunner, LbSources, ParsedConfig, RunOptions } from './lb-sources.js';
 import { type Pool, poolsFromHaproxyConfig, poolsFromNginxConfig, poolsFromStats } from './model.js';
-import { probeHttp, probePostgres, probeTcp, splitHostPort } from './probes.js';
-import { type HaproxyConfig, type HaproxyRule, parseHaproxyConfig } from './sources/haproxy-config.js';
+import { probeHttp, probePostgres, probeTcp } from './probes.js';
+import { parseHaproxyConfig } from './sources/haproxy-config.js';
 import { summarizeHaproxyHttpLog } from './sources/haproxy-log-scan.js';
 import { fetchHaproxyStats, parseHaproxyStatsCsv, type StatsSnapshot } from './sources/haproxy-stats.js';
 import { parseUtcOffset } from './sources/lines.js';
-import {
-  type LogWindowSummary,
-  problemNotes,
-  summarizeAccessLog,
-  toLineParser,
-} from './sources/log-window.js';
-import { loadNginxConfig, type NginxConfig } from './sources/nginx-config.js';
+import { type LogWindowSummary, summarizeAccessLog, toLineParser } from './sources/log-window.js';
+import { loadNginxConfig } from './sources/nginx-config.js';
 import { compileNginxLogFormat, NGINX_COMBINED } from './sources/nginx-log.js';
 import { CHECK_BUDGET_MS } from './thresholds.js';
 
-/** Every check id, in checklist order. */
-export const CHECK_IDS = [
-  'pool-health',
-  'traffic-distribution',
-  'routing',
-  'recent-change',
-  'traffic-volume',
-  'backend-connect',
-  'database',
-  'endpoints',
-] as const;
-export type CheckId = (typeof CHECK_IDS)[number];
+export { CHECK_IDS, type CheckId } from '../core/check-ids.js';
+export type { DiagnosticsState, RunOptions } from './lb-sources.js';
 
 /** One runnable unit (a BullMQ job): a check id and its target (load balancer name, `database` or `endpoints`). */
 export interface CheckRef {
@@ -54,40 +31,11 @@ export interface CheckRef {
   target: string;
 }
 
-/** What the caller keeps between runs (e.g. in Redis): config hashes and routing lines per load balancer. */
-export interface DiagnosticsState {
-  configHashes: Record<string, string>;
-  configLines: Record<string, string[]>;
-}
-
-/** Options for {@link runDiagnostics} / {@link runCheck}: the incident window, a filter, the previous state, cancellation. */
-export interface RunOptions {
-  from: Date;
-  to: Date;
-  /** Check ids or `checkId:target` refs to run; all when absent. */
-  only?: string[];
-  previous?: { configHashes: Record<string, string>; configLines?: Record<string, string[]> };
-  signal?: AbortSignal;
-  /** Clock for change ages; defaults to `to`. */
-  now?: Date;
-  /** Per-check budget in ms (default CHECK_BUDGET_MS, 25 000: the bot's, which `statsSampleMs` is validated against). */
-  checkTimeoutMs?: number;
-}
-
-const LB_CHECKS: CheckId[] = [
-  'pool-health',
-  'traffic-distribution',
-  'routing',
-  'recent-change',
-  'traffic-volume',
-  'backend-connect',
-];
-
 /** The checks a config supports, one per (check, target); order follows {@link CHECK_IDS}. */
 export function listChecks(config: DiagnosticsConfig): CheckRef[] {
   const refs: CheckRef[] = [];
   for (const id of CHECK_IDS) {
-    if (LB_CHECKS.includes(id)) {
+    if (runsPerLoadBalancer(id)) {
       for (const lb of config.loadBalancers) {
         const hasLog = lb.kind === 'haproxy' ? !!lb.log : !!lb.accessLog;
         if (id === 'traffic-volume' && !hasLog) continue;
@@ -101,20 +49,8 @@ export function listChecks(config: DiagnosticsConfig): CheckRef[] {
   return refs;
 }
 
-interface ParsedConfig {
-  path: string;
-  /** sha256 of the config file; for nginx, of the main file then each included file (see `LbContext.parsedConfig`). */
-  hash: string;
-  /** The newest mtime of the config and its included files, and which file has it. */
-  mtimeMs: number;
-  modifiedPath: string;
-  haproxy?: HaproxyConfig;
-  nginx?: NginxConfig;
-  problems: string[];
-}
-
 /** Lazily gathers each source once per load balancer, so checks that share a source read it once. */
-class LbContext {
+class LbContext implements LbSources {
   private memo = new Map<string, Promise<unknown>>();
   constructor(
     readonly lb: LoadBalancerTarget,
@@ -264,16 +200,15 @@ class LbContext {
   }
 }
 
-function configNotes(cfg: ParsedConfig | undefined): string[] {
-  return (cfg?.problems ?? []).map((p) => `${cfg?.path}: ${p}`);
-}
-
-function rulesByBackend(cfg: HaproxyConfig | undefined): Record<string, HaproxyRule[]> {
-  const out: Record<string, HaproxyRule[]> = {};
-  for (const p of cfg?.proxies ?? [])
-    if (p.kind !== 'frontend') out[p.name] = p.rules.filter((r) => r.kind === 'use-server');
-  return out;
-}
+/** Each load-balancer check's runner, which gathers its input from the sources (see the check's own file). */
+const LB_CHECK_RUNNERS: Partial<Record<CheckId, LbCheckRunner>> = {
+  'pool-health': runPoolHealth,
+  'traffic-distribution': runTrafficDistribution,
+  routing: runRouting,
+  'recent-change': runRecentChange,
+  'traffic-volume': runTrafficVolume,
+  'backend-connect': runBackendConnect,
+};
 
 async function runLbCheck(
   id: CheckId,
@@ -281,133 +216,15 @@ async function runLbCheck(
   opts: RunOptions,
   state: DiagnosticsState,
 ): Promise<CheckResult> {
-  const target = ctx.lb.name;
-  const th = ctx.config.thresholds;
-  const skipped = (summary: string) => makeResult({ checkId: id, target, verdict: 'skipped', summary });
-  switch (id) {
-    case 'pool-health': {
-      const pools = await ctx.pools();
-      if (!pools) return skipped('no stats source or config file to read pools from');
-      const log = await ctx.log().catch(() => undefined);
-      const r = checkPoolHealth({ target, pools: pools.pools, tallies: log?.servers, thresholds: th });
-      if (!pools.live) r.notes.push('no live stats: server status comes from the config file only');
-      return r;
-    }
-    case 'traffic-distribution': {
-      const pools = await ctx.pools();
-      if (!pools) return skipped('no stats source or config file to read pools and weights from');
-      const cfg = await ctx.parsedConfig().catch(() => undefined);
-      const log = await ctx.log();
-      let observed: ObservedCount[];
-      let source: string;
-      const notes: string[] = [];
-      if (log) {
-        observed = log.servers;
-        source = `the access log, ${new Date(log.from).toISOString()} to ${new Date(log.to).toISOString()}`;
-        notes.push(...problemNotes(log.problems));
-      } else {
-        const first = await ctx.stats();
-        const later = await ctx.statsLater();
-        if (!first || !later) return skipped('needs an access log or a stats source');
-        const second = later.snapshot;
-        const before = new Map(
-          first.rows.filter((r) => r.type === 2).map((r) => [`${r.pxname}/${r.svname}`, r.stot ?? 0]),
-        );
-        observed = second.rows
-          .filter((r) => r.type === 2)
-          .map((r) => ({
-            backend: r.pxname,
-            server: r.svname,
-            requests: Math.max(0, (r.stot ?? 0) - (before.get(`${r.pxname}/${r.svname}`) ?? 0)),
-          }));
-        // The measured gap, not `statsSampleMs`: slow fetches stretch it, and the counts cover what was measured.
-        source = `stot deltas between two stats samples ${(later.gapMs / 1000).toFixed(2)} s apart`;
-      }
-      const r = checkTrafficDistribution({
-        target,
-        pools: pools.pools,
-        observed,
-        source,
-        rules: rulesByBackend(cfg?.haproxy),
-        distinctClients: log?.distinctClients,
-        thresholds: th,
-      });
-      r.notes.push(...notes);
-      return r;
-    }
-    case 'routing': {
-      const pools = await ctx.pools();
-      const cfg = await ctx.parsedConfig();
-      const log = await ctx.log();
-      if (!pools && !log) return skipped('needs stats, a config file or an access log');
-      let routes: Route[] | undefined;
-      if (cfg?.haproxy) routes = routesFromHaproxyConfig(cfg.haproxy);
-      else if (cfg?.nginx) routes = routesFromNginxConfig(cfg.nginx);
-      const r = checkRouting({
-        target,
-        pools: pools?.pools ?? [],
-        routes,
-        noServer: log?.noServer,
-        liveStatus: !!pools?.live,
-      });
-      r.notes.push(...configNotes(cfg), ...(log ? problemNotes(log.problems) : []));
-      return r;
-    }
-    case 'recent-change': {
-      const cfg = await ctx.parsedConfig();
-      if (!cfg) return skipped('no config file configured');
-      const pools = await ctx.pools().catch(() => undefined);
-      const lines = routingLines(cfg);
-      state.configHashes[target] = cfg.hash;
-      state.configLines[target] = lines;
-      return checkRecentChange({
-        target,
-        now: (opts.now ?? opts.to).getTime(),
-        configPath: cfg.path,
-        hash: cfg.hash,
-        mtimeMs: cfg.mtimeMs,
-        modifiedPath: cfg.modifiedPath,
-        previousHash: opts.previous?.configHashes[target],
-        previousLines: opts.previous?.configLines?.[target],
-        currentLines: lines,
-        pools: pools?.pools,
-        windowMs: opts.to.getTime() - opts.from.getTime(),
-        thresholds: th,
-      });
-    }
-    case 'traffic-volume': {
-      const log = await ctx.log();
-      if (!log) return skipped('no access log configured');
-      const r = checkTrafficVolume({ target, summary: log, thresholds: th });
-      r.notes.push(...problemNotes(log.problems));
-      return r;
-    }
-    case 'backend-connect': {
-      const pools = await ctx.pools();
-      if (!pools) return skipped('no stats source or config file to read server addresses from');
-      const probes = await Promise.all(
-        pools.pools.flatMap((p) =>
-          p.servers.flatMap((s) => {
-            const hp = s.address ? splitHostPort(s.address) : undefined;
-            if (!hp) return [];
-            return [
-              probeTcp(hp.host, hp.port, th.probeTimeoutMs).then((probe) => ({
-                backend: p.name,
-                server: s.name,
-                address: s.address!,
-                usable: s.usable,
-                status: s.status,
-                probe,
-              })),
-            ];
-          }),
-        ),
-      );
-      return checkBackendConnect({ target, probes, thresholds: th });
-    }
-    default:
-      return skipped(`${id} is not a load balancer check`);
-  }
+  const run = LB_CHECK_RUNNERS[id];
+  if (!run)
+    return makeResult({
+      checkId: id,
+      target: ctx.lb.name,
+      verdict: 'skipped',
+      summary: `${id} is not a load balancer check`,
+    });
+  return run(ctx, opts, state);
 }
 
 async function runProbeCheck(id: CheckId, config: DiagnosticsConfig): Promise<CheckResult> {
@@ -476,12 +293,10 @@ async function isolated(
   return result;
 }
 
-function selected(ref: CheckRef, only: string[] | undefined): boolean {
+/** True when `only` (check ids, `check:target` refs or targets) selects the ref; everything when absent. */
+export function selectedBy(ref: CheckRef, only: string[] | undefined): boolean {
   return (
-    !only ||
-    only.includes(ref.checkId) ||
-    only.includes(`${ref.checkId}:${ref.target}`) ||
-    only.includes(ref.target)
+    !only || only.some((o) => o === ref.checkId || o === `${ref.checkId}:${ref.target}` || o === ref.target)
   );
 }
 
@@ -523,7 +338,7 @@ export async function runDiagnostics(
     configLines: { ...(opts.previous?.configLines ?? {}) },
   };
   const contexts = new Map<string, LbContext>();
-  const refs = listChecks(config).filter((r) => selected(r, opts.only));
+  const refs = listChecks(config).filter((r) => selectedBy(r, opts.only));
   const results = await Promise.all(refs.map((ref) => runCheck(config, ref, opts, state, contexts)));
   return { results, state };
 }

@@ -1,5 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { DomainError } from '../core/errors.js';
+import { renderChecklist } from '../flows/checklist.js';
 import { deliver } from '../flows/deliver.js';
 import type { Deps } from '../flows/deps.js';
 import { draftPostmortem } from '../flows/draft-postmortem.js';
@@ -15,7 +16,6 @@ import { processReminder } from '../flows/reminders.js';
 import {
   recordCheckJobFailure,
   recordDiagnosticsRunFailure,
-  renderChecklist,
   runCheckJob,
   runDiagnosticsJob,
 } from '../flows/run-diagnostics.js';

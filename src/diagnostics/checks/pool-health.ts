@@ -1,3 +1,4 @@
+import { type LbSources, skippedOn } from '../lb-sources.js';
 import { type Pool, pct, sharingServers } from '../model.js';
 import type { ServerTally } from '../sources/log-window.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
@@ -111,4 +112,19 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
     servers,
     bears: lbBearing(verdict),
   });
+}
+
+/** Runs pool-health on a load balancer: pools from its stats (else config), 5xx shares from its log when there is one. */
+export async function runPoolHealth(ctx: LbSources): Promise<CheckResult> {
+  const pools = await ctx.pools();
+  if (!pools) return skippedOn(ctx, 'pool-health', 'no stats source or config file to read pools from');
+  const log = await ctx.log().catch(() => undefined);
+  const r = checkPoolHealth({
+    target: ctx.lb.name,
+    pools: pools.pools,
+    tallies: log?.servers,
+    thresholds: ctx.config.thresholds,
+  });
+  if (!pools.live) r.notes.push('no live stats: server status comes from the config file only');
+  return r;
 }

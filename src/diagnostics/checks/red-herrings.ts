@@ -1,5 +1,6 @@
-import type { ProbeResult } from '../probes.js';
-import type { LogWindowSummary } from '../sources/log-window.js';
+import { type LbSources, skippedOn } from '../lb-sources.js';
+import { type ProbeResult, probeTcp, splitHostPort } from '../probes.js';
+import { type LogWindowSummary, problemNotes } from '../sources/log-window.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
 import { type CheckResult, makeResult, type ServerFigures, type Verdict } from './result.js';
 
@@ -189,4 +190,40 @@ export function checkEndpoints(input: {
           ? `${slow.length} endpoints slower than ${th.endpointMs} ms`
           : `all ${input.probes.length} endpoints answer`;
   return makeResult({ checkId: 'endpoints', target: input.target, verdict, summary, evidence });
+}
+
+/** Runs traffic-volume on a load balancer's access log in the window. */
+export async function runTrafficVolume(ctx: LbSources): Promise<CheckResult> {
+  const log = await ctx.log();
+  if (!log) return skippedOn(ctx, 'traffic-volume', 'no access log configured');
+  const r = checkTrafficVolume({ target: ctx.lb.name, summary: log, thresholds: ctx.config.thresholds });
+  r.notes.push(...problemNotes(log.problems));
+  return r;
+}
+
+/** Runs backend-connect: a TCP connect from the bot's host to every server address the load balancer's pools name. */
+export async function runBackendConnect(ctx: LbSources): Promise<CheckResult> {
+  const th = ctx.config.thresholds;
+  const pools = await ctx.pools();
+  if (!pools)
+    return skippedOn(ctx, 'backend-connect', 'no stats source or config file to read server addresses from');
+  const probes = await Promise.all(
+    pools.pools.flatMap((p) =>
+      p.servers.flatMap((s) => {
+        const hp = s.address ? splitHostPort(s.address) : undefined;
+        if (!hp) return [];
+        return [
+          probeTcp(hp.host, hp.port, th.probeTimeoutMs).then((probe) => ({
+            backend: p.name,
+            server: s.name,
+            address: s.address!,
+            usable: s.usable,
+            status: s.status,
+            probe,
+          })),
+        ];
+      }),
+    ),
+  );
+  return checkBackendConnect({ target: ctx.lb.name, probes, thresholds: th });
 }

@@ -1,5 +1,7 @@
+import { type LbSources, skippedOn } from '../lb-sources.js';
 import { type Pool, type PoolServer, pct, sharingServers } from '../model.js';
-import type { HaproxyRule } from '../sources/haproxy-config.js';
+import type { HaproxyConfig, HaproxyRule } from '../sources/haproxy-config.js';
+import { problemNotes } from '../sources/log-window.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
 import {
   type CheckResult,
@@ -158,4 +160,64 @@ export function checkTrafficDistribution(input: TrafficDistributionInput): Check
     notes,
     bears: lbBearing(verdict),
   });
+}
+
+function rulesByBackend(cfg: HaproxyConfig | undefined): Record<string, HaproxyRule[]> {
+  const out: Record<string, HaproxyRule[]> = {};
+  for (const p of cfg?.proxies ?? [])
+    if (p.kind !== 'frontend') out[p.name] = p.rules.filter((r) => r.kind === 'use-server');
+  return out;
+}
+
+/**
+ * Runs traffic-distribution on a load balancer: requests per server from its access log in the window, else
+ * the `stot` deltas between two stats samples; weights from stats or config.
+ */
+export async function runTrafficDistribution(ctx: LbSources): Promise<CheckResult> {
+  const pools = await ctx.pools();
+  if (!pools)
+    return skippedOn(
+      ctx,
+      'traffic-distribution',
+      'no stats source or config file to read pools and weights from',
+    );
+  const cfg = await ctx.parsedConfig().catch(() => undefined);
+  const log = await ctx.log();
+  let observed: ObservedCount[];
+  let source: string;
+  const notes: string[] = [];
+  if (log) {
+    observed = log.servers;
+    source = `the access log, ${new Date(log.from).toISOString()} to ${new Date(log.to).toISOString()}`;
+    notes.push(...problemNotes(log.problems));
+  } else {
+    const first = await ctx.stats();
+    const later = await ctx.statsLater();
+    if (!first || !later)
+      return skippedOn(ctx, 'traffic-distribution', 'needs an access log or a stats source');
+    const second = later.snapshot;
+    const before = new Map(
+      first.rows.filter((r) => r.type === 2).map((r) => [`${r.pxname}/${r.svname}`, r.stot ?? 0]),
+    );
+    observed = second.rows
+      .filter((r) => r.type === 2)
+      .map((r) => ({
+        backend: r.pxname,
+        server: r.svname,
+        requests: Math.max(0, (r.stot ?? 0) - (before.get(`${r.pxname}/${r.svname}`) ?? 0)),
+      }));
+    // The measured gap, not `statsSampleMs`: slow fetches stretch it, and the counts cover what was measured.
+    source = `stot deltas between two stats samples ${(later.gapMs / 1000).toFixed(2)} s apart`;
+  }
+  const r = checkTrafficDistribution({
+    target: ctx.lb.name,
+    pools: pools.pools,
+    observed,
+    source,
+    rules: rulesByBackend(cfg?.haproxy),
+    distinctClients: log?.distinctClients,
+    thresholds: ctx.config.thresholds,
+  });
+  r.notes.push(...notes);
+  return r;
 }

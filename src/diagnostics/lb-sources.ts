@@ -1,0 +1,75 @@
+import type { CheckResult } from '../core/check.js';
+import type { CheckId } from '../core/check-ids.js';
+import { makeResult } from './checks/result.js';
+import type { DiagnosticsConfig, LoadBalancerTarget } from './config.js';
+import type { Pool } from './model.js';
+import type { HaproxyConfig } from './sources/haproxy-config.js';
+import type { StatsSnapshot } from './sources/haproxy-stats.js';
+import type { LogWindowSummary } from './sources/log-window.js';
+import type { NginxConfig } from './sources/nginx-config.js';
+
+/** What the caller keeps between runs (e.g. in Redis): config hashes and routing lines per load balancer. */
+export interface DiagnosticsState {
+  configHashes: Record<string, string>;
+  configLines: Record<string, string[]>;
+}
+
+/** Options for `runDiagnostics` / `runCheck`: the incident window, a filter, the previous state, cancellation. */
+export interface RunOptions {
+  from: Date;
+  to: Date;
+  /** Check ids or `checkId:target` refs to run; all when absent. */
+  only?: string[];
+  previous?: { configHashes: Record<string, string>; configLines?: Record<string, string[]> };
+  signal?: AbortSignal;
+  /** Clock for change ages; defaults to `to`. */
+  now?: Date;
+  /** Per-check budget in ms (default CHECK_BUDGET_MS, 25 000: the bot's, which `statsSampleMs` is validated against). */
+  checkTimeoutMs?: number;
+}
+
+/** A load balancer's config file, parsed, with what identifies its version. */
+export interface ParsedConfig {
+  path: string;
+  /** sha256 of the config file; for nginx, of the main file then each included file. */
+  hash: string;
+  /** The newest mtime of the config and its included files, and which file has it. */
+  mtimeMs: number;
+  modifiedPath: string;
+  haproxy?: HaproxyConfig;
+  nginx?: NginxConfig;
+  problems: string[];
+}
+
+/**
+ * The sources of one load balancer, each read at most once per run and shared by the checks that need it
+ * (implemented by `LbContext` in run.ts). Each resolves undefined when the target has no such source.
+ */
+export interface LbSources {
+  readonly lb: LoadBalancerTarget;
+  readonly config: DiagnosticsConfig;
+  stats(): Promise<StatsSnapshot | undefined>;
+  /** A second stats sample `statsSampleMs` after the first, with the measured gap between them in ms. */
+  statsLater(): Promise<{ snapshot: StatsSnapshot; gapMs: number } | undefined>;
+  parsedConfig(): Promise<ParsedConfig | undefined>;
+  /** Pools with live status from stats when configured (`live`), else from the config file. */
+  pools(): Promise<{ pools: Pool[]; live: boolean } | undefined>;
+  log(): Promise<LogWindowSummary | undefined>;
+}
+
+/** Gathers a load-balancer check's input from the target's sources and runs the check. */
+export type LbCheckRunner = (
+  ctx: LbSources,
+  opts: RunOptions,
+  state: DiagnosticsState,
+) => Promise<CheckResult>;
+
+/** A `skipped` result of `checkId` on the context's load balancer, saying which source is missing. */
+export function skippedOn(ctx: LbSources, checkId: CheckId, summary: string): CheckResult {
+  return makeResult({ checkId, target: ctx.lb.name, verdict: 'skipped', summary });
+}
+
+/** The config file's problems as notes, each prefixed with the file's path. */
+export function configNotes(cfg: ParsedConfig | undefined): string[] {
+  return (cfg?.problems ?? []).map((p) => `${cfg?.path}: ${p}`);
+}
