@@ -1,6 +1,7 @@
 import type { CheckResult } from '../core/check.js';
 import type { CheckId } from '../core/check-ids.js';
 import { makeResult } from './checks/result.js';
+import type { ObservedCount } from './checks/traffic-distribution.js';
 import type { DiagnosticsConfig, LoadBalancerTarget } from './config.js';
 import type { Pool } from './model.js';
 import type { HaproxyConfig } from './sources/haproxy-config.js';
@@ -41,6 +42,17 @@ export interface ParsedConfig {
   problems: string[];
 }
 
+/** A load balancer's pools as its live status (or its config file) shows them, with what its kind adds. */
+export interface PoolsView {
+  pools: Pool[];
+  /** From live status (stats, Envoy /clusters, ELB target health), not a config file. */
+  live: boolean;
+  /** What the load balancer's own evidence adds beyond the pools (Envoy connect failures, ELB fail-open), as evidence lines. */
+  findings?: string[];
+  /** Set when the pool has no targets at all (an empty ELB target group): the reason, for a `fail`. */
+  empty?: string;
+}
+
 /**
  * The sources of one load balancer, each read at most once per run and shared by the checks that need it
  * (implemented by `LbContext` in run.ts). Each resolves undefined when the target has no such source.
@@ -53,8 +65,10 @@ export interface LbSources {
   statsLater(): Promise<{ snapshot: StatsSnapshot; gapMs: number } | undefined>;
   parsedConfig(): Promise<ParsedConfig | undefined>;
   /** Pools with live status from stats when configured (`live`), else from the config file. */
-  pools(): Promise<{ pools: Pool[]; live: boolean } | undefined>;
+  pools(): Promise<PoolsView | undefined>;
   log(): Promise<LogWindowSummary | undefined>;
+  /** Requests per server between two samples (HAProxy `stot`, Envoy `rq_total`), and where they come from. */
+  requestDeltas(): Promise<{ observed: ObservedCount[]; source: string } | undefined>;
 }
 
 /** Gathers a load-balancer check's input from the target's sources and runs the check. */

@@ -8,11 +8,34 @@ import { runRecentChange } from './checks/recent-change.js';
 import { checkDatabase, checkEndpoints, runBackendConnect, runTrafficVolume } from './checks/red-herrings.js';
 import { makeResult } from './checks/result.js';
 import { runRouting } from './checks/routing.js';
+import type { ObservedCount } from './checks/traffic-distribution.js';
 import { runTrafficDistribution } from './checks/traffic-distribution.js';
 import type { DiagnosticsConfig, LoadBalancerTarget } from './config.js';
-import type { DiagnosticsState, LbCheckRunner, LbSources, ParsedConfig, RunOptions } from './lb-sources.js';
-import { type Pool, poolsFromHaproxyConfig, poolsFromNginxConfig, poolsFromStats } from './model.js';
+import { elbv2Findings, envoyFindings } from './lb-findings.js';
+import type {
+  DiagnosticsState,
+  LbCheckRunner,
+  LbSources,
+  ParsedConfig,
+  PoolsView,
+  RunOptions,
+} from './lb-sources.js';
+import { poolsFromHaproxyConfig, poolsFromNginxConfig, poolsFromStats } from './model.js';
+import { ProbeAllow } from './probe-allow.js';
 import { probeHttp, probePostgres, probeTcp } from './probes.js';
+import {
+  type Elbv2Target,
+  fetchTargetHealth,
+  poolFromTargets,
+  readTargetHealthFile,
+} from './sources/aws-elbv2.js';
+import {
+  type EnvoyCluster,
+  EnvoyClustersError,
+  fetchEnvoyClusters,
+  parseEnvoyClusters,
+  poolsFromEnvoyClusters,
+} from './sources/envoy-clusters.js';
 import { parseHaproxyConfig } from './sources/haproxy-config.js';
 import { summarizeHaproxyHttpLog } from './sources/haproxy-log-scan.js';
 import { fetchHaproxyStats, parseHaproxyStatsCsv, type StatsSnapshot } from './sources/haproxy-stats.js';
@@ -31,15 +54,24 @@ export interface CheckRef {
   target: string;
 }
 
+/** The access log a load balancer is configured with (HAProxy `log`, nginx `accessLog`); Envoy and ELB have none here. */
+function accessLogOf(lb: LoadBalancerTarget): string | undefined {
+  return lb.kind === 'haproxy' ? lb.log : lb.kind === 'nginx' ? lb.accessLog : undefined;
+}
+
+/** The config file a load balancer is configured with (HAProxy and nginx only). */
+function configFileOf(lb: LoadBalancerTarget): string | undefined {
+  return lb.kind === 'haproxy' || lb.kind === 'nginx' ? lb.config : undefined;
+}
+
 /** The checks a config supports, one per (check, target); order follows {@link CHECK_IDS}. */
 export function listChecks(config: DiagnosticsConfig): CheckRef[] {
   const refs: CheckRef[] = [];
   for (const id of CHECK_IDS) {
     if (runsPerLoadBalancer(id)) {
       for (const lb of config.loadBalancers) {
-        const hasLog = lb.kind === 'haproxy' ? !!lb.log : !!lb.accessLog;
-        if (id === 'traffic-volume' && !hasLog) continue;
-        if (id === 'recent-change' && !lb.config) continue;
+        if (id === 'traffic-volume' && !accessLogOf(lb)) continue;
+        if (id === 'recent-change' && !configFileOf(lb)) continue;
         refs.push({ checkId: id, target: lb.name });
       }
     } else if (id === 'database' && config.probes.database) refs.push({ checkId: id, target: 'database' });
@@ -103,10 +135,7 @@ class LbContext implements LbSources {
     return this.once('stats2', async () => {
       const first = await this.stats();
       if (!first || this.lb.kind !== 'haproxy' || !this.lb.stats) return undefined;
-      // timers/promises removes its abort listener when the wait ends either way
-      await sleep(this.config.thresholds.statsSampleMs, undefined, { signal: this.signal }).catch((err) => {
-        throw this.signal.aborted ? new Error('aborted while waiting for the second stats sample') : err;
-      });
+      await this.waitSample();
       const { text, at } = await this.fetchStats(this.lb.stats);
       return { snapshot: parseHaproxyStatsCsv(text), gapMs: at - this.statsTakenAt };
     });
@@ -114,8 +143,8 @@ class LbContext implements LbSources {
 
   parsedConfig(): Promise<ParsedConfig | undefined> {
     return this.once('config', async () => {
-      if (!this.lb.config) return undefined;
-      const path = this.lb.config;
+      const path = configFileOf(this.lb);
+      if (!path) return undefined;
       if (this.lb.kind === 'haproxy') {
         const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
         const hash = createHash('sha256').update(text).digest('hex');
@@ -142,9 +171,122 @@ class LbContext implements LbSources {
     });
   }
 
-  /** Pools with live status from stats when configured, else from the config file. */
-  pools(): Promise<{ pools: Pool[]; live: boolean } | undefined> {
+  /** Reads and parses Envoy's `/clusters` once more; resolves with the clusters and the moment (middle of the read). */
+  private async readEnvoy(source: string): Promise<{ clusters: EnvoyCluster[]; at: number }> {
+    const started = performance.now();
+    const text = await fetchEnvoyClusters(source, {
+      timeoutMs: this.config.thresholds.probeTimeoutMs,
+      signal: this.signal,
+    });
+    const at = (started + performance.now()) / 2;
+    try {
+      return { clusters: parseEnvoyClusters(text), at };
+    } catch (err) {
+      if (err instanceof EnvoyClustersError)
+        throw new EnvoyClustersError(`envoy clusters ${source}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** Envoy's `/clusters` (first sample). */
+  envoy(): Promise<{ clusters: EnvoyCluster[]; at: number } | undefined> {
+    return this.once('envoy', async () =>
+      this.lb.kind === 'envoy' ? await this.readEnvoy(this.lb.clusters) : undefined,
+    );
+  }
+
+  /** A second `/clusters` sample `statsSampleMs` after the first, for `rq_total` deltas. */
+  envoyLater(): Promise<{ clusters: EnvoyCluster[]; at: number } | undefined> {
+    return this.once('envoy2', async () => {
+      const first = await this.envoy();
+      if (!first || this.lb.kind !== 'envoy') return undefined;
+      await this.waitSample();
+      return await this.readEnvoy(this.lb.clusters);
+    });
+  }
+
+  private async waitSample(): Promise<void> {
+    // timers/promises removes its abort listener when the wait ends either way
+    await sleep(this.config.thresholds.statsSampleMs, undefined, { signal: this.signal }).catch((err) => {
+      throw this.signal.aborted ? new Error('aborted while waiting for the second stats sample') : err;
+    });
+  }
+
+  /** An ELBv2 target group's targets: from the `targetHealth` file, else fetched for `targetGroupArn`. */
+  elbv2(): Promise<Elbv2Target[] | undefined> {
+    return this.once('elbv2', async () => {
+      const lb = this.lb;
+      if (lb.kind !== 'aws-elbv2') return undefined;
+      if (lb.targetHealth) return await readTargetHealthFile(lb.targetHealth, this.signal);
+      return await fetchTargetHealth(
+        { targetGroupArn: lb.targetGroupArn!, region: lb.region!, endpoint: lb.endpoint },
+        { timeoutMs: this.config.thresholds.probeTimeoutMs, signal: this.signal },
+      );
+    });
+  }
+
+  /**
+   * Requests per server between two samples `statsSampleMs` apart: HAProxy `stot` deltas, or Envoy `rq_total`
+   * deltas; with where the counts come from (the measured gap between the samples).
+   */
+  requestDeltas(): Promise<{ observed: ObservedCount[]; source: string } | undefined> {
+    return this.once('deltas', async () => {
+      if (this.lb.kind === 'envoy') {
+        const first = await this.envoy();
+        const later = await this.envoyLater();
+        if (!first || !later) return undefined;
+        const before = new Map(
+          first.clusters.flatMap((c) =>
+            c.hosts.map((h) => [`${c.name}/${h.address}`, h.stats.rq_total ?? 0]),
+          ),
+        );
+        const observed = later.clusters.flatMap((c) =>
+          c.hosts.map((h) => ({
+            backend: c.name,
+            server: h.address,
+            requests: Math.max(0, (h.stats.rq_total ?? 0) - (before.get(`${c.name}/${h.address}`) ?? 0)),
+          })),
+        );
+        const gap = ((later.at - first.at) / 1000).toFixed(2);
+        return { observed, source: `rq_total deltas between two /clusters samples ${gap} s apart` };
+      }
+      const first = await this.stats();
+      const later = await this.statsLater();
+      if (!first || !later) return undefined;
+      const second = later.snapshot;
+      const before = new Map(
+        first.rows.filter((r) => r.type === 2).map((r) => [`${r.pxname}/${r.svname}`, r.stot ?? 0]),
+      );
+      const observed = second.rows
+        .filter((r) => r.type === 2)
+        .map((r) => ({
+          backend: r.pxname,
+          server: r.svname,
+          requests: Math.max(0, (r.stot ?? 0) - (before.get(`${r.pxname}/${r.svname}`) ?? 0)),
+        }));
+      // The measured gap, not `statsSampleMs`: slow fetches stretch it, and the counts cover what was measured.
+      return {
+        observed,
+        source: `stot deltas between two stats samples ${(later.gapMs / 1000).toFixed(2)} s apart`,
+      };
+    });
+  }
+
+  /** Pools with live status from stats (Envoy clusters, ELB target health) when configured, else from the config file. */
+  pools(): Promise<PoolsView | undefined> {
     return this.once('pools', async () => {
+      if (this.lb.kind === 'envoy') {
+        const e = await this.envoy();
+        return e
+          ? { pools: poolsFromEnvoyClusters(e.clusters), live: true, ...envoyFindings(e.clusters) }
+          : undefined;
+      }
+      if (this.lb.kind === 'aws-elbv2') {
+        const targets = await this.elbv2();
+        return targets
+          ? { pools: [poolFromTargets(this.lb.name, targets)], live: true, ...elbv2Findings(targets) }
+          : undefined;
+      }
       const stats = await this.stats();
       const cfg = await this.parsedConfig().catch(() => undefined);
       if (stats) {
@@ -179,7 +321,7 @@ class LbContext implements LbSources {
           utcOffsetMinutes: parseUtcOffset(this.lb.logUtcOffset),
         });
       }
-      if (!this.lb.accessLog) return undefined;
+      if (this.lb.kind !== 'nginx' || !this.lb.accessLog) return undefined;
       const parser = compileNginxLogFormat(this.lb.logFormat ?? NGINX_COMBINED);
       const cfg = await this.parsedConfig().catch(() => undefined);
       // $upstream_addr holds addresses; the config says which upstream group each belongs to.
@@ -229,25 +371,55 @@ async function runLbCheck(
 
 async function runProbeCheck(id: CheckId, config: DiagnosticsConfig): Promise<CheckResult> {
   const th = config.thresholds;
+  const allow = new ProbeAllow(config.probes.allow);
   if (id === 'database') {
+    const skipped = (summary: string) =>
+      makeResult({ checkId: id, target: 'database', verdict: 'skipped', summary });
     const db = config.probes.database;
-    if (!db)
-      return makeResult({
-        checkId: id,
-        target: 'database',
-        verdict: 'skipped',
-        summary: 'no database probe configured',
-      });
+    if (!db) return skipped('no database probe configured');
+    const host = db.kind === 'postgres' ? hostOfUrl(db.url) : db.host;
+    // A postgres URL without a host means the local unix socket: nothing leaves the machine.
+    const admitted = host ? await allow.admits(host) : ({ ok: true } as const);
+    if (!admitted.ok) return skipped(`database probe: ${admitted.reason}`);
     const probe =
       db.kind === 'postgres'
         ? await probePostgres(db.url, th.probeTimeoutMs)
         : await probeTcp(db.host, db.port, th.probeTimeoutMs);
     return checkDatabase({ target: 'database', kind: db.kind, probe, thresholds: th });
   }
-  const probes = await Promise.all(
-    config.probes.endpoints.map(async (url) => ({ url, probe: await probeHttp(url, th.probeTimeoutMs) })),
-  );
-  return checkEndpoints({ target: 'endpoints', probes, thresholds: th });
+  const refused: string[] = [];
+  const probes = (
+    await Promise.all(
+      config.probes.endpoints.map(async (url) => {
+        const admitted = await allow.admits(hostOfUrl(url) ?? '');
+        if (!admitted.ok) {
+          refused.push(`${url}: ${admitted.reason}`);
+          return [];
+        }
+        return [{ url, probe: await probeHttp(url, th.probeTimeoutMs) }];
+      }),
+    )
+  ).flat();
+  if (probes.length === 0 && refused.length > 0)
+    return makeResult({
+      checkId: id,
+      target: 'endpoints',
+      verdict: 'skipped',
+      summary: `no endpoint is inside probes.allow (${allow.cidrs.join(', ')}), so the bot probed none`,
+      evidence: refused,
+    });
+  const r = checkEndpoints({ target: 'endpoints', probes, thresholds: th });
+  r.notes.push(...refused);
+  return r;
+}
+
+/** The host of a URL (`postgres://u@db:5432/x` → `db`), or undefined when it has none or does not parse. */
+function hostOfUrl(url: string): string | undefined {
+  try {
+    return new URL(url).hostname || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorMessage(err: unknown): string {

@@ -118,6 +118,15 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
 export async function runPoolHealth(ctx: LbSources): Promise<CheckResult> {
   const pools = await ctx.pools();
   if (!pools) return skippedOn(ctx, 'pool-health', 'no stats source or config file to read pools from');
+  if (pools.empty)
+    return makeResult({
+      checkId: 'pool-health',
+      target: ctx.lb.name,
+      verdict: 'fail',
+      summary: pools.empty,
+      evidence: [pools.empty],
+      bears: lbBearing('fail'),
+    });
   const log = await ctx.log().catch(() => undefined);
   const r = checkPoolHealth({
     target: ctx.lb.name,
@@ -125,6 +134,8 @@ export async function runPoolHealth(ctx: LbSources): Promise<CheckResult> {
     tallies: log?.servers,
     thresholds: ctx.config.thresholds,
   });
+  // The load balancer's own evidence beyond the pools (Envoy connect failures and panic, ELB fail-open).
+  r.evidence.push(...(pools.findings ?? []));
   if (!pools.live) r.notes.push('no live stats: server status comes from the config file only');
   return r;
 }

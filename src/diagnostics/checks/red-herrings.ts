@@ -1,4 +1,5 @@
 import { type LbSources, skippedOn } from '../lb-sources.js';
+import { ProbeAllow } from '../probe-allow.js';
 import { type ProbeResult, probeTcp, splitHostPort } from '../probes.js';
 import { type LogWindowSummary, problemNotes } from '../sources/log-window.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
@@ -201,29 +202,56 @@ export async function runTrafficVolume(ctx: LbSources): Promise<CheckResult> {
   return r;
 }
 
-/** Runs backend-connect: a TCP connect from the bot's host to every server address the load balancer's pools name. */
+/**
+ * Runs backend-connect: a TCP connect from the bot's host to every server address the load balancer's pools
+ * name that `probes.allow` admits; the others are listed as not probed, and when none is admitted the check is
+ * `skipped` with the reason.
+ */
 export async function runBackendConnect(ctx: LbSources): Promise<CheckResult> {
   const th = ctx.config.thresholds;
   const pools = await ctx.pools();
   if (!pools)
     return skippedOn(ctx, 'backend-connect', 'no stats source or config file to read server addresses from');
-  const probes = await Promise.all(
-    pools.pools.flatMap((p) =>
-      p.servers.flatMap((s) => {
-        const hp = s.address ? splitHostPort(s.address) : undefined;
-        if (!hp) return [];
-        return [
-          probeTcp(hp.host, hp.port, th.probeTimeoutMs).then((probe) => ({
-            backend: p.name,
-            server: s.name,
-            address: s.address!,
-            usable: s.usable,
-            status: s.status,
-            probe,
-          })),
-        ];
-      }),
-    ),
-  );
-  return checkBackendConnect({ target: ctx.lb.name, probes, thresholds: th });
+  const allow = new ProbeAllow(ctx.config.probes.allow);
+  const refused: string[] = [];
+  const probes = (
+    await Promise.all(
+      pools.pools.flatMap((p) =>
+        p.servers.flatMap((s) => {
+          const hp = s.address ? splitHostPort(s.address) : undefined;
+          if (!hp) return [];
+          return [
+            allow.admits(hp.host).then(async (admitted) => {
+              if (!admitted.ok) {
+                refused.push(`${p.name}/${s.name}: ${admitted.reason}`);
+                return [];
+              }
+              const probe = await probeTcp(hp.host, hp.port, th.probeTimeoutMs);
+              return [
+                {
+                  backend: p.name,
+                  server: s.name,
+                  address: s.address!,
+                  usable: s.usable,
+                  status: s.status,
+                  probe,
+                },
+              ];
+            }),
+          ];
+        }),
+      ),
+    )
+  ).flat();
+  if (probes.length === 0 && refused.length > 0)
+    return makeResult({
+      checkId: 'backend-connect',
+      target: ctx.lb.name,
+      verdict: 'skipped',
+      summary: `no server address is inside probes.allow (${allow.cidrs.join(', ')}), so the bot probed none`,
+      evidence: refused,
+    });
+  const r = checkBackendConnect({ target: ctx.lb.name, probes, thresholds: th });
+  r.notes.push(...refused);
+  return r;
 }

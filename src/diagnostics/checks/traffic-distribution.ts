@@ -191,23 +191,16 @@ export async function runTrafficDistribution(ctx: LbSources): Promise<CheckResul
     source = `the access log, ${new Date(log.from).toISOString()} to ${new Date(log.to).toISOString()}`;
     notes.push(...problemNotes(log.problems));
   } else {
-    const first = await ctx.stats();
-    const later = await ctx.statsLater();
-    if (!first || !later)
-      return skippedOn(ctx, 'traffic-distribution', 'needs an access log or a stats source');
-    const second = later.snapshot;
-    const before = new Map(
-      first.rows.filter((r) => r.type === 2).map((r) => [`${r.pxname}/${r.svname}`, r.stot ?? 0]),
-    );
-    observed = second.rows
-      .filter((r) => r.type === 2)
-      .map((r) => ({
-        backend: r.pxname,
-        server: r.svname,
-        requests: Math.max(0, (r.stot ?? 0) - (before.get(`${r.pxname}/${r.svname}`) ?? 0)),
-      }));
-    // The measured gap, not `statsSampleMs`: slow fetches stretch it, and the counts cover what was measured.
-    source = `stot deltas between two stats samples ${(later.gapMs / 1000).toFixed(2)} s apart`;
+    const deltas = await ctx.requestDeltas();
+    if (!deltas && ctx.lb.kind === 'aws-elbv2')
+      return skippedOn(
+        ctx,
+        'traffic-distribution',
+        'ELB target health has no per-target request counts (CloudWatch RequestCountPerTarget is not read)',
+      );
+    if (!deltas) return skippedOn(ctx, 'traffic-distribution', 'needs an access log or a stats source');
+    observed = deltas.observed;
+    source = deltas.source;
   }
   const r = checkTrafficDistribution({
     target: ctx.lb.name,
