@@ -126,8 +126,10 @@ export async function fetchTargetHealth(
     if (err instanceof Elbv2Error) throw err;
     const e = err as Error & { name?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
+    // The SDK names modeled errors TargetGroupNotFoundException; AWS's docs and console say TargetGroupNotFound.
+    const code = (e.name ?? 'Error').replace(/(.)Exception$/, '$1');
     throw new Error(
-      `DescribeTargetHealth for ${target.targetGroupArn}: ${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${e.message}`,
+      `DescribeTargetHealth for ${target.targetGroupArn}: ${code}${status ? ` (HTTP ${status})` : ''}: ${e.message}`,
     );
   } finally {
     client.destroy();
