@@ -124,7 +124,10 @@ export async function runDemo(log: (line: string) => void = () => {}): Promise<D
         `    stats: ${join(lbDir, 'stats-2.csv')}`,
         `    log: ${join(lbDir, 'haproxy.log')}`,
         `    config: ${join(lbDir, 'haproxy.cfg')}`,
-        ...(hasPostgres ? ['probes:', '  database: { kind: tcp, host: 127.0.0.1, port: 5432 }'] : []),
+        'probes:',
+        // The demo's probes stay on this machine.
+        '  allow: [127.0.0.0/8]',
+        ...(hasPostgres ? ['  database: { kind: tcp, host: 127.0.0.1, port: 5432 }'] : []),
         'thresholds: { statsSampleMs: 0 }',
         '',
       ].join('\n'),

@@ -72,6 +72,8 @@ export function listChecks(config: DiagnosticsConfig): CheckRef[] {
       for (const lb of config.loadBalancers) {
         if (id === 'traffic-volume' && !accessLogOf(lb)) continue;
         if (id === 'recent-change' && !configFileOf(lb)) continue;
+        // Envoy's /clusters and ELB target health say nothing of routes (listeners, RDS, listener rules).
+        if (id === 'routing' && (lb.kind === 'envoy' || lb.kind === 'aws-elbv2')) continue;
         refs.push({ checkId: id, target: lb.name });
       }
     } else if (id === 'database' && config.probes.database) refs.push({ checkId: id, target: 'database' });

@@ -52,6 +52,8 @@ function skippedBecause(setup: DiagnosticsSetup, checkId: string): string {
       return `no \`probes.endpoints\` in ${file}`;
     case 'traffic-volume':
       return `no load balancer in ${file} has an access log (\`log:\` / \`accessLog:\`)`;
+    case 'routing':
+      return `no HAProxy or nginx load balancer in ${file} (Envoy /clusters and ELB target health carry no routes)`;
     case 'recent-change':
       return `no load balancer in ${file} has a \`config:\` file`;
     default:

@@ -141,7 +141,6 @@ describe('pool-health on an aws-elbv2 target group from a file', () => {
     expect(listChecks(config).map((r) => r.checkId)).toEqual([
       'pool-health',
       'traffic-distribution',
-      'routing',
       'backend-connect',
     ]);
     const { results } = await runDiagnostics(config, {

@@ -191,7 +191,7 @@ describe('the checks on an Envoy target', () => {
   });
   afterAll(() => server.close());
 
-  it('runs pool-health, traffic-distribution, routing and backend-connect, not the log and config checks', () => {
+  it('runs pool-health, traffic-distribution and backend-connect, not the log, config and routing checks', () => {
     const { config, problems } = parseDiagnosticsConfig(
       ['loadBalancers:', `  - { name: mesh, kind: envoy, clusters: "${url}" }`].join('\n'),
     );
@@ -199,7 +199,6 @@ describe('the checks on an Envoy target', () => {
     expect(listChecks(config).map((r) => r.checkId)).toEqual([
       'pool-health',
       'traffic-distribution',
-      'routing',
       'backend-connect',
     ]);
   });
