@@ -48,7 +48,11 @@ const REASONS: Record<string, string> = {
  * What a target group's health says beyond each target: an empty group (nowhere to send requests), one whose
  * every in-service target is unhealthy (ELB fails open and routes to all of them), and each reason code seen.
  */
-export function elbv2Findings(targets: Elbv2Target[]): { findings: string[]; empty?: string } {
+export function elbv2Findings(targets: Elbv2Target[]): {
+  findings: string[];
+  empty?: string;
+  headline?: string;
+} {
   if (targets.length === 0)
     return {
       findings: [],
@@ -56,19 +60,22 @@ export function elbv2Findings(targets: Elbv2Target[]): { findings: string[]; emp
         'the target group has no registered targets: the load balancer has nowhere to send its requests (an ALB answers 503)',
     };
   const findings: string[] = [];
+  let headline: string | undefined;
   const inService = targets.filter((t) => t.state !== 'unused' && t.state !== 'draining');
   if (
     inService.length > 0 &&
     inService.every((t) => t.state === 'unhealthy' || t.state === 'unhealthy.draining')
-  )
+  ) {
     findings.push(
-      `every target is unhealthy, so ELB fails open and routes requests to all ${inService.length} of them regardless of health (${ELB_FAIL_OPEN_DOC})`,
+      `every target is unhealthy, so ELB fails open and routes requests to ${inService.length === 1 ? 'it' : `all ${inService.length} of them`} regardless of health (${ELB_FAIL_OPEN_DOC})`,
     );
+    headline = `ELB fails open: it still routes requests to ${inService.length === 1 ? 'that one unhealthy target' : `all ${inService.length} unhealthy targets`}`;
+  }
   const byReason = new Map<string, number>();
   for (const t of targets) if (t.reason) byReason.set(t.reason, (byReason.get(t.reason) ?? 0) + 1);
   for (const [reason, n] of byReason)
     findings.push(
       `${n} target${n === 1 ? '' : 's'} ${reason}${REASONS[reason] ? `: ${REASONS[reason]}` : ''}`,
     );
-  return { findings };
+  return { findings, headline };
 }

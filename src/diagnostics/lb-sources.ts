@@ -49,6 +49,8 @@ export interface PoolsView {
   live: boolean;
   /** What the load balancer's own evidence adds beyond the pools (Envoy connect failures, ELB fail-open), as evidence lines. */
   findings?: string[];
+  /** A sentence the check's summary ends with (ELB failing open). */
+  headline?: string;
   /** Set when the pool has no targets at all (an empty ELB target group): the reason, for a `fail`. */
   empty?: string;
 }

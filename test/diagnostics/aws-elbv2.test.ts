@@ -80,7 +80,7 @@ describe('pool-health on an aws-elbv2 target group from a file', () => {
     expect(verdicts).toEqual(['pass', 'pass', 'fail', 'fail', 'fail']);
     const timeout = await poolHealthOf(example(5));
     expect(timeout.summary).toBe(
-      'backend alb has no usable server (i-0f76fade:80 unhealthy (Target.Timeout: Connection to target timed out))',
+      'backend alb has no usable server (i-0f76fade:80 unhealthy (Target.Timeout: Connection to target timed out)); ELB fails open: it still routes requests to that one unhealthy target',
     );
     expect(timeout.evidence).toContain('1 target Target.Timeout: health checks timed out');
     const initial = await poolHealthOf(example(4));
@@ -118,7 +118,9 @@ describe('pool-health on an aws-elbv2 target group from a file', () => {
     );
     const r = await poolHealthOf(f);
     expect(r.verdict).toBe('fail');
-    expect(r.evidence).toContain(
+    expect(r.summary).toMatch(/; ELB fails open: it still routes requests to all 2 unhealthy targets$/);
+    // First, so the checklist (which shows the first evidence lines) shows it.
+    expect(r.evidence[0]).toBe(
       'every target is unhealthy, so ELB fails open and routes requests to all 2 of them regardless of health (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html)',
     );
     expect(r.evidence).toContain(

@@ -134,8 +134,10 @@ export async function runPoolHealth(ctx: LbSources): Promise<CheckResult> {
     tallies: log?.servers,
     thresholds: ctx.config.thresholds,
   });
-  // The load balancer's own evidence beyond the pools (Envoy connect failures and panic, ELB fail-open).
-  r.evidence.push(...(pools.findings ?? []));
+  // The load balancer's own evidence beyond the pools (Envoy connect failures and panic, ELB fail-open),
+  // first: the checklist shows the first few evidence lines only.
+  r.evidence.unshift(...(pools.findings ?? []));
+  if (pools.headline) r.summary = `${r.summary}; ${pools.headline}`;
   if (!pools.live) r.notes.push('no live stats: server status comes from the config file only');
   return r;
 }
