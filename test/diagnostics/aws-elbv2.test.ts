@@ -155,7 +155,11 @@ describe('pool-health on an aws-elbv2 target group from a file', () => {
         'skipped',
         'ELB target health has no per-target request counts (CloudWatch RequestCountPerTarget is not read)',
       ],
-      ['backend-connect', 'skipped', 'no backend server addresses known'],
+      [
+        'backend-connect',
+        'skipped',
+        'the target group registers instance ids (or Lambda functions), not IP addresses: nothing for the bot to probe',
+      ],
     ]);
   });
 

@@ -251,6 +251,12 @@ export async function runBackendConnect(ctx: LbSources): Promise<CheckResult> {
       summary: `no server address is inside probes.allow (${allow.cidrs.join(', ')}), so the bot probed none`,
       evidence: refused,
     });
+  if (probes.length === 0 && ctx.lb.kind === 'aws-elbv2')
+    return skippedOn(
+      ctx,
+      'backend-connect',
+      'the target group registers instance ids (or Lambda functions), not IP addresses: nothing for the bot to probe',
+    );
   const r = checkBackendConnect({ target: ctx.lb.name, probes, thresholds: th });
   r.notes.push(...refused);
   return r;
