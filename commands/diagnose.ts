@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { CHECK_IDS } from '../src/core/check-ids.js';
 import { DomainError } from '../src/core/errors.js';
 import { isOpen } from '../src/core/incident.js';
-import { CHECK_IDS } from '../src/diagnostics/run.js';
-import { diagnosticsSetup, matchingRefs, nextRun } from '../src/flows/run-diagnostics.js';
+import { diagnosticsSetup, matchingRefs } from '../src/diagnostics/setup.js';
+import { nextRun } from '../src/flows/run-diagnostics.js';
 import { escapeText } from '../src/slack/escape.js';
 import { currentIncident } from './context.js';
 import { parseArgs } from './parse.js';

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CHECK_IDS } from './check-ids.js';
+import type { Incident } from './incident.js';
 
 /** One checklist item: automated (`check: <checkId>`, run by the bot) or manual (a person ticks it). */
 export const ChecklistItem = z
@@ -48,4 +50,25 @@ export function selectChecklist(
     }
   }
   return best?.c ?? checklists.find((c) => c.default);
+}
+
+/** Used when no template loads: every check, load balancer first. */
+export const FALLBACK_CHECKLIST: Checklist = {
+  name: 'built-in',
+  description: 'Load balancer first, then the usual red herrings (no checklist template could be loaded).',
+  default: true,
+  match: [],
+  items: CHECK_IDS.map((c) => ({ id: c, label: c, check: c })),
+};
+
+/** The checklist for an incident: the most specific match among its alerts' labels (firing first), else the default. */
+export function chooseChecklist(checklists: Checklist[], inc: Incident): Checklist {
+  const alerts = [...inc.alerts].sort(
+    (a, b) => Number(b.status === 'firing') - Number(a.status === 'firing'),
+  );
+  for (const a of alerts) {
+    const c = selectChecklist(checklists, a.labels);
+    if (c && !c.default) return c;
+  }
+  return selectChecklist(checklists, {}) ?? checklists[0] ?? FALLBACK_CHECKLIST;
 }

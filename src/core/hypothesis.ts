@@ -1,4 +1,5 @@
 import type { CheckResult, HypothesisCategory } from './check.js';
+import { judgesLoadBalancer } from './check-ids.js';
 import type { Hypothesis, Incident } from './incident.js';
 
 const CATEGORY_WORDS: [HypothesisCategory, RegExp][] = [
@@ -49,8 +50,6 @@ export function findHypothesis(inc: Incident, ref: string): Hypothesis | undefin
   return inc.hypotheses.find((h) => h.id === id);
 }
 
-const LB_CHECKS = new Set(['pool-health', 'traffic-distribution', 'routing', 'recent-change']);
-
 function pct(x: number | undefined): string {
   return x === undefined ? '?' : `${Math.round(x * 100)}%`;
 }
@@ -91,7 +90,7 @@ export function nudgeFor(inc: Incident, category: HypothesisCategory): string | 
   );
   const lbFailing = inc.checks.filter(
     (c) =>
-      LB_CHECKS.has(c.checkId) &&
+      judgesLoadBalancer(c.checkId) &&
       (c.verdict === 'fail' || c.verdict === 'warn') &&
       c.bears.some((b) => b.hypothesis === 'load-balancer' && b.effect === 'supports'),
   );

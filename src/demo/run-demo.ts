@@ -192,7 +192,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       [
         'loadBalancers:',
         ...lb,
-        ...(hasPostgres ? ['probes:', '  database: { kind: tcp, host: 127.0.0.1, port: 5432 }'] : []),
+        'probes:',
+        // The demo's probes stay on this machine.
+        '  allow: [127.0.0.0/8]',
+        ...(hasPostgres ? ['  database: { kind: tcp, host: 127.0.0.1, port: 5432 }'] : []),
         'thresholds: { statsSampleMs: 0 }',
         '',
       ].join('\n'),

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { cidrProblem, DEFAULT_PROBE_ALLOW } from './probe-allow.js';
 import { Thresholds } from './thresholds.js';
 
 const HaproxyTarget = z.object({
@@ -29,10 +30,48 @@ const NginxTarget = z.object({
   config: z.string().min(1).optional(),
 });
 
-/** One load balancer to diagnose (`kind: haproxy` or `kind: nginx`). */
-export const LoadBalancerTarget = z.discriminatedUnion('kind', [HaproxyTarget, NginxTarget], {
-  error: (iss) => (iss.code === 'invalid_union' ? 'expected haproxy or nginx' : undefined),
+/** Envoy: its admin `/clusters` (https://www.envoyproxy.io/docs/envoy/latest/operations/admin#get--clusters). */
+const EnvoyTarget = z.object({
+  name: z.string().min(1),
+  kind: z.literal('envoy'),
+  /** `http://127.0.0.1:9901/clusters?format=json` (or the text form), or a file of its output. */
+  clusters: z.string().min(1),
 });
+
+/** AWS Elastic Load Balancing v2 (ALB/NLB): one target group's DescribeTargetHealth. */
+const AwsElbv2Target = z
+  .object({
+    name: z.string().min(1),
+    kind: z.literal('aws-elbv2'),
+    /** A file of `aws elbv2 describe-target-health` JSON output. */
+    targetHealth: z.string().min(1).optional(),
+    /** Fetch DescribeTargetHealth for this target group with the AWS SDK and the standard credential chain. */
+    targetGroupArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:elasticloadbalancing:[^:]*:\d*:targetgroup\/.+/, 'expected a target group ARN')
+      .optional(),
+    region: z.string().min(1).optional(),
+    /** Another ELBv2 endpoint (a VPC endpoint, a stand-in); AWS's regional one when absent. */
+    endpoint: z.url().optional(),
+  })
+  .refine((t) => (t.targetHealth === undefined) !== (t.targetGroupArn === undefined), {
+    message: 'give either targetHealth (a file) or targetGroupArn (with region), not both',
+    path: ['targetHealth'],
+  })
+  .refine((t) => t.targetGroupArn === undefined || t.region !== undefined, {
+    message: 'targetGroupArn needs region (e.g. us-east-1)',
+    path: ['region'],
+  });
+
+/** One load balancer to diagnose (`kind: haproxy`, `nginx`, `envoy` or `aws-elbv2`). */
+export const LoadBalancerTarget = z.discriminatedUnion(
+  'kind',
+  [HaproxyTarget, NginxTarget, EnvoyTarget, AwsElbv2Target],
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union' ? 'expected haproxy, nginx, envoy or aws-elbv2' : undefined,
+  },
+);
 export type LoadBalancerTarget = z.infer<typeof LoadBalancerTarget>;
 
 /** The database red-herring probe: PostgreSQL `select 1`, or a plain TCP connect. */
@@ -46,6 +85,11 @@ export const DatabaseProbe = z.discriminatedUnion(
 );
 export type DatabaseProbe = z.infer<typeof DatabaseProbe>;
 
+/** `probes.allow`: CIDRs (`10.0.0.0/8`, `fd00::/8`) the bot's own probes may connect to. */
+const ProbeAllowList = z.array(
+  z.string().refine((c) => cidrProblem(c) === undefined, { error: (iss) => cidrProblem(String(iss.input)) }),
+);
+
 /** The targets file: load balancers, probes, thresholds. */
 export const DiagnosticsConfig = z.object({
   loadBalancers: z.array(LoadBalancerTarget).default([]),
@@ -53,8 +97,10 @@ export const DiagnosticsConfig = z.object({
     .object({
       database: DatabaseProbe.optional(),
       endpoints: z.array(z.url()).default([]),
+      /** CIDRs the bot's own probes may connect to; loopback only when absent. */
+      allow: ProbeAllowList.default(DEFAULT_PROBE_ALLOW),
     })
-    .default({ endpoints: [] }),
+    .default({ endpoints: [], allow: DEFAULT_PROBE_ALLOW }),
   thresholds: Thresholds.default(Thresholds.parse({})),
 });
 export type DiagnosticsConfig = z.infer<typeof DiagnosticsConfig>;
@@ -139,12 +185,22 @@ export function parseDiagnosticsConfig(text: string, fileName = 'targets.yml'): 
     seen.add(r.data.name);
     lbs.push(r.data);
   });
-  const probes: DiagnosticsConfig['probes'] = { endpoints: [] };
+  const probes: DiagnosticsConfig['probes'] = { endpoints: [], allow: DEFAULT_PROBE_ALLOW };
   const rawProbes = (obj.probes ?? {}) as Record<string, unknown>;
   if (rawProbes.database !== undefined) {
     const r = DatabaseProbe.safeParse(rawProbes.database);
     if (r.success) probes.database = r.data;
     else report(r.error.issues, ['probes', 'database']);
+  }
+  if (rawProbes.allow !== undefined) {
+    const r = ProbeAllowList.safeParse(rawProbes.allow);
+    if (r.success) probes.allow = r.data;
+    else {
+      // A bad entry is dropped, not the list: widening to the default would be wrong, narrowing is safe.
+      report(r.error.issues, ['probes', 'allow']);
+      if (Array.isArray(rawProbes.allow))
+        probes.allow = rawProbes.allow.filter((c): c is string => typeof c === 'string' && !cidrProblem(c));
+    }
   }
   if (rawProbes.endpoints !== undefined) {
     const r = z.array(z.url()).safeParse(rawProbes.endpoints);
@@ -184,15 +240,22 @@ export async function loadDiagnosticsConfig(path: string): Promise<LoadedConfig>
   // Relative file paths mean "next to the targets file", not "wherever the bot was started".
   const base = dirname(resolve(path));
   const abs = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(base, p));
-  loaded.config.loadBalancers = loaded.config.loadBalancers.map((lb) =>
-    lb.kind === 'haproxy'
-      ? {
+  loaded.config.loadBalancers = loaded.config.loadBalancers.map((lb) => {
+    switch (lb.kind) {
+      case 'haproxy':
+        return {
           ...lb,
           stats: lb.stats && !/^(https?:\/\/|unix:)/.test(lb.stats) ? abs(lb.stats) : lb.stats,
           log: abs(lb.log),
           config: abs(lb.config),
-        }
-      : { ...lb, accessLog: abs(lb.accessLog), config: abs(lb.config) },
-  );
+        };
+      case 'nginx':
+        return { ...lb, accessLog: abs(lb.accessLog), config: abs(lb.config) };
+      case 'envoy':
+        return { ...lb, clusters: /^https?:\/\//.test(lb.clusters) ? lb.clusters : abs(lb.clusters)! };
+      default:
+        return { ...lb, targetHealth: abs(lb.targetHealth) };
+    }
+  });
   return loaded;
 }

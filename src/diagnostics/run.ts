@@ -2,52 +2,51 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CheckResult } from '../core/check.js';
-import { checkPoolHealth } from './checks/pool-health.js';
-import { checkRecentChange, routingLines } from './checks/recent-change.js';
-import {
-  checkBackendConnect,
-  checkDatabase,
-  checkEndpoints,
-  checkTrafficVolume,
-  lbViewOf,
-} from './checks/red-herrings.js';
+import { CHECK_IDS, type CheckId, runsPerLoadBalancer } from '../core/check-ids.js';
+import { runPoolHealth } from './checks/pool-health.js';
+import { runRecentChange } from './checks/recent-change.js';
+import { checkDatabase, checkEndpoints, runBackendConnect, runTrafficVolume } from './checks/red-herrings.js';
 import { makeResult } from './checks/result.js';
-import {
-  checkRouting,
-  type Route,
-  routesFromHaproxyConfig,
-  routesFromNginxConfig,
-} from './checks/routing.js';
-import { checkTrafficDistribution, type ObservedCount } from './checks/traffic-distribution.js';
+import { runRouting } from './checks/routing.js';
+import type { ObservedCount } from './checks/traffic-distribution.js';
+import { runTrafficDistribution } from './checks/traffic-distribution.js';
 import type { DiagnosticsConfig, LoadBalancerTarget } from './config.js';
-import { type Pool, poolsFromHaproxyConfig, poolsFromNginxConfig, poolsFromStats } from './model.js';
-import { probeHttp, probePostgres, probeTcp, splitHostPort } from './probes.js';
-import { type HaproxyConfig, type HaproxyRule, parseHaproxyConfig } from './sources/haproxy-config.js';
+import { elbv2Findings, envoyFindings } from './lb-findings.js';
+import type {
+  DiagnosticsState,
+  LbCheckRunner,
+  LbSources,
+  ParsedConfig,
+  PoolsView,
+  RunOptions,
+} from './lb-sources.js';
+import { poolsFromHaproxyConfig, poolsFromNginxConfig, poolsFromStats } from './model.js';
+import { ProbeAllow } from './probe-allow.js';
+import { probeHttp, probePostgres, probeTcp } from './probes.js';
+import {
+  type Elbv2Target,
+  fetchTargetHealth,
+  poolFromTargets,
+  readTargetHealthFile,
+} from './sources/aws-elbv2.js';
+import {
+  type EnvoyCluster,
+  EnvoyClustersError,
+  fetchEnvoyClusters,
+  parseEnvoyClusters,
+  poolsFromEnvoyClusters,
+} from './sources/envoy-clusters.js';
+import { parseHaproxyConfig } from './sources/haproxy-config.js';
 import { summarizeHaproxyHttpLog } from './sources/haproxy-log-scan.js';
 import { fetchHaproxyStats, parseHaproxyStatsCsv, type StatsSnapshot } from './sources/haproxy-stats.js';
 import { parseUtcOffset } from './sources/lines.js';
-import {
-  type LogWindowSummary,
-  problemNotes,
-  summarizeAccessLog,
-  toLineParser,
-} from './sources/log-window.js';
-import { loadNginxConfig, type NginxConfig } from './sources/nginx-config.js';
+import { type LogWindowSummary, summarizeAccessLog, toLineParser } from './sources/log-window.js';
+import { loadNginxConfig } from './sources/nginx-config.js';
 import { compileNginxLogFormat, NGINX_COMBINED } from './sources/nginx-log.js';
 import { CHECK_BUDGET_MS } from './thresholds.js';
 
-/** Every check id, in checklist order. */
-export const CHECK_IDS = [
-  'pool-health',
-  'traffic-distribution',
-  'routing',
-  'recent-change',
-  'traffic-volume',
-  'backend-connect',
-  'database',
-  'endpoints',
-] as const;
-export type CheckId = (typeof CHECK_IDS)[number];
+export { CHECK_IDS, type CheckId } from '../core/check-ids.js';
+export type { DiagnosticsState, RunOptions } from './lb-sources.js';
 
 /** One runnable unit (a BullMQ job): a check id and its target (load balancer name, `database` or `endpoints`). */
 export interface CheckRef {
@@ -55,44 +54,26 @@ export interface CheckRef {
   target: string;
 }
 
-/** What the caller keeps between runs (e.g. in Redis): config hashes and routing lines per load balancer. */
-export interface DiagnosticsState {
-  configHashes: Record<string, string>;
-  configLines: Record<string, string[]>;
+/** The access log a load balancer is configured with (HAProxy `log`, nginx `accessLog`); Envoy and ELB have none here. */
+function accessLogOf(lb: LoadBalancerTarget): string | undefined {
+  return lb.kind === 'haproxy' ? lb.log : lb.kind === 'nginx' ? lb.accessLog : undefined;
 }
 
-/** Options for {@link runDiagnostics} / {@link runCheck}: the incident window, a filter, the previous state, cancellation. */
-export interface RunOptions {
-  from: Date;
-  to: Date;
-  /** Check ids or `checkId:target` refs to run; all when absent. */
-  only?: string[];
-  previous?: { configHashes: Record<string, string>; configLines?: Record<string, string[]> };
-  signal?: AbortSignal;
-  /** Clock for change ages; defaults to `to`. */
-  now?: Date;
-  /** Per-check budget in ms (default CHECK_BUDGET_MS, 25 000: the bot's, which `statsSampleMs` is validated against). */
-  checkTimeoutMs?: number;
+/** The config file a load balancer is configured with (HAProxy and nginx only). */
+function configFileOf(lb: LoadBalancerTarget): string | undefined {
+  return lb.kind === 'haproxy' || lb.kind === 'nginx' ? lb.config : undefined;
 }
-
-const LB_CHECKS: CheckId[] = [
-  'pool-health',
-  'traffic-distribution',
-  'routing',
-  'recent-change',
-  'traffic-volume',
-  'backend-connect',
-];
 
 /** The checks a config supports, one per (check, target); order follows {@link CHECK_IDS}. */
 export function listChecks(config: DiagnosticsConfig): CheckRef[] {
   const refs: CheckRef[] = [];
   for (const id of CHECK_IDS) {
-    if (LB_CHECKS.includes(id)) {
+    if (runsPerLoadBalancer(id)) {
       for (const lb of config.loadBalancers) {
-        const hasLog = lb.kind === 'haproxy' ? !!lb.log : !!lb.accessLog;
-        if (id === 'traffic-volume' && !hasLog) continue;
-        if (id === 'recent-change' && !lb.config) continue;
+        if (id === 'traffic-volume' && !accessLogOf(lb)) continue;
+        if (id === 'recent-change' && !configFileOf(lb)) continue;
+        // Envoy's /clusters and ELB target health say nothing of routes (listeners, RDS, listener rules).
+        if (id === 'routing' && (lb.kind === 'envoy' || lb.kind === 'aws-elbv2')) continue;
         refs.push({ checkId: id, target: lb.name });
       }
     } else if (id === 'database' && config.probes.database) refs.push({ checkId: id, target: 'database' });
@@ -102,20 +83,8 @@ export function listChecks(config: DiagnosticsConfig): CheckRef[] {
   return refs;
 }
 
-interface ParsedConfig {
-  path: string;
-  /** sha256 of the config file; for nginx, of the main file then each included file (see `LbContext.parsedConfig`). */
-  hash: string;
-  /** The newest mtime of the config and its included files, and which file has it. */
-  mtimeMs: number;
-  modifiedPath: string;
-  haproxy?: HaproxyConfig;
-  nginx?: NginxConfig;
-  problems: string[];
-}
-
 /** Lazily gathers each source once per load balancer, so checks that share a source read it once. */
-class LbContext {
+class LbContext implements LbSources {
   private memo = new Map<string, Promise<unknown>>();
   constructor(
     readonly lb: LoadBalancerTarget,
@@ -168,10 +137,7 @@ class LbContext {
     return this.once('stats2', async () => {
       const first = await this.stats();
       if (!first || this.lb.kind !== 'haproxy' || !this.lb.stats) return undefined;
-      // timers/promises removes its abort listener when the wait ends either way
-      await sleep(this.config.thresholds.statsSampleMs, undefined, { signal: this.signal }).catch((err) => {
-        throw this.signal.aborted ? new Error('aborted while waiting for the second stats sample') : err;
-      });
+      await this.waitSample();
       const { text, at } = await this.fetchStats(this.lb.stats);
       return { snapshot: parseHaproxyStatsCsv(text), gapMs: at - this.statsTakenAt };
     });
@@ -179,8 +145,8 @@ class LbContext {
 
   parsedConfig(): Promise<ParsedConfig | undefined> {
     return this.once('config', async () => {
-      if (!this.lb.config) return undefined;
-      const path = this.lb.config;
+      const path = configFileOf(this.lb);
+      if (!path) return undefined;
       if (this.lb.kind === 'haproxy') {
         const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
         const hash = createHash('sha256').update(text).digest('hex');
@@ -207,9 +173,122 @@ class LbContext {
     });
   }
 
-  /** Pools with live status from stats when configured, else from the config file. */
-  pools(): Promise<{ pools: Pool[]; live: boolean } | undefined> {
+  /** Reads and parses Envoy's `/clusters` once more; resolves with the clusters and the moment (middle of the read). */
+  private async readEnvoy(source: string): Promise<{ clusters: EnvoyCluster[]; at: number }> {
+    const started = performance.now();
+    const text = await fetchEnvoyClusters(source, {
+      timeoutMs: this.config.thresholds.probeTimeoutMs,
+      signal: this.signal,
+    });
+    const at = (started + performance.now()) / 2;
+    try {
+      return { clusters: parseEnvoyClusters(text), at };
+    } catch (err) {
+      if (err instanceof EnvoyClustersError)
+        throw new EnvoyClustersError(`envoy clusters ${source}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** Envoy's `/clusters` (first sample). */
+  envoy(): Promise<{ clusters: EnvoyCluster[]; at: number } | undefined> {
+    return this.once('envoy', async () =>
+      this.lb.kind === 'envoy' ? await this.readEnvoy(this.lb.clusters) : undefined,
+    );
+  }
+
+  /** A second `/clusters` sample `statsSampleMs` after the first, for `rq_total` deltas. */
+  envoyLater(): Promise<{ clusters: EnvoyCluster[]; at: number } | undefined> {
+    return this.once('envoy2', async () => {
+      const first = await this.envoy();
+      if (!first || this.lb.kind !== 'envoy') return undefined;
+      await this.waitSample();
+      return await this.readEnvoy(this.lb.clusters);
+    });
+  }
+
+  private async waitSample(): Promise<void> {
+    // timers/promises removes its abort listener when the wait ends either way
+    await sleep(this.config.thresholds.statsSampleMs, undefined, { signal: this.signal }).catch((err) => {
+      throw this.signal.aborted ? new Error('aborted while waiting for the second stats sample') : err;
+    });
+  }
+
+  /** An ELBv2 target group's targets: from the `targetHealth` file, else fetched for `targetGroupArn`. */
+  elbv2(): Promise<Elbv2Target[] | undefined> {
+    return this.once('elbv2', async () => {
+      const lb = this.lb;
+      if (lb.kind !== 'aws-elbv2') return undefined;
+      if (lb.targetHealth) return await readTargetHealthFile(lb.targetHealth, this.signal);
+      return await fetchTargetHealth(
+        { targetGroupArn: lb.targetGroupArn!, region: lb.region!, endpoint: lb.endpoint },
+        { timeoutMs: this.config.thresholds.probeTimeoutMs, signal: this.signal },
+      );
+    });
+  }
+
+  /**
+   * Requests per server between two samples `statsSampleMs` apart: HAProxy `stot` deltas, or Envoy `rq_total`
+   * deltas; with where the counts come from (the measured gap between the samples).
+   */
+  requestDeltas(): Promise<{ observed: ObservedCount[]; source: string } | undefined> {
+    return this.once('deltas', async () => {
+      if (this.lb.kind === 'envoy') {
+        const first = await this.envoy();
+        const later = await this.envoyLater();
+        if (!first || !later) return undefined;
+        const before = new Map(
+          first.clusters.flatMap((c) =>
+            c.hosts.map((h) => [`${c.name}/${h.address}`, h.stats.rq_total ?? 0]),
+          ),
+        );
+        const observed = later.clusters.flatMap((c) =>
+          c.hosts.map((h) => ({
+            backend: c.name,
+            server: h.address,
+            requests: Math.max(0, (h.stats.rq_total ?? 0) - (before.get(`${c.name}/${h.address}`) ?? 0)),
+          })),
+        );
+        const gap = ((later.at - first.at) / 1000).toFixed(2);
+        return { observed, source: `rq_total deltas between two /clusters samples ${gap} s apart` };
+      }
+      const first = await this.stats();
+      const later = await this.statsLater();
+      if (!first || !later) return undefined;
+      const second = later.snapshot;
+      const before = new Map(
+        first.rows.filter((r) => r.type === 2).map((r) => [`${r.pxname}/${r.svname}`, r.stot ?? 0]),
+      );
+      const observed = second.rows
+        .filter((r) => r.type === 2)
+        .map((r) => ({
+          backend: r.pxname,
+          server: r.svname,
+          requests: Math.max(0, (r.stot ?? 0) - (before.get(`${r.pxname}/${r.svname}`) ?? 0)),
+        }));
+      // The measured gap, not `statsSampleMs`: slow fetches stretch it, and the counts cover what was measured.
+      return {
+        observed,
+        source: `stot deltas between two stats samples ${(later.gapMs / 1000).toFixed(2)} s apart`,
+      };
+    });
+  }
+
+  /** Pools with live status from stats (Envoy clusters, ELB target health) when configured, else from the config file. */
+  pools(): Promise<PoolsView | undefined> {
     return this.once('pools', async () => {
+      if (this.lb.kind === 'envoy') {
+        const e = await this.envoy();
+        return e
+          ? { pools: poolsFromEnvoyClusters(e.clusters), live: true, ...envoyFindings(e.clusters) }
+          : undefined;
+      }
+      if (this.lb.kind === 'aws-elbv2') {
+        const targets = await this.elbv2();
+        return targets
+          ? { pools: [poolFromTargets(this.lb.name, targets)], live: true, ...elbv2Findings(targets) }
+          : undefined;
+      }
       const stats = await this.stats();
       const cfg = await this.parsedConfig().catch(() => undefined);
       if (stats) {
@@ -246,7 +325,7 @@ class LbContext {
           utcOffsetMinutes: parseUtcOffset(this.lb.logUtcOffset),
         });
       }
-      if (!this.lb.accessLog) return undefined;
+      if (this.lb.kind !== 'nginx' || !this.lb.accessLog) return undefined;
       const parser = compileNginxLogFormat(this.lb.logFormat ?? NGINX_COMBINED);
       const cfg = await this.parsedConfig().catch(() => undefined);
       // $upstream_addr holds addresses; the config says which upstream group each belongs to.
@@ -267,16 +346,15 @@ class LbContext {
   }
 }
 
-function configNotes(cfg: ParsedConfig | undefined): string[] {
-  return (cfg?.problems ?? []).map((p) => `${cfg?.path}: ${p}`);
-}
-
-function rulesByBackend(cfg: HaproxyConfig | undefined): Record<string, HaproxyRule[]> {
-  const out: Record<string, HaproxyRule[]> = {};
-  for (const p of cfg?.proxies ?? [])
-    if (p.kind !== 'frontend') out[p.name] = p.rules.filter((r) => r.kind === 'use-server');
-  return out;
-}
+/** Each load-balancer check's runner, which gathers its input from the sources (see the check's own file). */
+const LB_CHECK_RUNNERS: Partial<Record<CheckId, LbCheckRunner>> = {
+  'pool-health': runPoolHealth,
+  'traffic-distribution': runTrafficDistribution,
+  routing: runRouting,
+  'recent-change': runRecentChange,
+  'traffic-volume': runTrafficVolume,
+  'backend-connect': runBackendConnect,
+};
 
 async function runLbCheck(
   id: CheckId,
@@ -284,162 +362,68 @@ async function runLbCheck(
   opts: RunOptions,
   state: DiagnosticsState,
 ): Promise<CheckResult> {
-  const target = ctx.lb.name;
-  const th = ctx.config.thresholds;
-  const skipped = (summary: string) => makeResult({ checkId: id, target, verdict: 'skipped', summary });
-  switch (id) {
-    case 'pool-health': {
-      const pools = await ctx.pools();
-      if (!pools) return skipped('no stats source or config file to read pools from');
-      const log = await ctx.log().catch(() => undefined);
-      const r = checkPoolHealth({ target, pools: pools.pools, tallies: log?.servers, thresholds: th });
-      if (!pools.live) r.notes.push('no live stats: server status comes from the config file only');
-      return r;
-    }
-    case 'traffic-distribution': {
-      const pools = await ctx.pools();
-      const cfg = await ctx.parsedConfig().catch(() => undefined);
-      const log = await ctx.log();
-      if (!pools && !log) return skipped('no stats source, config file or access log to count requests from');
-      let observed: ObservedCount[];
-      let source: string;
-      const notes: string[] = [];
-      if (log) {
-        observed = log.servers;
-        source = `the access log, ${new Date(log.from).toISOString()} to ${new Date(log.to).toISOString()}`;
-        notes.push(...problemNotes(log.problems));
-      } else {
-        const first = await ctx.stats();
-        const later = await ctx.statsLater();
-        if (!first || !later) return skipped('needs an access log or a stats source');
-        const second = later.snapshot;
-        const before = new Map(
-          first.rows.filter((r) => r.type === 2).map((r) => [`${r.pxname}/${r.svname}`, r.stot ?? 0]),
-        );
-        observed = second.rows
-          .filter((r) => r.type === 2)
-          .map((r) => ({
-            backend: r.pxname,
-            server: r.svname,
-            requests: Math.max(0, (r.stot ?? 0) - (before.get(`${r.pxname}/${r.svname}`) ?? 0)),
-          }));
-        // The measured gap, not `statsSampleMs`: slow fetches stretch it, and the counts cover what was measured.
-        source = `stot deltas between two stats samples ${(later.gapMs / 1000).toFixed(2)} s apart`;
-      }
-      const r = checkTrafficDistribution({
-        target,
-        pools: pools?.pools ?? [],
-        observed,
-        source,
-        rules: rulesByBackend(cfg?.haproxy),
-        distinctClients: log?.distinctClients,
-        topClients: log?.topClients,
-        weightsKnown: !!pools,
-        thresholds: th,
-      });
-      r.notes.push(...notes);
-      return r;
-    }
-    case 'routing': {
-      const pools = await ctx.pools();
-      const cfg = await ctx.parsedConfig();
-      const log = await ctx.log();
-      if (!pools && !log) return skipped('needs stats, a config file or an access log');
-      let routes: Route[] | undefined;
-      if (cfg?.haproxy) routes = routesFromHaproxyConfig(cfg.haproxy);
-      else if (cfg?.nginx) routes = routesFromNginxConfig(cfg.nginx);
-      const r = checkRouting({
-        target,
-        pools: pools?.pools ?? [],
-        routes,
-        noServer: log?.noServer,
-        liveStatus: !!pools?.live,
-        log,
-        thresholds: th,
-      });
-      r.notes.push(...configNotes(cfg), ...(log ? problemNotes(log.problems) : []));
-      return r;
-    }
-    case 'recent-change': {
-      const cfg = await ctx.parsedConfig();
-      if (!cfg) return skipped('no config file configured');
-      const pools = await ctx.pools().catch(() => undefined);
-      const lines = routingLines(cfg);
-      state.configHashes[target] = cfg.hash;
-      state.configLines[target] = lines;
-      return checkRecentChange({
-        target,
-        now: (opts.now ?? opts.to).getTime(),
-        configPath: cfg.path,
-        hash: cfg.hash,
-        mtimeMs: cfg.mtimeMs,
-        modifiedPath: cfg.modifiedPath,
-        previousHash: opts.previous?.configHashes[target],
-        previousLines: opts.previous?.configLines?.[target],
-        currentLines: lines,
-        pools: pools?.pools,
-        windowMs: opts.to.getTime() - opts.from.getTime(),
-        thresholds: th,
-      });
-    }
-    case 'traffic-volume': {
-      const log = await ctx.log();
-      if (!log) return skipped('no access log configured');
-      const r = checkTrafficVolume({ target, summary: log, thresholds: th });
-      r.notes.push(...problemNotes(log.problems));
-      return r;
-    }
-    case 'backend-connect': {
-      const pools = await ctx.pools();
-      if (!pools) return skipped('no stats source or config file to read server addresses from');
-      const log = await ctx.log().catch(() => undefined);
-      const probes = await Promise.all(
-        pools.pools.flatMap((p) =>
-          p.servers.flatMap((s) => {
-            const hp = s.address ? splitHostPort(s.address) : undefined;
-            if (!hp) return [];
-            return [
-              probeTcp(hp.host, hp.port, th.probeTimeoutMs).then((probe) => ({
-                backend: p.name,
-                server: s.name,
-                address: s.address!,
-                usable: s.usable,
-                status: s.status,
-                probe,
-                lb: lbViewOf(p, s, log?.servers),
-              })),
-            ];
-          }),
-        ),
-      );
-      return checkBackendConnect({ target, probes, thresholds: th });
-    }
-    default:
-      return skipped(`${id} is not a load balancer check`);
-  }
+  const run = LB_CHECK_RUNNERS[id];
+  if (!run)
+    return makeResult({
+      checkId: id,
+      target: ctx.lb.name,
+      verdict: 'skipped',
+      summary: `${id} is not a load balancer check`,
+    });
+  return run(ctx, opts, state);
 }
 
 async function runProbeCheck(id: CheckId, config: DiagnosticsConfig): Promise<CheckResult> {
   const th = config.thresholds;
+  const allow = new ProbeAllow(config.probes.allow);
   if (id === 'database') {
+    const skipped = (summary: string) =>
+      makeResult({ checkId: id, target: 'database', verdict: 'skipped', summary });
     const db = config.probes.database;
-    if (!db)
-      return makeResult({
-        checkId: id,
-        target: 'database',
-        verdict: 'skipped',
-        summary: 'no database probe configured',
-      });
+    if (!db) return skipped('no database probe configured');
+    const host = db.kind === 'postgres' ? hostOfUrl(db.url) : db.host;
+    // A postgres URL without a host means the local unix socket: nothing leaves the machine.
+    const admitted = host ? await allow.admits(host) : ({ ok: true } as const);
+    if (!admitted.ok) return skipped(`database probe: ${admitted.reason}`);
     const probe =
       db.kind === 'postgres'
         ? await probePostgres(db.url, th.probeTimeoutMs)
         : await probeTcp(db.host, db.port, th.probeTimeoutMs);
     return checkDatabase({ target: 'database', kind: db.kind, probe, thresholds: th });
   }
-  const probes = await Promise.all(
-    config.probes.endpoints.map(async (url) => ({ url, probe: await probeHttp(url, th.probeTimeoutMs) })),
-  );
-  return checkEndpoints({ target: 'endpoints', probes, thresholds: th });
+  const refused: string[] = [];
+  const probes = (
+    await Promise.all(
+      config.probes.endpoints.map(async (url) => {
+        const admitted = await allow.admits(hostOfUrl(url) ?? '');
+        if (!admitted.ok) {
+          refused.push(`${url}: ${admitted.reason}`);
+          return [];
+        }
+        return [{ url, probe: await probeHttp(url, th.probeTimeoutMs) }];
+      }),
+    )
+  ).flat();
+  if (probes.length === 0 && refused.length > 0)
+    return makeResult({
+      checkId: id,
+      target: 'endpoints',
+      verdict: 'skipped',
+      summary: `no endpoint is inside probes.allow (${allow.cidrs.join(', ')}), so the bot probed none`,
+      evidence: refused,
+    });
+  const r = checkEndpoints({ target: 'endpoints', probes, thresholds: th });
+  r.notes.push(...refused);
+  return r;
+}
+
+/** The host of a URL (`postgres://u@db:5432/x` → `db`), or undefined when it has none or does not parse. */
+function hostOfUrl(url: string): string | undefined {
+  try {
+    return new URL(url).hostname || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorMessage(err: unknown): string {
@@ -485,12 +469,10 @@ async function isolated(
   return result;
 }
 
-function selected(ref: CheckRef, only: string[] | undefined): boolean {
+/** True when `only` (check ids, `check:target` refs or targets) selects the ref; everything when absent. */
+export function selectedBy(ref: CheckRef, only: string[] | undefined): boolean {
   return (
-    !only ||
-    only.includes(ref.checkId) ||
-    only.includes(`${ref.checkId}:${ref.target}`) ||
-    only.includes(ref.target)
+    !only || only.some((o) => o === ref.checkId || o === `${ref.checkId}:${ref.target}` || o === ref.target)
   );
 }
 
@@ -532,7 +514,7 @@ export async function runDiagnostics(
     configLines: { ...(opts.previous?.configLines ?? {}) },
   };
   const contexts = new Map<string, LbContext>();
-  const refs = listChecks(config).filter((r) => selected(r, opts.only));
+  const refs = listChecks(config).filter((r) => selectedBy(r, opts.only));
   const results = await Promise.all(refs.map((ref) => runCheck(config, ref, opts, state, contexts)));
   return { results, state };
 }

@@ -5,6 +5,8 @@ import { Config, ConfigError, loadConfig } from '../config.js';
 import { loadChecklists } from '../diagnostics/checklists.js';
 import { type LoadBalancerTarget, loadDiagnosticsConfig } from '../diagnostics/config.js';
 import { probeHttp, probePostgres, probeTcp } from '../diagnostics/probes.js';
+import { fetchTargetHealth, readTargetHealthFile } from '../diagnostics/sources/aws-elbv2.js';
+import { fetchEnvoyClusters, parseEnvoyClusters } from '../diagnostics/sources/envoy-clusters.js';
 import { parseHaproxyConfig } from '../diagnostics/sources/haproxy-config.js';
 import { parseHaproxyHttpLogLine } from '../diagnostics/sources/haproxy-log.js';
 import { fetchHaproxyStats, parseHaproxyStatsCsv } from '../diagnostics/sources/haproxy-stats.js';
@@ -576,6 +578,39 @@ async function lbItems(lb: LoadBalancerTarget, timeoutMs: number): Promise<Docto
           (l) => parseHaproxyHttpLogLine(l, offset) !== undefined,
           'log with `option httplog` (the default HTTP format) in the frontend, or point "log:" at the file of HTTP requests',
         ),
+      );
+    }
+  } else if (lb.kind === 'envoy') {
+    try {
+      const clusters = parseEnvoyClusters(await fetchEnvoyClusters(lb.clusters, { timeoutMs }));
+      const hosts = clusters.reduce((n, c) => n + c.hosts.length, 0);
+      add('clusters', 'ok', `${lb.clusters}: ${clusters.length} clusters, ${hosts} hosts`);
+    } catch (err) {
+      add(
+        'clusters',
+        'problem',
+        `cannot read ${lb.clusters}: ${(err as Error).message}`,
+        'point "clusters:" at the Envoy admin /clusters?format=json the bot can reach, or a file of its output',
+      );
+    }
+  } else if (lb.kind === 'aws-elbv2') {
+    const where = lb.targetHealth ?? lb.targetGroupArn ?? '';
+    try {
+      const targets = lb.targetHealth
+        ? await readTargetHealthFile(lb.targetHealth)
+        : await fetchTargetHealth(
+            { targetGroupArn: lb.targetGroupArn!, region: lb.region!, endpoint: lb.endpoint },
+            { timeoutMs },
+          );
+      add('target health', 'ok', `${where}: ${targets.length} targets`);
+    } catch (err) {
+      add(
+        'target health',
+        'problem',
+        `cannot read ${where}: ${(err as Error).message}`,
+        lb.targetHealth
+          ? 'point "targetHealth:" at the JSON of `aws elbv2 describe-target-health`'
+          : 'check the AWS credentials (the standard chain) may call elasticloadbalancing:DescribeTargetHealth on that target group, and the region',
       );
     }
   } else {

@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { DomainError } from '../core/errors.js';
 import { archiveIncidentChannel } from '../flows/archive.js';
+import { renderChecklist } from '../flows/checklist.js';
 import { deliver } from '../flows/deliver.js';
 import type { Deps } from '../flows/deps.js';
 import { draftPostmortem } from '../flows/draft-postmortem.js';
@@ -22,7 +23,6 @@ import { processReminder } from '../flows/reminders.js';
 import {
   recordCheckJobFailure,
   recordDiagnosticsRunFailure,
-  renderChecklist,
   runCheckJob,
   runDiagnosticsJob,
 } from '../flows/run-diagnostics.js';

@@ -1,6 +1,7 @@
 import type { App, BlockAction, CheckboxesAction } from '@slack/bolt';
+import { diagnosticsSetup } from '../diagnostics/setup.js';
+import { recordChecklistTick } from '../flows/checklist.js';
 import type { Deps } from '../flows/deps.js';
-import { diagnosticsSetup, recordChecklistTick } from '../flows/run-diagnostics.js';
 import type { Metrics } from '../metrics.js';
 import { userFacing } from './app.js';
 import { CHECKLIST_ACTION_PREFIX } from './checklist-render.js';

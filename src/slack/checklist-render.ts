@@ -35,7 +35,7 @@ export interface ManualItemView {
   at?: string;
 }
 
-/** Everything the checklist message shows; built by src/flows/run-diagnostics.ts from the folded timeline. */
+/** Everything the checklist message shows; built by src/flows/checklist.ts from the folded timeline. */
 export interface ChecklistView {
   incidentId: string;
   name: string;

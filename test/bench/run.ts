@@ -6,10 +6,11 @@ import { ackBench } from './ack.js';
 import { alertStormBench } from './alert-storm.js';
 import type { Bench } from './common.js';
 import { machine } from './common.js';
+import { evidenceBench } from './evidence.js';
 import { logsBench } from './logs.js';
 import { postmortemBench } from './postmortem.js';
 
-const ALL: Bench[] = [ackBench, alertStormBench, logsBench, postmortemBench];
+const ALL: Bench[] = [ackBench, alertStormBench, logsBench, postmortemBench, evidenceBench];
 const RESULTS = new URL('./results.json', import.meta.url);
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

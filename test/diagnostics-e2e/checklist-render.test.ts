@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/core/check.js';
+import { chooseChecklist } from '../../src/core/checklist.js';
 import type { Incident } from '../../src/core/incident.js';
+import { incidentWindow } from '../../src/core/incident-window.js';
+import { nudgesFor } from '../../src/core/suspicion.js';
 import { loadChecklists } from '../../src/diagnostics/checklists.js';
-import {
-  chooseChecklist,
-  type DiagnosticsSetup,
-  incidentWindow,
-  nudgesFor,
-} from '../../src/flows/run-diagnostics.js';
+import type { DiagnosticsSetup } from '../../src/diagnostics/setup.js';
 import { defaultTemplatesDir } from '../../src/postmortem/render.js';
 import { validateBlocks } from '../../src/sandbox/index.js';
 import {
@@ -138,9 +136,9 @@ describe('choosing the checklist', () => {
       startsAt: '2026-01-01T00:00:00.000Z',
       labels: { alertname: 'HighLatency', service: 'web' },
     };
-    expect(chooseChecklist(setup, incident({ alerts: [alert] })).name).toBe('web-latency');
-    expect(chooseChecklist(setup, incident()).name).toBe('default');
-    expect(chooseChecklist({ ...setup, checklists: [] }, incident()).name).toBe('built-in');
+    expect(chooseChecklist(setup.checklists, incident({ alerts: [alert] })).name).toBe('web-latency');
+    expect(chooseChecklist(setup.checklists, incident()).name).toBe('default');
+    expect(chooseChecklist([], incident()).name).toBe('built-in');
   });
 });
 

@@ -14,7 +14,7 @@ let hung: Server;
 const sockets: Socket[] = [];
 let h: Harness;
 let text: string;
-let envoyLine: number;
+let badKindLine: number;
 
 beforeAll(async () => {
   lab = await startHaproxyLab('skewed-weights');
@@ -38,13 +38,13 @@ beforeAll(async () => {
     '    kind: haproxy',
     `    stats: http://127.0.0.1:${hungPort}/stats;csv`,
     '  - name: sidecar',
-    '    kind: envoy',
+    '    kind: traefik',
     'probes:',
     '  database: { kind: postgres, url: "postgres://postgres@127.0.0.1:5432/test" }',
     'thresholds: { statsSampleMs: 0, probeTimeoutMs: 300 }',
     '',
   ];
-  envoyLine = lines.indexOf('    kind: envoy') + 1;
+  badKindLine = lines.indexOf('    kind: traefik') + 1;
   const path = join(lab.dir, 'broken-targets.yml');
   writeFileSync(path, lines.join('\n'));
   h = await startHarness('diag-faults', { DIAGNOSTICS_CONFIG: path });
@@ -64,7 +64,7 @@ describe('a broken targets file and unreachable sources', () => {
   it('says in the checklist exactly what is wrong with the file, by line and field', () => {
     expect(text).toContain(':warning: *Diagnostics configuration problems*');
     expect(text).toContain(
-      `broken-targets.yml line ${envoyLine}, loadBalancers[3].kind: expected haproxy or nginx`,
+      `broken-targets.yml line ${badKindLine}, loadBalancers[3].kind: expected haproxy, nginx, envoy or aws-elbv2`,
     );
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncidentId } from '../../src/core/incident-model.js';
+import { renderChecklist } from '../../src/flows/checklist.js';
 import type { Deps, SlackMessage, SlackPort } from '../../src/flows/deps.js';
-import { renderChecklist } from '../../src/flows/run-diagnostics.js';
 import { closeAllConnections, waitReady } from '../../src/redis/connection.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { blocksToText } from '../../src/sandbox/index.js';

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CHECK_IDS } from '../../src/core/check-ids.js';
 import { selectChecklist } from '../../src/core/checklist.js';
 import { loadChecklists } from '../../src/diagnostics/checklists.js';
-import { CHECK_IDS } from '../../src/diagnostics/run.js';
 
 const DIR = join(import.meta.dirname, '../../templates/checklists');
 

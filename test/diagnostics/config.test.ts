@@ -22,7 +22,7 @@ describe('the targets file', () => {
     expect(config.thresholds.minRequests).toBe(10);
     expect(config.thresholds.skewZ).toBe(4);
     expect(problems).toEqual([
-      'targets.yml line 7, loadBalancers[1].kind: expected haproxy or nginx',
+      'targets.yml line 7, loadBalancers[1].kind: expected haproxy, nginx, envoy or aws-elbv2',
       'targets.yml line 9, probes.database.url: Invalid input: expected string, received undefined',
       'targets.yml line 10, probes.endpoints[0]: Invalid URL',
       'targets.yml line 11, thresholds.skewZ: Too small: expected number to be >0',
@@ -71,5 +71,43 @@ describe('the targets file', () => {
   it('turns a missing file into one problem', async () => {
     const r = await loadDiagnosticsConfig('/nonexistent/targets.yml');
     expect(r.problems).toEqual(['/nonexistent/targets.yml: cannot read (ENOENT)']);
+  });
+
+  it('reads envoy and aws-elbv2 load balancers and names what is missing or contradictory in each', () => {
+    const { config, problems } = parseDiagnosticsConfig(
+      [
+        'loadBalancers:',
+        '  - { name: mesh, kind: envoy, clusters: "http://127.0.0.1:9901/clusters?format=json" }',
+        '  - { name: alb, kind: aws-elbv2, targetHealth: tg.json }',
+        '  - { name: alb-live, kind: aws-elbv2, region: us-west-2, targetGroupArn: "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067" }',
+        '  - { name: no-source, kind: envoy }',
+        '  - { name: both, kind: aws-elbv2, targetHealth: tg.json, targetGroupArn: "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/x/1", region: us-west-2 }',
+        '  - { name: no-region, kind: aws-elbv2, targetGroupArn: "arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/x/1" }',
+        '  - { name: bad-arn, kind: aws-elbv2, targetGroupArn: "my-targets", region: us-west-2 }',
+      ].join('\n'),
+    );
+    expect(config.loadBalancers.map((l) => `${l.name}:${l.kind}`)).toEqual([
+      'mesh:envoy',
+      'alb:aws-elbv2',
+      'alb-live:aws-elbv2',
+    ]);
+    expect(problems).toEqual([
+      'targets.yml line 5, loadBalancers[3].clusters: Invalid input: expected string, received undefined',
+      'targets.yml line 6, loadBalancers[4].targetHealth: give either targetHealth (a file) or targetGroupArn (with region), not both',
+      'targets.yml line 7, loadBalancers[5].region: targetGroupArn needs region (e.g. us-east-1)',
+      'targets.yml line 8, loadBalancers[6].targetGroupArn: expected a target group ARN',
+    ]);
+  });
+
+  it('keeps probes.allow loopback-only by default and drops an entry that is not a CIDR, never widening the list', () => {
+    expect(parseDiagnosticsConfig('probes: {}').config.probes.allow).toEqual(['127.0.0.0/8', '::1/128']);
+    const { config, problems } = parseDiagnosticsConfig(
+      ['probes:', '  allow: [10.0.0.0/8, 10.0.0.0/33, not-a-net, "fd00::/8"]'].join('\n'),
+    );
+    expect(config.probes.allow).toEqual(['10.0.0.0/8', 'fd00::/8']);
+    expect(problems).toEqual([
+      'targets.yml line 2, probes.allow[1]: prefix /33 is out of range for IPv4',
+      'targets.yml line 2, probes.allow[2]: "not-a-net" is not a CIDR (address/prefix, e.g. 10.0.0.0/8)',
+    ]);
   });
 });

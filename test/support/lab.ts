@@ -354,6 +354,7 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
       `    log: ${logPath}`,
       `    config: ${configPath}`,
       'probes:',
+      '  allow: [127.0.0.0/8]',
       '  database: { kind: postgres, url: "postgres://postgres@127.0.0.1:5432/test" }',
       'thresholds: { statsSampleMs: 0 }',
       '',

@@ -1,3 +1,4 @@
+import { type LbSources, skippedOn } from '../lb-sources.js';
 import { type Pool, pct, sharingServers } from '../model.js';
 import type { ServerTally } from '../sources/log-window.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
@@ -146,4 +147,32 @@ export function checkPoolHealth(input: PoolHealthInput): CheckResult {
     ],
     bears: lbBearing(verdict),
   });
+}
+
+/** Runs pool-health on a load balancer: pools from its stats (else config), 5xx shares from its log when there is one. */
+export async function runPoolHealth(ctx: LbSources): Promise<CheckResult> {
+  const pools = await ctx.pools();
+  if (!pools) return skippedOn(ctx, 'pool-health', 'no stats source or config file to read pools from');
+  if (pools.empty)
+    return makeResult({
+      checkId: 'pool-health',
+      target: ctx.lb.name,
+      verdict: 'fail',
+      summary: pools.empty,
+      evidence: [pools.empty],
+      bears: lbBearing('fail'),
+    });
+  const log = await ctx.log().catch(() => undefined);
+  const r = checkPoolHealth({
+    target: ctx.lb.name,
+    pools: pools.pools,
+    tallies: log?.servers,
+    thresholds: ctx.config.thresholds,
+  });
+  // The load balancer's own evidence beyond the pools (Envoy connect failures and panic, ELB fail-open),
+  // first: the checklist shows the first few evidence lines only.
+  r.evidence.unshift(...(pools.findings ?? []));
+  if (pools.headline) r.summary = `${r.summary}; ${pools.headline}`;
+  if (!pools.live) r.notes.push('no live stats: server status comes from the config file only');
+  return r;
 }

@@ -1,3 +1,4 @@
+import { type DiagnosticsState, type LbSources, type RunOptions, skippedOn } from '../lb-sources.js';
 import type { Pool } from '../model.js';
 import type { HaproxyConfig } from '../sources/haproxy-config.js';
 import type { NginxConfig } from '../sources/nginx-config.js';
@@ -135,5 +136,37 @@ export function checkRecentChange(input: RecentChangeInput): CheckResult {
     summary,
     evidence,
     bears: lbBearing(verdict),
+  });
+}
+
+/**
+ * Runs recent-change on a load balancer: its config file's hash, mtime and routing lines against those the
+ * previous run kept (`opts.previous`); records this run's in `state` for the next.
+ */
+export async function runRecentChange(
+  ctx: LbSources,
+  opts: RunOptions,
+  state: DiagnosticsState,
+): Promise<CheckResult> {
+  const target = ctx.lb.name;
+  const cfg = await ctx.parsedConfig();
+  if (!cfg) return skippedOn(ctx, 'recent-change', 'no config file configured');
+  const pools = await ctx.pools().catch(() => undefined);
+  const lines = routingLines(cfg);
+  state.configHashes[target] = cfg.hash;
+  state.configLines[target] = lines;
+  return checkRecentChange({
+    target,
+    now: (opts.now ?? opts.to).getTime(),
+    configPath: cfg.path,
+    hash: cfg.hash,
+    mtimeMs: cfg.mtimeMs,
+    modifiedPath: cfg.modifiedPath,
+    previousHash: opts.previous?.configHashes[target],
+    previousLines: opts.previous?.configLines?.[target],
+    currentLines: lines,
+    pools: pools?.pools,
+    windowMs: opts.to.getTime() - opts.from.getTime(),
+    thresholds: ctx.config.thresholds,
   });
 }

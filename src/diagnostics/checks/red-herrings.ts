@@ -1,6 +1,8 @@
+import { type LbSources, skippedOn } from '../lb-sources.js';
 import type { Pool, PoolServer } from '../model.js';
-import type { ProbeResult } from '../probes.js';
-import type { LogWindowSummary } from '../sources/log-window.js';
+import { ProbeAllow } from '../probe-allow.js';
+import { type ProbeResult, probeTcp, splitHostPort } from '../probes.js';
+import { type LogWindowSummary, problemNotes } from '../sources/log-window.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
 import { type CheckResult, makeResult, type ServerFigures, type Verdict } from './result.js';
 
@@ -286,4 +288,75 @@ export function checkEndpoints(input: {
           ? `${slow.length} endpoints slower than ${th.endpointMs} ms`
           : `all ${input.probes.length} endpoints answer`;
   return makeResult({ checkId: 'endpoints', target: input.target, verdict, summary, evidence });
+}
+
+/** Runs traffic-volume on a load balancer's access log in the window. */
+export async function runTrafficVolume(ctx: LbSources): Promise<CheckResult> {
+  const log = await ctx.log();
+  if (!log) return skippedOn(ctx, 'traffic-volume', 'no access log configured');
+  const r = checkTrafficVolume({ target: ctx.lb.name, summary: log, thresholds: ctx.config.thresholds });
+  r.notes.push(...problemNotes(log.problems));
+  return r;
+}
+
+/**
+ * Runs backend-connect: a TCP connect from the bot's host to every server address the load balancer's pools
+ * name that `probes.allow` admits; the others are listed as not probed, and when none is admitted the check is
+ * `skipped` with the reason.
+ */
+export async function runBackendConnect(ctx: LbSources): Promise<CheckResult> {
+  const th = ctx.config.thresholds;
+  const pools = await ctx.pools();
+  if (!pools)
+    return skippedOn(ctx, 'backend-connect', 'no stats source or config file to read server addresses from');
+  const log = await ctx.log().catch(() => undefined);
+  const allow = new ProbeAllow(ctx.config.probes.allow);
+  const refused: string[] = [];
+  const probes = (
+    await Promise.all(
+      pools.pools.flatMap((p) =>
+        p.servers.flatMap((s) => {
+          const hp = s.address ? splitHostPort(s.address) : undefined;
+          if (!hp) return [];
+          return [
+            allow.admits(hp.host).then(async (admitted) => {
+              if (!admitted.ok) {
+                refused.push(`${p.name}/${s.name}: ${admitted.reason}`);
+                return [];
+              }
+              const probe = await probeTcp(hp.host, hp.port, th.probeTimeoutMs);
+              return [
+                {
+                  backend: p.name,
+                  server: s.name,
+                  address: s.address!,
+                  usable: s.usable,
+                  status: s.status,
+                  probe,
+                  lb: lbViewOf(p, s, log?.servers),
+                },
+              ];
+            }),
+          ];
+        }),
+      ),
+    )
+  ).flat();
+  if (probes.length === 0 && refused.length > 0)
+    return makeResult({
+      checkId: 'backend-connect',
+      target: ctx.lb.name,
+      verdict: 'skipped',
+      summary: `no server address is inside probes.allow (${allow.cidrs.join(', ')}), so the bot probed none`,
+      evidence: refused,
+    });
+  if (probes.length === 0 && ctx.lb.kind === 'aws-elbv2')
+    return skippedOn(
+      ctx,
+      'backend-connect',
+      'the target group registers instance ids (or Lambda functions), not IP addresses: nothing for the bot to probe',
+    );
+  const r = checkBackendConnect({ target: ctx.lb.name, probes, thresholds: th });
+  r.notes.push(...refused);
+  return r;
 }

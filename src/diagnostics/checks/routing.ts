@@ -1,7 +1,8 @@
+import { configNotes, type LbSources, skippedOn } from '../lb-sources.js';
 import { type Pool, pct, sharingServers } from '../model.js';
 import { noiseEvidence } from '../sources/client-noise.js';
 import type { HaproxyConfig } from '../sources/haproxy-config.js';
-import type { NoServerTally } from '../sources/log-window.js';
+import { type NoServerTally, problemNotes } from '../sources/log-window.js';
 import type { NginxConfig } from '../sources/nginx-config.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
 import { type CheckResult, lbBearing, makeResult, type Verdict, worst } from './result.js';
@@ -131,4 +132,26 @@ export function checkRouting(input: RoutingInput): CheckResult {
     ],
     bears: lbBearing(verdict),
   });
+}
+
+/** Runs routing on a load balancer: routes from its config file, servers from stats or config, `<NOSRV>` tallies from its log. */
+export async function runRouting(ctx: LbSources): Promise<CheckResult> {
+  const pools = await ctx.pools();
+  const cfg = await ctx.parsedConfig();
+  const log = await ctx.log();
+  if (!pools && !log) return skippedOn(ctx, 'routing', 'needs stats, a config file or an access log');
+  let routes: Route[] | undefined;
+  if (cfg?.haproxy) routes = routesFromHaproxyConfig(cfg.haproxy);
+  else if (cfg?.nginx) routes = routesFromNginxConfig(cfg.nginx);
+  const r = checkRouting({
+    target: ctx.lb.name,
+    pools: pools?.pools ?? [],
+    routes,
+    noServer: log?.noServer,
+    liveStatus: !!pools?.live,
+    log,
+    thresholds: ctx.config.thresholds,
+  });
+  r.notes.push(...configNotes(cfg), ...(log ? problemNotes(log.problems) : []));
+  return r;
 }

@@ -1,5 +1,7 @@
+import { type LbSources, skippedOn } from '../lb-sources.js';
 import { type Pool, type PoolServer, pct, sharingServers } from '../model.js';
-import type { HaproxyRule } from '../sources/haproxy-config.js';
+import type { HaproxyConfig, HaproxyRule } from '../sources/haproxy-config.js';
+import { problemNotes } from '../sources/log-window.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
 import {
   type CheckResult,
@@ -326,4 +328,60 @@ function judgeWithoutWeights(
     `${name}/${top.name} takes ${pct(n / total)} of requests (${how}); the key diversity does not explain it as a misconfiguration, so it is not flagged`,
   );
   return 'pass';
+}
+
+function rulesByBackend(cfg: HaproxyConfig | undefined): Record<string, HaproxyRule[]> {
+  const out: Record<string, HaproxyRule[]> = {};
+  for (const p of cfg?.proxies ?? [])
+    if (p.kind !== 'frontend') out[p.name] = p.rules.filter((r) => r.kind === 'use-server');
+  return out;
+}
+
+/**
+ * Runs traffic-distribution on a load balancer: requests per server from its access log in the window, else
+ * the `stot` deltas between two stats samples; weights from stats or config.
+ */
+export async function runTrafficDistribution(ctx: LbSources): Promise<CheckResult> {
+  const pools = await ctx.pools();
+  const cfg = await ctx.parsedConfig().catch(() => undefined);
+  const log = await ctx.log();
+  // Logs alone are enough for observed shares (weights unknown); no source at all is a skip.
+  if (!pools && !log)
+    return skippedOn(
+      ctx,
+      'traffic-distribution',
+      'no stats source, config file or access log to count requests from',
+    );
+  let observed: ObservedCount[];
+  let source: string;
+  const notes: string[] = [];
+  if (log) {
+    observed = log.servers;
+    source = `the access log, ${new Date(log.from).toISOString()} to ${new Date(log.to).toISOString()}`;
+    notes.push(...problemNotes(log.problems));
+  } else {
+    const deltas = await ctx.requestDeltas();
+    if (!deltas && ctx.lb.kind === 'aws-elbv2')
+      return skippedOn(
+        ctx,
+        'traffic-distribution',
+        'ELB target health has no per-target request counts (CloudWatch RequestCountPerTarget is not read)',
+      );
+    if (!deltas) return skippedOn(ctx, 'traffic-distribution', 'needs an access log or a stats source');
+    observed = deltas.observed;
+    source = deltas.source;
+  }
+  const r = checkTrafficDistribution({
+    target: ctx.lb.name,
+    pools: pools?.pools ?? [],
+    observed,
+    source,
+    rules: rulesByBackend(cfg?.haproxy),
+    distinctClients: log?.distinctClients,
+    topClients: log?.topClients,
+    weightsKnown: !!pools,
+    thresholds: ctx.config.thresholds,
+  });
+  r.notes.push(...notes);
+  return r;
 }
