@@ -288,7 +288,7 @@ describe('incident-bot doctor', () => {
       '    kind: nginx',
       `    accessLog: ${join(work, 'missing.log')}`,
       '  - name: broken',
-      '    kind: envoy',
+      '    kind: traefik',
     ]);
     const items = await runDoctor({ env: { ...env, DIAGNOSTICS_CONFIG: file }, timeoutMs: 1000 });
     const stats = problem(items, 'edge stats');
@@ -301,7 +301,38 @@ describe('incident-bot doctor', () => {
     expect(format.fix).toContain('option httplog');
     expect(problem(items, 'api log').detail).toContain('cannot read');
     expect(problem(items, 'targets').detail).toMatch(
-      /line 10, loadBalancers\[2\]\.kind: expected haproxy or nginx/,
+      /line 10, loadBalancers\[2\]\.kind: expected haproxy, nginx, envoy or aws-elbv2/,
     );
+  });
+
+  it('reads Envoy and ELB targets from their published examples and reports one that does not parse', async () => {
+    const { env } = await setup();
+    const published = join(import.meta.dirname, '../fixtures/diagnostics/published');
+    const garbled = join(work, 'clusters-garbled.json');
+    writeFileSync(garbled, '{"cluster_statuses": [{"name": 7}');
+    const file = targets([
+      '  - name: mesh',
+      '    kind: envoy',
+      `    clusters: ${join(published, 'envoy/envoy-test-expected-clusters.json')}`,
+      '  - name: alb',
+      '    kind: aws-elbv2',
+      `    targetHealth: ${join(published, 'aws-elbv2/awscli-example-1-healthy-group.json')}`,
+      '  - name: torn',
+      '    kind: envoy',
+      `    clusters: ${garbled}`,
+    ]);
+    const items = await runDoctor({ env: { ...env, DIAGNOSTICS_CONFIG: file }, timeoutMs: 1000 });
+    const item = (name: string) => items.find((i) => i.section === 'Diagnostics' && i.name === name);
+    expect(item('mesh clusters')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/1 clusters, 1 hosts/),
+    });
+    expect(item('alb target health')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/2 targets$/),
+    });
+    const torn = problem(items, 'torn clusters');
+    expect(torn.detail).toContain('cannot read');
+    expect(torn.fix).toContain('/clusters?format=json');
   });
 });

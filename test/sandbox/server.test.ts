@@ -473,7 +473,7 @@ describe('transcript and waiting', () => {
     await client.pins.add({ channel, timestamp: ts! });
     expect(sandbox.renderChannel(channel)).toBe(
       [
-        '#inc-render (' + channel + ')',
+        `#inc-render (${channel})`,
         '10:15:30 · incident-bot has joined the channel',
         '10:15:30 · alice has joined the channel',
         '10:15:30 incident-bot [bot]: # INC-0042',
