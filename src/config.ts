@@ -156,6 +156,13 @@ export const Config = z.object({
   // after that); unset, the queue defaults (8 tries from 500 ms). Tests shrink them to see a check fail for good.
   CHECK_JOB_ATTEMPTS: z.coerce.number().int().min(1).optional(),
   CHECK_JOB_BACKOFF_MS: z.coerce.number().int().nonnegative().optional(),
+  // Added for issue 11: who may close, lower the severity and hand over command (src/core/permissions.ts).
+  // User ids and user-group ids (`S…`, members looked up with usergroups.users.list).
+  INCIDENT_ADMINS: csvIds('user or user group'),
+  INCIDENT_OPEN_PERMISSIONS: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -13,6 +13,7 @@ import { createWebServer } from './server.js';
 import { type Closer, shutdown } from './shutdown.js';
 import { createSlackApp } from './slack/app.js';
 import { boltLogger } from './slack/bolt-logger.js';
+import { SlackGroupDirectory } from './slack/group-directory.js';
 import { SlackNotifier } from './slack/notifier.js';
 
 /** A running incident-bot process (web, worker or both). */
@@ -40,6 +41,11 @@ export async function startBot(
 ): Promise<BotProcess> {
   const rt = createRuntime(opts.env ?? process.env, opts.overrides);
   if (opts.now) rt.deps.now = opts.now;
+  rt.deps.groups = new SlackGroupDirectory(
+    rt.config.SLACK_BOT_TOKEN,
+    rt.config.SLACK_API_URL,
+    boltLogger(rt.log),
+  );
   rt.deps.renderPostmortem = checkedPostmortemRenderer(rt.config.TEMPLATES_DIR);
   // The targets file is read once, now, so its problems are in the start-up log of every process;
   // a broken file never stops start-up (the checks that can run, run).

@@ -6,7 +6,8 @@ export type DomainErrorCode =
   | 'NOT_AN_INCIDENT_CHANNEL'
   | 'HYPOTHESIS_NOT_FOUND'
   | 'NO_CHANGE'
-  | 'BAD_INPUT';
+  | 'BAD_INPUT'
+  | 'NOT_ALLOWED';
 
 /** A domain error with a code, the id involved, and a hint that says what to do next. */
 export class DomainError extends Error {

@@ -270,6 +270,14 @@ export interface Deps {
   slack?: SlackPort;
   /** Renders a postmortem view to Markdown with the user's template (loaded and checked at start-up). */
   renderPostmortem?: (view: PostmortemView) => string;
+  /** Members of Slack user groups (INCIDENT_ADMINS may name one); both processes have it. */
+  groups?: GroupDirectory;
+}
+
+/** Slack user groups as flows see them (src/slack/group-directory.ts, over usergroups.users.list). */
+export interface GroupDirectory {
+  /** User ids in the group `S…`; throws when Slack cannot say (the caller refuses, naming the group). */
+  members(groupId: string): Promise<readonly string[]>;
 }
 
 /** Returns the Slack port or throws: only worker-side flows call Slack. */

@@ -8,6 +8,7 @@ import { validateBlocks } from './blocks.js';
 import { METHODS } from './methods.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { renderChannel } from './render.js';
+import { addUserGroup, type SandboxUserGroup, USERGROUP_METHODS } from './usergroups.js';
 import {
   type EphemeralMessage,
   type ResponseUrlRecord,
@@ -159,6 +160,13 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     const user = this.workspace.addUser(u);
     this.emit('change');
     return user;
+  }
+
+  /** Adds a user group (`S…`, for usergroups.users.list) of existing users. */
+  addUserGroup(g: { handle: string; users: string[] }): SandboxUserGroup {
+    const group = addUserGroup(this.workspace, g);
+    this.emit('change');
+    return group;
   }
 
   /** Adds a channel (Slack's name rules apply; throws SlackApiError `name_taken` etc.); members join in order; the creator defaults to the first member. */
@@ -430,7 +438,7 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       this.#record(method, args, status, body);
       sendJson(res, status, body, headers);
     };
-    const handler = METHODS[method];
+    const handler = METHODS[method] ?? USERGROUP_METHODS[method];
     if (!handler) return reply(200, { ok: false, error: 'unknown_method', req_method: method });
 
     const auth = req.headers.authorization;

@@ -29,7 +29,11 @@ export interface Harness {
 export async function startHarness(
   name: string,
   env: NodeJS.ProcessEnv = {},
-  opts: { worker?: boolean } = {},
+  opts: {
+    worker?: boolean;
+    /** More settings that need the sandbox's ids (user groups, extra users), made before the bot starts. */
+    envFrom?: (sandbox: Sandbox, users: Harness['users']) => NodeJS.ProcessEnv;
+  } = {},
 ): Promise<Harness> {
   const sandbox = await startSandbox({ port: 0 });
   const alice = sandbox.addUser({ name: 'alice' }).id;
@@ -49,6 +53,7 @@ export async function startHarness(
     INCIDENT_ANNOUNCE_CHANNEL: announce,
     POSTMORTEM_DIR: mkdtempSync(join(tmpdir(), 'ib-postmortems-')),
     ...env,
+    ...opts.envFrom?.(sandbox, { alice, bob, carol }),
   };
   const bot = await startBot({ env: fullEnv, worker: opts.worker });
   // A cluster run that quietly ran on one Redis would prove nothing.
