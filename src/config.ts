@@ -163,6 +163,11 @@ export const Config = z.object({
     .enum(['true', 'false'], { error: 'must be true or false' })
     .default('false')
     .transform((v) => v === 'true'),
+  // Added for issue 11: the web server's limits. A client gets 408 when its headers (or its whole
+  // request) take longer; connections beyond the cap are closed at once.
+  HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
 });
 export type Config = z.infer<typeof Config>;
 

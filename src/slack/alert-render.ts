@@ -1,6 +1,6 @@
 import type { EntryOf, TimelineEntry } from '../core/timeline.js';
 import type { SlackMessage } from '../flows/deps.js';
-import { escapeText, truncate } from './escape.js';
+import { escapeText, safeHref, slackLink, truncate } from './escape.js';
 import { utcTime } from './render.js';
 
 /** `action_id` of the "Close incident" button offered once every alert of the group resolved. */
@@ -27,12 +27,7 @@ function annotation(annotations: Record<string, string>, ...keys: string[]): str
 /** A link is offered only for http(s) URLs: anything else (`javascript:`, mrkdwn) stays text. */
 function httpUrl(url: string | undefined): string | undefined {
   if (!url || url.length > URL_MAX) return undefined;
-  try {
-    const u = new URL(url);
-    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : undefined;
-  } catch {
-    return undefined;
-  }
+  return safeHref(url);
 }
 
 function labelLines(labels: Record<string, string>): string {
@@ -76,7 +71,10 @@ export function alertFiredMessage(e: EntryOf<'alert_fired'>): SlackMessage {
     });
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
   if (source)
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${source}|Alert source>` }] });
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: slackLink(source, 'Alert source')! }],
+    });
   const text = `:rotating_light: Alert firing: ${escapeText(e.name)}${summary ? ` — ${escapeText(summary)}` : ''}`;
   return { text: truncate(text, SECTION_MAX), blocks };
 }

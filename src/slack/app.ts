@@ -26,6 +26,9 @@ export function recordedButIncomplete(err: RecordedButIncomplete): string {
   return `:warning: Recorded on ${err.incidentId}'s timeline (#${err.seqs.join(', #')}), so there is no need to repeat it, but incident-bot could not finish what follows (its datastore, Redis, did not answer). The channel post and any follow-up work will be retried automatically within a few minutes.`;
 }
 
+/** Largest Slack request body accepted, bytes (256 KiB); larger ones are answered 413. */
+export const SLACK_BODY_LIMIT = 256 * 1024;
+
 /** Slack's `message_action` callback id for the "Add to incident timeline" shortcut (see manifest.yml). */
 export const ADD_TO_TIMELINE = 'add_to_timeline';
 
@@ -54,6 +57,8 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
       processBeforeResponse: false,
       logger,
       unhandledRequestTimeoutMillis: 2500,
+      // Slack's requests are a few KiB (a view submission tens); Bolt's default is 4 MB.
+      bodyLimit: SLACK_BODY_LIMIT,
     });
     app = new App({
       token: config.SLACK_BOT_TOKEN,

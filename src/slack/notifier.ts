@@ -1,5 +1,6 @@
 import { type Logger, type WebAPICallResult, WebClient } from '@slack/web-api';
 import type { PostMark, SlackMessage, SlackPort } from '../flows/deps.js';
+import { channelTopic } from './escape.js';
 
 /** Slack error codes that mean "already done", safe to treat as success on a retried job. */
 const ALREADY = new Set(['already_in_channel', 'already_pinned', 'cant_invite_self']);
@@ -108,7 +109,8 @@ export class SlackNotifier implements SlackPort {
   }
 
   async setTopic(channelId: string, topic: string): Promise<void> {
-    await this.client.conversations.setTopic({ channel: channelId, topic: topic.slice(0, 250) });
+    // A topic is shown like message text: a title with `<!channel>` must not ping the channel.
+    await this.client.conversations.setTopic({ channel: channelId, topic: channelTopic(topic) });
   }
 
   async uploadFile(

@@ -5,7 +5,7 @@ import { attemptsText, jobActivity } from '../core/job-activity.js';
 import type { TimelineEntry } from '../core/timeline.js';
 import { UTCDate } from '../core/utc.js';
 import type { SlackMessage } from '../flows/deps.js';
-import { escapeText, mention, truncate } from './escape.js';
+import { escapeText, mention, slackLink, truncate } from './escape.js';
 
 const SEV_ICON = {
   SEV1: ':red_circle:',
@@ -60,11 +60,7 @@ export function summaryMessage(inc: Incident, now: Date): SlackMessage {
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(context.join(' · '), 2900) }] });
   if (inc.links.length > 0) {
     // Slack link syntax: the URL must not carry `|` or `>`, and the title is escaped text.
-    const links = inc.links
-      .slice(0, 6)
-      .map(
-        (l) => `<${l.url.replace(/[|>]/g, encodeURIComponent)}|${escapeText(l.title).replace(/[|>]/g, '')}>`,
-      );
+    const links = inc.links.slice(0, 6).flatMap((l) => slackLink(l.url, l.title) ?? []);
     blocks.push({
       type: 'context',
       elements: [{ type: 'mrkdwn', text: truncate(`Links: ${links.join(' · ')}`, 2900) }],
