@@ -168,6 +168,10 @@ export const Config = z.object({
   HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
   HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
   HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
+  // Added for issue 11: what INCIDENT_ANNOUNCE_CHANNEL hears of a private incident.
+  INCIDENT_PRIVATE_ANNOUNCE: z
+    .enum(['minimal', 'none'], { error: 'must be minimal (say a private incident was declared) or none' })
+    .default('minimal'),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -36,6 +36,8 @@ export interface Incident {
   declaredBy?: string;
   alertGroupId?: string;
   relatedIncidentId?: IncidentId;
+  /** Declared private (`/incident start --private`): a private channel, no public announcement or listing. */
+  private: boolean;
   channelId?: string;
   channelName?: string;
   summaryTs?: string;
@@ -85,6 +87,7 @@ export function foldTimeline(entries: readonly TimelineEntry[]): Incident {
     declaredBy: first.actor.type === 'user' ? first.actor.id : undefined,
     alertGroupId: first.alertGroupId,
     relatedIncidentId: first.relatedIncidentId,
+    private: first.private ?? false,
     lastStatusUpdateAt: first.at,
     hypotheses: [],
     alerts: [],

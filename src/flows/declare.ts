@@ -12,6 +12,8 @@ export interface Declaration {
   claimKey?: string;
   alertGroupId?: string;
   relatedIncidentId?: IncidentId;
+  /** A private incident: private channel, nothing public but "a private incident was declared". */
+  private?: boolean;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function declareIncident(
       summary: d.summary,
       alertGroupId: d.alertGroupId,
       relatedIncidentId: d.relatedIncidentId,
+      ...(d.private ? { private: true } : {}),
     },
     { claimKey: d.claimKey, alertGroupId: d.alertGroupId },
   );

@@ -46,9 +46,10 @@ export interface PostMark {
 
 /** The Slack Web API calls flows make (implemented by src/slack/notifier.ts over @slack/web-api). */
 export interface SlackPort {
-  /** Creates a public channel; `name_taken` is reported, not thrown. */
+  /** Creates a public channel (private with `isPrivate`); `name_taken` is reported, not thrown. */
   createChannel(
     name: string,
+    opts?: { isPrivate?: boolean },
   ): Promise<{ ok: true; id: string; name: string } | { ok: false; error: 'name_taken' }>;
   /** Finds a channel the bot itself created, by exact name (recovers a channel created just before a crash). */
   findChannel(name: string): Promise<string | undefined>;

@@ -247,7 +247,8 @@ export async function processReminder(
   const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
   // Keyed on its own flag, not on `rec.duplicate`: a job retried after the entry was recorded but
   // before this post (Slack error, crash) must still post it.
-  if (announce && !(await deps.store.meta(inc.id))['escalation-announced']) {
+  // A private incident escalates in its own channel only: the announce channel is public.
+  if (announce && !inc.private && !(await deps.store.meta(inc.id))['escalation-announced']) {
     const mentions = users.map(mention).join(' ');
     await slackOf(deps).post(announce, {
       text: `:rotating_light: ${mentions} ${inc.id} (${inc.severity}) “${escapeText(inc.title)}” has no incident commander after ${minutes} min${inc.channelId ? ` — <#${inc.channelId}>` : ''}.`,

@@ -1,4 +1,5 @@
 import { channelName } from '../core/channel-name.js';
+import type { Incident } from '../core/incident.js';
 import { type IncidentId, incidentNumber } from '../core/incident-model.js';
 import { escapeText } from '../slack/escape.js';
 import { summaryMessage } from '../slack/render.js';
@@ -10,6 +11,19 @@ import { scheduleEscalation, scheduleNudge } from './reminders.js';
 import { postChecklist } from './run-diagnostics.js';
 
 const MAX_NAME_ATTEMPTS = 20;
+
+/**
+ * What the announce channel hears of a new incident: id, severity, title and channel; for a private
+ * incident only that one was declared (`minimal`, the default) or nothing (`none`).
+ */
+export function announcementOf(
+  inc: Incident,
+  channelId: string,
+  privateAnnounce: 'minimal' | 'none' = 'minimal',
+): string | undefined {
+  if (inc.private) return privateAnnounce === 'none' ? undefined : ':lock: A private incident was declared.';
+  return `:rotating_light: ${inc.id} (${inc.severity}) declared: ${escapeText(inc.title)} — join <#${channelId}>`;
+}
 
 /**
  * Worker step after a declaration: creates the channel (a clash gets `-2`, `-3`…), invites the
@@ -31,7 +45,7 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
       // timeline knows, the retried job recognises `name_taken` on its own channel and adopts it.
       const triedBefore = (await deps.store.meta(id))['channel-attempt'] === name;
       await deps.store.setMeta(id, { 'channel-attempt': name });
-      const res = await slack.createChannel(name);
+      const res = await slack.createChannel(name, { isPrivate: inc.private === true });
       if (res.ok) created = res;
       else if (triedBefore) {
         const found = await slack.findChannel(name);
@@ -88,10 +102,9 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
   }
 
   const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
-  if (announce && !(await deps.store.meta(id)).announced) {
-    await slack.post(announce, {
-      text: `:rotating_light: ${id} (${inc.severity}) declared: ${escapeText(inc.title)} — join <#${channelId}>`,
-    });
+  const announcement = announcementOf(inc, channelId, deps.config.INCIDENT_PRIVATE_ANNOUNCE);
+  if (announce && announcement && !(await deps.store.meta(id)).announced) {
+    await slack.post(announce, { text: announcement });
     await deps.store.setMeta(id, { announced: deps.now().toISOString() });
   }
 

@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics.js';
 import { wireAlertActions } from './alert-actions.js';
 import { boltLogger } from './bolt-logger.js';
 import { wireChecklistActions } from './checklist-actions.js';
-import { START_MODAL_ID, startIncidentModal } from './modals.js';
+import { PRIVATE_BLOCK, START_MODAL_ID, startIncidentModal } from './modals.js';
 
 /** Reply when Redis (or the queue) is unreachable: fast, honest, and says what to do. */
 export const DATASTORE_DOWN =
@@ -99,6 +99,9 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
     const title = v.title?.title?.value?.trim() ?? '';
     const severity = (v.severity?.severity?.selected_option?.value ?? 'SEV3') as Severity;
     const summary = v.summary?.summary?.value?.trim() || undefined;
+    const isPrivate = (v[PRIVATE_BLOCK]?.[PRIVATE_BLOCK]?.selected_options ?? []).some(
+      (o) => o.value === 'private',
+    );
     if (!title) {
       await ack({ response_action: 'errors', errors: { title: 'Give the incident a title.' } });
       return done();
@@ -111,6 +114,7 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
         actor: { type: 'user', id: body.user.id },
         source: 'modal',
         claimKey: `view-${view.id}`,
+        ...(isPrivate ? { private: true } : {}),
       });
       await ack();
     } catch (err) {

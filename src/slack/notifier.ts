@@ -26,9 +26,10 @@ export class SlackNotifier implements SlackPort {
     });
   }
 
-  async createChannel(name: string) {
+  async createChannel(name: string, opts: { isPrivate?: boolean } = {}) {
     try {
-      const res = await this.client.conversations.create({ name, is_private: false });
+      // A private channel needs groups:write (https://docs.slack.dev/reference/methods/conversations.create).
+      const res = await this.client.conversations.create({ name, is_private: opts.isPrivate ?? false });
       return { ok: true as const, id: res.channel!.id!, name: res.channel!.name! };
     } catch (err) {
       if (errorCode(err) === 'name_taken') return { ok: false as const, error: 'name_taken' as const };
@@ -44,7 +45,8 @@ export class SlackNotifier implements SlackPort {
         limit: 1000,
         cursor,
         exclude_archived: true,
-        types: 'public_channel',
+        // Private ones too (groups:read): a private incident's channel is recovered the same way.
+        types: 'public_channel,private_channel',
       });
       // Only a channel the bot created: a person's channel of the same name is a real clash.
       const hit = res.channels?.find((c) => c.name === name && c.creator === this.botUserId);
