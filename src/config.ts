@@ -62,9 +62,9 @@ export const Config = z.object({
   SLACK_BOT_TOKEN: z
     .string({ error: 'is required: the Bot User OAuth Token (xoxb-…) from the Slack app page' })
     .regex(/^xox[bp]-/, 'must be a bot token starting with xoxb-'),
-  SLACK_SIGNING_SECRET: z
-    .string({ error: 'is required: Basic Information → Signing Secret on the Slack app page' })
-    .min(8, 'looks too short; copy the whole Signing Secret'),
+  // Required over HTTP only: in Socket Mode (SLACK_APP_TOKEN) requests arrive over the app's own
+  // WebSocket and are not signed (checked in loadConfig).
+  SLACK_SIGNING_SECRET: z.string().min(8, 'looks too short; copy the whole Signing Secret').optional(),
   SLACK_APP_TOKEN: z
     .string()
     .regex(/^xapp-/, 'must be an app-level token starting with xapp- (or unset it to use HTTP)')
@@ -184,7 +184,9 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = Config.safeParse(cleaned);
-  const lines = redisModeProblems(cleaned).map(([name, message]) => `  ${name}: ${message}`);
+  const lines = [...slackModeProblems(cleaned), ...redisModeProblems(cleaned)].map(
+    ([name, message]) => `  ${name}: ${message}`,
+  );
   if (parsed.success && lines.length === 0) return parsed.data;
   for (const i of parsed.error?.issues ?? []) {
     const name = String(i.path[0] ?? '?');
@@ -196,6 +198,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   throw new ConfigError(
     `incident-bot cannot start: fix these environment variables (see README, "Settings"):\n${lines.join('\n')}`,
   );
+}
+
+/** The Slack transport's requirement: a signing secret over HTTP, none needed in Socket Mode; [variable, message] pairs. */
+function slackModeProblems(env: Record<string, string | undefined>): [string, string][] {
+  if (env.SLACK_SIGNING_SECRET !== undefined || env.SLACK_APP_TOKEN !== undefined) return [];
+  return [
+    [
+      'SLACK_SIGNING_SECRET',
+      'is required: Basic Information → Signing Secret on the Slack app page (or set SLACK_APP_TOKEN, xapp-…, for Socket Mode, which needs none)',
+    ],
+  ];
 }
 
 /** Settings that contradict each other across Redis variables: [variable, message] pairs. */

@@ -67,18 +67,20 @@ export async function startBot(
   let port: number | undefined;
 
   if (opts.web !== false) {
-    const { app, receiver } = createSlackApp(rt.deps, metrics);
+    const { app, receiver, socket } = createSlackApp(rt.deps, metrics);
     const server = createWebServer(rt, metrics, receiver);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(rt.config.PORT, '0.0.0.0', () => resolve());
     });
     port = (server.address() as AddressInfo).port;
-    if (rt.config.SLACK_APP_TOKEN) await app.start();
+    // Socket Mode: resolves once Slack said hello on the WebSocket.
+    if (socket) await app.start();
     closers.push({
       name: 'web',
       close: async () => {
-        if (rt.config.SLACK_APP_TOKEN) await app.stop();
+        // Bolt's stop() does not wait for the WebSocket to close; the client's disconnect() does.
+        if (socket) await socket.client.disconnect();
         await new Promise<void>((r) => {
           server.close(() => r());
           server.closeIdleConnections();

@@ -8,6 +8,7 @@ import { validateBlocks } from './blocks.js';
 import { METHODS } from './methods.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { renderChannel } from './render.js';
+import type { SocketModeHub, SocketModeOptions } from './socket-mode.js';
 import { addUserGroup, type SandboxUserGroup, USERGROUP_METHODS } from './usergroups.js';
 import {
   type EphemeralMessage,
@@ -33,6 +34,8 @@ export interface SandboxOptions {
   rateLimits?: Partial<Record<string, RateLimit>>;
   logger?: Logger;
   now?: () => number;
+  /** Socket Mode (apps.connections.open and its WebSocket endpoint); `false` turns it off. */
+  socketMode?: SocketModeOptions | false;
 }
 
 /**
@@ -125,6 +128,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
   readonly #limiter: RateLimiter;
   readonly #faults = new Map<string, Array<Required<Pick<FailSpec, 'status' | 'error'>> & FailSpec>>();
   readonly #logger: Logger | undefined;
+  /** Socket Mode's side (see socket-mode.ts), when the sandbox serves it. */
+  socketMode: SocketModeHub | undefined;
 
   constructor(server: Server, url: string, opts: SandboxOptions) {
     super();
@@ -337,8 +342,9 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     return this.#wait(find, opts.timeoutMs, 'ephemeral message');
   }
 
-  /** Stops the server, dropping keep-alive connections. */
+  /** Stops the server, dropping keep-alive connections and Socket Mode connections. */
   async close(): Promise<void> {
+    this.socketMode?.close();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -438,16 +444,25 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       this.#record(method, args, status, body);
       sendJson(res, status, body, headers);
     };
-    const handler = METHODS[method] ?? USERGROUP_METHODS[method];
-    if (!handler) return reply(200, { ok: false, error: 'unknown_method', req_method: method });
-
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ')
       ? auth.slice(7)
       : typeof args.token === 'string'
         ? args.token
         : undefined;
+    // Socket Mode's method takes the app-level token, and only that (socket-mode.ts).
+    if (method === 'apps.connections.open' && this.socketMode) {
+      try {
+        return reply(200, { ok: true, ...this.socketMode.connectionsOpen(token) });
+      } catch (err) {
+        return reply(200, { ok: false, error: (err as Error).message });
+      }
+    }
+    const handler = METHODS[method] ?? USERGROUP_METHODS[method];
+    if (!handler) return reply(200, { ok: false, error: 'unknown_method', req_method: method });
     if (!token) return reply(200, { ok: false, error: 'not_authed' });
+    // An app-level token calls only apps.connections.open (https://docs.slack.dev/authentication/tokens#app-level).
+    if (token.startsWith('xapp-')) return reply(200, { ok: false, error: 'not_allowed_token_type' });
     if (token !== this.botToken) return reply(200, { ok: false, error: 'invalid_auth' });
 
     const fault = this.#faults.get(method)?.shift();
@@ -586,5 +601,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   });
   const { port } = server.address() as AddressInfo;
   sandbox = new Sandbox(server, `http://${host}:${port}`, opts);
+  if (opts.socketMode !== false) {
+    // Loaded on demand: `ws` is a development dependency, absent from a production install.
+    const mod = await import('./socket-mode.js').catch((err: unknown) => {
+      opts.logger?.warn({ err }, 'slack sandbox: Socket Mode unavailable (is the ws package installed?)');
+      return undefined;
+    });
+    if (mod)
+      sandbox.socketMode = new mod.SocketModeHub(
+        server,
+        sandbox.url,
+        sandbox.workspace.appId,
+        opts.socketMode || {},
+      );
+  }
   return sandbox;
 }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { App, HTTPReceiver, type SlashCommand } from '@slack/bolt';
+import { App, HTTPReceiver, type SlashCommand, SocketModeReceiver } from '@slack/bolt';
 import { dispatch } from '../../commands/index.js';
 import type { CommandReply } from '../../commands/types.js';
 import { DomainError, RecordedButIncomplete } from '../core/errors.js';
@@ -37,20 +37,32 @@ export const ADD_TO_TIMELINE = 'add_to_timeline';
  * `/slack/events`, or Socket Mode when SLACK_APP_TOKEN is set. Handlers ack at once from Redis work
  * only; anything that talks to Slack is queued for the worker.
  */
-export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiver?: HTTPReceiver } {
+export function createSlackApp(
+  deps: Deps,
+  metrics: Metrics,
+): { app: App; receiver?: HTTPReceiver; socket?: SocketModeReceiver } {
   const { config, log } = deps;
   const logger = boltLogger(log);
   let receiver: HTTPReceiver | undefined;
+  let socket: SocketModeReceiver | undefined;
   let app: App;
   if (config.SLACK_APP_TOKEN) {
+    // Bolt's own Socket Mode receiver; its client calls apps.connections.open through
+    // installerOptions.clientOptions, so SLACK_API_URL must be given there too.
+    socket = new SocketModeReceiver({
+      appToken: config.SLACK_APP_TOKEN,
+      logger,
+      installerOptions: { clientOptions: { slackApiUrl: config.SLACK_API_URL } },
+    });
     app = new App({
       token: config.SLACK_BOT_TOKEN,
-      appToken: config.SLACK_APP_TOKEN,
-      socketMode: true,
+      receiver: socket,
       logger,
       clientOptions: { slackApiUrl: config.SLACK_API_URL },
     });
   } else {
+    if (!config.SLACK_SIGNING_SECRET)
+      throw new Error('SLACK_SIGNING_SECRET is required without SLACK_APP_TOKEN');
     receiver = new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET,
       endpoints: '/slack/events',
@@ -169,7 +181,7 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
   app.error(async (err) => {
     log.error({ err }, 'unhandled Slack listener error');
   });
-  return { app, receiver };
+  return { app, receiver, socket };
 }
 
 async function runCommand(deps: Deps, command: SlashCommand): Promise<CommandReply> {
