@@ -16,17 +16,26 @@ export function registerSandbox(program: Command, io: CliIo): void {
     .description('run the local Slack stand-in and type /incident commands to a running bot')
     .option('--port <n>', 'sandbox port', '3100')
     .option('--app-url <url>', "the bot's Slack endpoint", 'http://127.0.0.1:3000/slack/events')
-    .action(async (opts: { port: string; appUrl: string }) => {
+    .option('--socket', 'reach the bot over Socket Mode (it sets SLACK_APP_TOKEN) instead of HTTP')
+    .action(async (opts: { port: string; appUrl: string; socket?: boolean }) => {
       const sandbox = await startSandbox({ port: Number(opts.port) });
       const alice = sandbox.addUser({ name: 'alice' }).id;
       const bob = sandbox.addUser({ name: 'bob' }).id;
       const general = sandbox.addChannel({ name: 'general', members: [alice, bob, sandbox.botUserId] }).id;
-      const client = new SlackClientSim({ appUrl: opts.appUrl, signingSecret: SECRET, sandbox });
+      const transport = opts.socket ? 'socket' : 'http';
+      if (transport === 'socket' && !sandbox.socketMode)
+        throw new Error('Socket Mode needs the ws package (npm install)');
+      const client = new SlackClientSim({ appUrl: opts.appUrl, signingSecret: SECRET, sandbox, transport });
+      const auth =
+        transport === 'socket'
+          ? `SLACK_APP_TOKEN=${sandbox.socketMode!.appToken}`
+          : `SLACK_SIGNING_SECRET=${SECRET}`;
       io.out(
         [
           `Slack sandbox on ${sandbox.url} (users @alice ${alice}, @bob ${bob}; channel #general ${general})`,
           'Start the bot against it in another terminal:',
-          `  SLACK_API_URL=${sandbox.apiUrl} SLACK_BOT_TOKEN=${sandbox.botToken} SLACK_SIGNING_SECRET=${SECRET} INCIDENT_RESPONDERS=${bob} npm start`,
+          `  SLACK_API_URL=${sandbox.apiUrl} SLACK_BOT_TOKEN=${sandbox.botToken} ${auth} INCIDENT_RESPONDERS=${bob} npm start`,
+          ...(transport === 'socket' ? ['(Socket Mode: commands wait until the bot has connected.)'] : []),
           'Then type slash commands here as @alice, e.g. `/incident start sev2 Checkout latency`.',
           'They run in the newest incident channel once there is one; `:channel` prints it, `:quit` stops.',
           '',
