@@ -3,17 +3,28 @@ import { declareIncident } from '../src/flows/declare.js';
 import { FreeText, parseArgs, SeverityArg } from './parse.js';
 import type { Command } from './types.js';
 
-const usage = '/incident start [sev1|sev2|sev3|sev4] <title>  (no text opens a form)';
+const usage = '/incident start [--private] [sev1|sev2|sev3|sev4] <title>  (no text opens a form)';
 
-/** Parses `start` text: an optional leading severity, then the title. */
+/** Parses `start` text: an optional `--private` (before or after the severity), an optional severity, then the title. */
 export const StartArgs = z
   .string()
   .trim()
   .transform((t) => {
-    const m = /^(sev[1-4])\b\s*([\s\S]*)$/i.exec(t);
-    return m ? { severity: m[1], title: m[2] } : { severity: 'SEV3', title: t };
+    // Slack may turn `--` into an em or en dash in some clients; accept those too.
+    const flag = /(^|\s)(?:--|—|–)private(?=\s|$)/i;
+    const isPrivate = flag.test(t);
+    const rest = t.replace(flag, ' ').trim();
+    const m = /^(sev[1-4])\b\s*([\s\S]*)$/i.exec(rest);
+    const [severity, title] = m ? [m[1], m[2]!.replace(flag, ' ').trim()] : ['SEV3', rest];
+    return { severity, title, private: isPrivate };
   })
-  .pipe(z.object({ severity: SeverityArg, title: FreeText.max(150, 'keep the title under 150 characters') }));
+  .pipe(
+    z.object({
+      severity: SeverityArg,
+      title: FreeText.max(150, 'keep the title under 150 characters'),
+      private: z.boolean(),
+    }),
+  );
 
 export const start: Command = {
   name: 'start',
@@ -29,10 +40,11 @@ export const start: Command = {
       actor: { type: 'user', id: ctx.userId },
       source: 'slash',
       claimKey: ctx.claimKey ? `declare-${ctx.claimKey}` : undefined,
+      ...(args.private ? { private: true } : {}),
     });
     if (!res.created) return { text: '', duplicate: true, incidentId: res.id };
     return {
-      text: `:rotating_light: ${res.id} (${args.severity}) declared. Its channel is being created and you will be invited.`,
+      text: `:rotating_light: ${res.id} (${args.severity}) declared${args.private ? ' as a private incident' : ''}. Its ${args.private ? 'private ' : ''}channel is being created and you will be invited.`,
       responseType: 'ephemeral',
       incidentId: res.id,
     };

@@ -63,9 +63,9 @@ export const Config = z.object({
   SLACK_BOT_TOKEN: z
     .string({ error: 'is required: the Bot User OAuth Token (xoxb-…) from the Slack app page' })
     .regex(/^xox[bp]-/, 'must be a bot token starting with xoxb-'),
-  SLACK_SIGNING_SECRET: z
-    .string({ error: 'is required: Basic Information → Signing Secret on the Slack app page' })
-    .min(8, 'looks too short; copy the whole Signing Secret'),
+  // Required over HTTP only: in Socket Mode (SLACK_APP_TOKEN) requests arrive over the app's own
+  // WebSocket and are not signed (checked in loadConfig).
+  SLACK_SIGNING_SECRET: z.string().min(8, 'looks too short; copy the whole Signing Secret').optional(),
   SLACK_APP_TOKEN: z
     .string()
     .regex(/^xapp-/, 'must be an app-level token starting with xapp- (or unset it to use HTTP)')
@@ -254,6 +254,22 @@ export const Config = z.object({
   ARCHIVE_AFTER_DAYS: z.coerce.number().nonnegative().default(30),
   // Added for issue 13: delete closed incidents' data this many days after close (unset = keep forever).
   RETENTION_DAYS: z.coerce.number().positive().optional(),
+  // Added for issue 11: who may close, lower the severity and hand over command (src/core/permissions.ts).
+  // User ids and user-group ids (`S…`, members looked up with usergroups.users.list).
+  INCIDENT_ADMINS: csvIds('user or user group'),
+  INCIDENT_OPEN_PERMISSIONS: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .default('false')
+    .transform((v) => v === 'true'),
+  // Added for issue 11: the web server's limits. A client gets 408 when its headers (or its whole
+  // request) take longer; connections beyond the cap are closed at once.
+  HTTP_HEADERS_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
+  // Added for issue 11: what INCIDENT_ANNOUNCE_CHANNEL hears of a private incident.
+  INCIDENT_PRIVATE_ANNOUNCE: z
+    .enum(['minimal', 'none'], { error: 'must be minimal (say a private incident was declared) or none' })
+    .default('minimal'),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -269,9 +285,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     Object.entries(env).filter(([k, v]) => v !== undefined && (v !== '' || k === 'ALERT_CORRELATE_BY')),
   );
   const parsed = Config.safeParse(cleaned);
-  const lines = [...redisModeProblems(cleaned), ...outboundProblems(cleaned)].map(
-    ([name, message]) => `  ${name}: ${message}`,
-  );
+  const lines = [
+    ...slackModeProblems(cleaned),
+    ...redisModeProblems(cleaned),
+    ...outboundProblems(cleaned),
+  ].map(([name, message]) => `  ${name}: ${message}`);
   if (parsed.success && lines.length === 0) return parsed.data;
   for (const i of parsed.error?.issues ?? []) {
     const name = String(i.path[0] ?? '?');
@@ -320,6 +338,17 @@ function outboundProblems(env: Record<string, string | undefined>): [string, str
       'is required with OUTGOING_WEBHOOK_URLS (every event is signed); set it to at least 16 random characters, e.g. `openssl rand -hex 32`',
     ]);
   return out;
+}
+
+/** The Slack transport's requirement: a signing secret over HTTP, none needed in Socket Mode; [variable, message] pairs. */
+function slackModeProblems(env: Record<string, string | undefined>): [string, string][] {
+  if (env.SLACK_SIGNING_SECRET !== undefined || env.SLACK_APP_TOKEN !== undefined) return [];
+  return [
+    [
+      'SLACK_SIGNING_SECRET',
+      'is required: Basic Information → Signing Secret on the Slack app page (or set SLACK_APP_TOKEN, xapp-…, for Socket Mode, which needs none)',
+    ],
+  ];
 }
 
 /** Settings that contradict each other across Redis variables: [variable, message] pairs. */

@@ -16,6 +16,7 @@ import { createWebServer } from './server.js';
 import { type Closer, shutdown } from './shutdown.js';
 import { createSlackApp } from './slack/app.js';
 import { boltLogger } from './slack/bolt-logger.js';
+import { SlackGroupDirectory } from './slack/group-directory.js';
 import { SlackNotifier } from './slack/notifier.js';
 
 /** A running incident-bot process (web, worker or both). */
@@ -43,6 +44,11 @@ export async function startBot(
 ): Promise<BotProcess> {
   const rt = createRuntime(opts.env ?? process.env, opts.overrides);
   if (opts.now) rt.deps.now = opts.now;
+  rt.deps.groups = new SlackGroupDirectory(
+    rt.config.SLACK_BOT_TOKEN,
+    rt.config.SLACK_API_URL,
+    boltLogger(rt.log),
+  );
   rt.deps.renderPostmortem = checkedPostmortemRenderer(rt.config.TEMPLATES_DIR);
   // The targets file is read once, now, so its problems are in the start-up log of every process;
   // a broken file never stops start-up (the checks that can run, run).
@@ -68,18 +74,20 @@ export async function startBot(
   let port: number | undefined;
 
   if (opts.web !== false) {
-    const { app, receiver } = createSlackApp(rt.deps, metrics);
+    const { app, receiver, socket } = createSlackApp(rt.deps, metrics);
     const server = createWebServer(rt, metrics, receiver);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(rt.config.PORT, '0.0.0.0', () => resolve());
     });
     port = (server.address() as AddressInfo).port;
-    if (rt.config.SLACK_APP_TOKEN) await app.start();
+    // Socket Mode: resolves once Slack said hello on the WebSocket.
+    if (socket) await app.start();
     closers.push({
       name: 'web',
       close: async () => {
-        if (rt.config.SLACK_APP_TOKEN) await app.stop();
+        // Bolt's stop() does not wait for the WebSocket to close; the client's disconnect() does.
+        if (socket) await socket.client.disconnect();
         await new Promise<void>((r) => {
           server.close(() => r());
           server.closeIdleConnections();

@@ -44,7 +44,9 @@ export function createWebServer(rt: Runtime, metrics: Metrics, receiver?: HTTPRe
           await rt.store.ping();
           sendJson(res, 200, { ok: true, redis: 'up' });
         } catch (err) {
-          sendJson(res, 503, { ok: false, redis: 'down', error: (err as Error).message });
+          // The reason goes to the log only: Redis' error text names hosts, ports and sometimes users.
+          rt.log.warn({ err: (err as Error).message }, '/healthz: Redis did not answer');
+          sendJson(res, 503, { ok: false, redis: 'down' });
         }
       },
     },
@@ -59,30 +61,69 @@ export function createWebServer(rt: Runtime, metrics: Metrics, receiver?: HTTPRe
     },
   ] satisfies Route[];
 
-  return createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    if (path === '/slack/events' && receiver && req.method === 'POST') {
-      res.once('finish', () => {
-        if (res.statusCode === 401) metrics.rejected.inc({ endpoint: 'slack', reason: 'signature' });
-        else if (res.statusCode === 413) metrics.rejected.inc({ endpoint: 'slack', reason: 'too_large' });
-        else if (res.statusCode >= 400)
-          metrics.requests.inc({ kind: 'slack', status: String(res.statusCode) });
+  const { headersTimeout, requestTimeout } = httpLimits(rt.config);
+  const server = createServer(
+    {
+      headersTimeout,
+      requestTimeout,
+      // Node checks both timeouts on this interval (default 30 s): keep it below the shorter one.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeout / 2)),
+    },
+    (req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (path === '/slack/events' && receiver && req.method === 'POST') {
+        if (fromTheFuture(req, rt.deps.now())) {
+          // Bolt refuses timestamps more than 5 minutes old, not ones ahead: a replayed request
+          // signed with a clock set forward would stay valid until then.
+          metrics.rejected.inc({ endpoint: 'slack', reason: 'signature' });
+          res.writeHead(401, { connection: 'close' }).end();
+          return;
+        }
+        res.once('finish', () => {
+          if (res.statusCode === 401) metrics.rejected.inc({ endpoint: 'slack', reason: 'signature' });
+          else if (res.statusCode === 413) metrics.rejected.inc({ endpoint: 'slack', reason: 'too_large' });
+          else if (res.statusCode >= 400)
+            metrics.requests.inc({ kind: 'slack', status: String(res.statusCode) });
+        });
+        receiver.requestListener(req, res);
+        return;
+      }
+      const route = routes.find((r) => r.path === path && r.method === req.method);
+      if (!route) {
+        const known = routes.some((r) => r.path === path);
+        sendJson(res, known ? 405 : 404, {
+          error: known
+            ? `use ${routes.find((r) => r.path === path)!.method} for ${path}`
+            : `no route ${path}`,
+        });
+        return;
+      }
+      Promise.resolve(route.handler(req, res)).catch((err) => {
+        rt.log.error({ err, path }, 'route failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.destroy();
       });
-      receiver.requestListener(req, res);
-      return;
-    }
-    const route = routes.find((r) => r.path === path && r.method === req.method);
-    if (!route) {
-      const known = routes.some((r) => r.path === path);
-      sendJson(res, known ? 405 : 404, {
-        error: known ? `use ${routes.find((r) => r.path === path)!.method} for ${path}` : `no route ${path}`,
-      });
-      return;
-    }
-    Promise.resolve(route.handler(req, res)).catch((err) => {
-      rt.log.error({ err, path }, 'route failed');
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-      else res.destroy();
-    });
-  });
+    },
+  );
+  server.maxConnections = rt.config.HTTP_MAX_CONNECTIONS ?? 1024;
+  return server;
+}
+
+/** Slack's replay window, seconds (https://docs.slack.dev/authentication/verifying-requests-from-slack). */
+const SLACK_WINDOW_S = 5 * 60;
+
+/** True when the request's `X-Slack-Request-Timestamp` is more than 5 minutes ahead of `now`. */
+export function fromTheFuture(req: IncomingMessage, now: Date): boolean {
+  const ts = Number(req.headers['x-slack-request-timestamp']);
+  return Number.isFinite(ts) && ts - now.getTime() / 1000 > SLACK_WINDOW_S;
+}
+
+/** The web server's timeouts in ms, from HTTP_HEADERS_TIMEOUT_SECONDS and HTTP_REQUEST_TIMEOUT_SECONDS (headers ≤ request, as Node requires). */
+export function httpLimits(config: Runtime['config']): { headersTimeout: number; requestTimeout: number } {
+  const requestTimeout = Math.round((config.HTTP_REQUEST_TIMEOUT_SECONDS ?? 30) * 1000);
+  const headersTimeout = Math.min(
+    requestTimeout,
+    Math.round((config.HTTP_HEADERS_TIMEOUT_SECONDS ?? 10) * 1000),
+  );
+  return { headersTimeout, requestTimeout };
 }

@@ -72,7 +72,11 @@ export function payloadTooLarge(limitBytes: number = MAX_BODY_BYTES): IntakeResu
   return { status: 413, body: { error: `body is larger than ${limitBytes} bytes`, limitBytes } };
 }
 
-function authenticate(source: AlertSource, req: WebhookRequest, opts: IntakeOptions): string | undefined {
+function authenticate(
+  source: AlertSource,
+  req: WebhookRequest,
+  opts: Pick<IntakeOptions, 'token' | 'pagerdutySecret'>,
+): string | undefined {
   if (source === 'pagerduty' && opts.pagerdutySecret) {
     return verifyPagerDutySignature(
       req.rawBody,
@@ -87,6 +91,21 @@ function authenticate(source: AlertSource, req: WebhookRequest, opts: IntakeOpti
     ? undefined
     : 'missing or invalid Authorization: Bearer token';
 }
+
+/**
+ * The authentication problem of a delivery that can be judged from its headers alone (the bearer
+ * token; everything but a signed PagerDuty delivery, whose signature covers the body), so the server
+ * refuses it before reading the body; undefined when the headers are fine or the body is needed.
+ */
+export function headerAuthError(
+  source: AlertSource,
+  headers: WebhookRequest['headers'],
+  opts: Pick<IntakeOptions, 'token' | 'pagerdutySecret'>,
+): string | undefined {
+  if (source === 'pagerduty' && opts.pagerdutySecret) return undefined;
+  return authenticate(source, { headers, rawBody: EMPTY }, opts);
+}
+const EMPTY = Buffer.alloc(0);
 
 function convert(
   source: AlertSource,

@@ -8,6 +8,7 @@ import { type Route, sendJson } from '../server.js';
 import {
   BodyTooLargeError,
   handleAlertWebhook,
+  headerAuthError,
   MAX_BODY_BYTES,
   payloadTooLarge,
   readBody,
@@ -89,7 +90,11 @@ export function alertRoutes(rt: Runtime, metrics: Metrics): Route[] {
   const alerts = rt.jobs.queues[QUEUE_OF['ingest-alert']];
   const isFailed = failedCheck(rt);
 
+  const auth = { token: rt.config.ALERT_WEBHOOK_TOKEN, pagerdutySecret: rt.config.PAGERDUTY_WEBHOOK_SECRET };
   const handle = async (source: AlertSource, req: IncomingMessage, res: ServerResponse) => {
+    // The token is in the headers: a sender without it never gets to make us read (up to 1 MiB of) its body.
+    const refused = headerAuthError(source, req.headers, auth);
+    if (refused) return answer(metrics, source, res, 401, { error: refused }, { connection: 'close' });
     let rawBody: Buffer;
     try {
       rawBody = await readBody(req, MAX_BODY_BYTES);

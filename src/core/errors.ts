@@ -8,7 +8,8 @@ export type DomainErrorCode =
   | 'NO_CHANGE'
   | 'BAD_INPUT'
   /** GitHub, Jira or PagerDuty refused a request for good (issue 14); the channel was told what to fix. */
-  | 'OUTBOUND_REFUSED';
+  | 'OUTBOUND_REFUSED'
+  | 'NOT_ALLOWED';
 
 /** A domain error with a code, the id involved, and a hint that says what to do next. */
 export class DomainError extends Error {

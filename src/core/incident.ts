@@ -38,6 +38,8 @@ export interface Incident {
   /** Every alert group feeding the incident: the declaring one, then those joined by correlation or merge. */
   alertGroupIds: string[];
   relatedIncidentId?: IncidentId;
+  /** Declared private (`/incident start --private`): a private channel, no public announcement or listing. */
+  private: boolean;
   channelId?: string;
   channelName?: string;
   /** Set when the incident is worked in a thread of INCIDENT_FALLBACK_CHANNEL (its root message is the summary). */
@@ -105,6 +107,7 @@ export function foldTimeline(entries: readonly TimelineEntry[]): Incident {
     alertGroupIds: first.alertGroupId ? [first.alertGroupId] : [],
     merged: [],
     relatedIncidentId: first.relatedIncidentId,
+    private: first.private ?? false,
     lastStatusUpdateAt: first.at,
     hypotheses: [],
     alerts: [],

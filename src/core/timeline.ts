@@ -29,6 +29,8 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     alertGroupId: z.string().optional(),
     /** Earlier incident of the same alert group, when that one was already closed. */
     relatedIncidentId: IncidentId.optional(),
+    /** Declared private: a private channel, and kept out of every public listing (absent = public). */
+    private: z.boolean().optional(),
   }),
   z.object({
     ...Base,

@@ -10,10 +10,12 @@ import {
   type Severity,
   type Status,
 } from '../core/incident-model.js';
+import { assertMayChange, type GuardedChange } from '../core/permissions.js';
 import { canTransition, nextStatuses } from '../core/status.js';
 import { scheduleArchive } from './archive.js';
 import type { Deps } from './deps.js';
 import { resolvePages } from './page.js';
+import { isAdminFor, policyOf } from './permissions.js';
 import { mutate, type Recorded } from './record.js';
 import { cancelReminders, rescheduleForSeverity, scheduleNudge } from './reminders.js';
 
@@ -71,11 +73,13 @@ function severityChanged(deps: Deps, id: IncidentId, from: Severity, to: Severit
 
 /** Changes the severity and reschedules reminders and escalation for it; throws NO_CHANGE when it already is `to`. */
 export async function changeSeverity(deps: Deps, id: IncidentId, to: Severity, o: Origin): Promise<Recorded> {
+  const allowed = await permission(deps, id, o, { kind: 'severity', to });
   const rec = await mutate(
     deps,
     id,
     (inc) => {
       if (inc.severity === to) throw new DomainError('NO_CHANGE', `${id} is already ${to}`);
+      allowed(inc);
       return [severityChanged(deps, id, inc.severity, to, o)];
     },
     { claimKey: o.claimKey },
@@ -120,12 +124,14 @@ export async function assignRole(
   userId: string,
   o: Origin,
 ): Promise<Recorded> {
+  const allowed = await permission(deps, id, o, { kind: 'role', role, userId });
   return mutate(
     deps,
     id,
     (inc) => {
       if (inc[role] === userId)
         throw new DomainError('NO_CHANGE', `<@${userId}> already is the ${roleName(role)} of ${id}`);
+      allowed(inc);
       return [
         { kind: 'role_assigned', incidentId: id, at: deps.now().toISOString(), ...pick(o), role, userId },
       ];
@@ -146,6 +152,7 @@ export async function closeIncident(
   how?: CloseAs,
 ): Promise<Recorded> {
   let rec: Recorded;
+  const allowed = await permission(deps, id, o, { kind: 'close' });
   try {
     rec = await mutate(
       deps,
@@ -154,6 +161,7 @@ export async function closeIncident(
         if (!canTransition(inc.status, 'closed')) {
           throw new DomainError('INVALID_TRANSITION', `${id} cannot go from ${inc.status} to closed`);
         }
+        allowed(inc);
         how?.check?.(inc);
         const extra = how
           ? {
@@ -231,6 +239,24 @@ export async function finishClose(deps: Deps, id: IncidentId): Promise<void> {
   deps.checkpoint('close:indexes-left');
   await scheduleArchive(deps, inc);
   if (meta['close-owed']) await deps.store.deleteMeta(id, 'close-owed');
+}
+
+/**
+ * The permission check of a guarded change by a person (src/core/permissions.ts), to run inside the
+ * mutation on the state it decides from; the admin lookup (possibly a Slack user-group read) is done
+ * before. Changes by the bot or an alert are never refused.
+ */
+async function permission(
+  deps: Deps,
+  id: IncidentId,
+  o: Origin,
+  change: GuardedChange,
+): Promise<(inc: Parameters<typeof assertMayChange>[0]) => void> {
+  const actor = o.actor;
+  if (actor.type !== 'user') return () => {};
+  const admin = await isAdminFor(deps, id, actor, change);
+  const policy = policyOf(deps.config);
+  return (inc) => assertMayChange(inc, actor.id, change, policy, admin);
 }
 
 /** People-facing name of a role. */

@@ -14,6 +14,8 @@ export interface Declaration {
   relatedIncidentId?: IncidentId;
   /** An alert's correlation key: join the open incident holding it instead of declaring, or take it. */
   correlation?: CorrelationClaim;
+  /** A private incident: private channel, nothing public but "a private incident was declared". */
+  private?: boolean;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function declareIncident(
       summary: d.summary,
       alertGroupId: d.alertGroupId,
       relatedIncidentId: d.relatedIncidentId,
+      ...(d.private ? { private: true } : {}),
     },
     { claimKey: d.claimKey, alertGroupId: d.alertGroupId, correlation: d.correlation },
   );

@@ -54,9 +54,10 @@ export interface PostMark {
 
 /** The Slack Web API calls flows make (implemented by src/slack/notifier.ts over @slack/web-api). */
 export interface SlackPort {
-  /** Creates a public channel; `name_taken` is reported, not thrown. */
+  /** Creates a public channel (private with `isPrivate`); `name_taken` is reported, not thrown. */
   createChannel(
     name: string,
+    opts?: { isPrivate?: boolean },
   ): Promise<{ ok: true; id: string; name: string } | { ok: false; error: 'name_taken' }>;
   /** Finds a channel the bot itself created, by exact name (recovers a channel created just before a crash). */
   findChannel(name: string): Promise<string | undefined>;
@@ -400,6 +401,14 @@ export interface Deps {
   tracker?: TrackerPort;
   /** Issue 14 (worker only): PagerDuty, when PAGERDUTY_ROUTING_KEYS is set. */
   pager?: PagerPort;
+  /** Members of Slack user groups (INCIDENT_ADMINS may name one); both processes have it. */
+  groups?: GroupDirectory;
+}
+
+/** Slack user groups as flows see them (src/slack/group-directory.ts, over usergroups.users.list). */
+export interface GroupDirectory {
+  /** User ids in the group `S…`; throws when Slack cannot say (the caller refuses, naming the group). */
+  members(groupId: string): Promise<readonly string[]>;
 }
 
 /** Returns the Slack port or throws: only worker-side flows call Slack. */

@@ -93,7 +93,8 @@ export async function recordSetupChannelFailure(
   if (outcome !== 'recorded') return outcome;
   const inc = await deps.store.current(id);
   if (!inc || (inc.channelId && inc.summaryTs)) return outcome;
-  const announce = deps.config.INCIDENT_ANNOUNCE_CHANNEL;
+  // A private incident's trouble goes to its declarer only, never to the (public) announce channel.
+  const announce = inc.private ? undefined : deps.config.INCIDENT_ANNOUNCE_CHANNEL;
   const to = announce ?? inc.declaredBy;
   if (!to) {
     deps.log.error({ id }, 'no channel to tell that the incident channel could not be opened');

@@ -248,8 +248,13 @@ export async function processReminder(
   );
   // Keyed on its own flag, not on `rec.duplicate`: a job retried after the entry was recorded but
   // before this post (Slack error, crash) must still post it. A refusing announce channel is
-  // recorded once and the escalation stands in the incident channel.
-  if (deps.config.INCIDENT_ANNOUNCE_CHANNEL && !(await deps.store.meta(inc.id))['escalation-announced']) {
+  // recorded once and the escalation stands in the incident channel. A private incident escalates
+  // in its own channel only: the announce channel is public.
+  if (
+    deps.config.INCIDENT_ANNOUNCE_CHANNEL &&
+    !inc.private &&
+    !(await deps.store.meta(inc.id))['escalation-announced']
+  ) {
     const mentions = users.map(mention).join(' ');
     await announce(deps, inc.id, {
       text: `:rotating_light: ${mentions} ${inc.id} (${inc.severity}) “${escapeText(inc.title)}” has no incident commander after ${minutes} min${inc.channelId ? ` — <#${inc.channelId}>` : ''}.`,

@@ -1,5 +1,6 @@
 import { channelName } from '../core/channel-name.js';
 import { SlackRefused } from '../core/errors.js';
+import type { Incident } from '../core/incident.js';
 import { type IncidentId, incidentNumber } from '../core/incident-model.js';
 import { escapeText } from '../slack/escape.js';
 import { refusalReason } from '../slack/refusals.js';
@@ -13,6 +14,19 @@ import { scheduleEscalation, scheduleNudge } from './reminders.js';
 import { postChecklist } from './run-diagnostics.js';
 
 const MAX_NAME_ATTEMPTS = 20;
+
+/**
+ * What the announce channel hears of a new incident: id, severity, title and channel; for a private
+ * incident only that one was declared (`minimal`, the default) or nothing (`none`).
+ */
+export function announcementOf(
+  inc: Incident,
+  channelId: string,
+  privateAnnounce: 'minimal' | 'none' = 'minimal',
+): string | undefined {
+  if (inc.private) return privateAnnounce === 'none' ? undefined : ':lock: A private incident was declared.';
+  return `:rotating_light: ${inc.id} (${inc.severity}) declared: ${escapeText(inc.title)} — join <#${channelId}>`;
+}
 
 /**
  * Worker step after a declaration: creates the channel (a clash gets `-2`, `-3`…), invites the
@@ -40,7 +54,7 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
       await deps.store.setMeta(id, { 'channel-attempt': name });
       let res: Awaited<ReturnType<typeof slack.createChannel>>;
       try {
-        res = await slack.createChannel(name);
+        res = await slack.createChannel(name, { isPrivate: inc.private === true });
       } catch (err) {
         if (!(err instanceof SlackRefused)) throw err;
         // The workspace will not let the bot create channels: the incident stays recorded and usable.
@@ -113,11 +127,10 @@ export async function setupChannel(deps: Deps, id: IncidentId): Promise<void> {
     await slack.setTopic(channelId, `${inc.severity} · ${inc.status} · ${inc.title}`);
   }
 
-  if (deps.config.INCIDENT_ANNOUNCE_CHANNEL && !(await deps.store.meta(id)).announced) {
+  const announcement = announcementOf(inc, channelId, deps.config.INCIDENT_PRIVATE_ANNOUNCE);
+  if (deps.config.INCIDENT_ANNOUNCE_CHANNEL && announcement && !(await deps.store.meta(id)).announced) {
     // A refusing announce channel is recorded (said once in the incident channel) and setup goes on.
-    await announce(deps, id, {
-      text: `:rotating_light: ${id} (${inc.severity}) declared: ${escapeText(inc.title)} — join <#${channelId}>`,
-    });
+    await announce(deps, id, { text: announcement });
     await deps.store.setMeta(id, { announced: deps.now().toISOString() });
   }
 

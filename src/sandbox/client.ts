@@ -17,11 +17,16 @@ export interface SendOptions {
   signature?: string;
 }
 
-/** What the app answered: HTTP status, body (parsed JSON when it is JSON, else text), headers. */
+/**
+ * What the app answered: HTTP status, body (parsed JSON when it is JSON, else text), headers. Over
+ * Socket Mode: 200 with the ack's payload as body ('' for a bare ack), or 408 when no ack came in
+ * time; `envelopeId` names the envelope.
+ */
 export interface SimResponse {
   status: number;
   body: unknown;
   headers: Headers;
+  envelopeId?: string;
 }
 
 /** A slash command's answer plus the response_url / trigger_id it carried. */
@@ -41,6 +46,11 @@ export interface SlackClientSimOptions {
   appId?: string;
   /** Legacy verification token Slack still sends in payloads. */
   token?: string;
+  /**
+   * How requests reach the app: `http` (default: signed POSTs to `appUrl`) or `socket` (envelopes
+   * over the sandbox's Socket Mode connection, https://docs.slack.dev/apis/events-api/using-socket-mode).
+   */
+  transport?: 'http' | 'socket';
 }
 
 interface Actor {
@@ -61,6 +71,7 @@ export class SlackClientSim {
   readonly teamId: string;
   readonly appId: string;
   readonly token: string;
+  readonly transport: 'http' | 'socket';
 
   constructor(opts: SlackClientSimOptions) {
     this.appUrl = opts.appUrl;
@@ -69,6 +80,9 @@ export class SlackClientSim {
     this.teamId = opts.teamId ?? opts.sandbox?.teamId ?? 'T0SANDBOX01';
     this.appId = opts.appId ?? opts.sandbox?.workspace.appId ?? 'A0SANDBOX01';
     this.token = opts.token ?? 'sandbox-verification-token';
+    this.transport = opts.transport ?? 'http';
+    if (this.transport === 'socket' && !opts.sandbox?.socketMode)
+      throw new Error('SlackClientSim: transport "socket" needs a sandbox serving Socket Mode');
   }
 
   /** Sends a signed raw body; the low-level path every other method uses. */
@@ -125,7 +139,10 @@ export class SlackClientSim {
       response_url: rurl.url,
       trigger_id: triggerId,
     });
-    const res = await this.send(form.toString(), 'application/x-www-form-urlencoded', opts);
+    const res =
+      this.transport === 'socket'
+        ? await this.#socket('slash_commands', Object.fromEntries(form))
+        : await this.send(form.toString(), 'application/x-www-form-urlencoded', opts);
     return { ...res, responseUrl: rurl.url, ...(rurl.id ? { responseUrlId: rurl.id } : {}), triggerId };
   }
 
@@ -352,7 +369,10 @@ export class SlackClientSim {
       is_ext_shared_channel: false,
       event_context: `4-${Buffer.from(eventId).toString('base64url')}`,
     };
-    const res = await this.send(JSON.stringify(envelope), 'application/json', opts);
+    const res =
+      this.transport === 'socket'
+        ? await this.#socket('events_api', envelope, opts)
+        : await this.send(JSON.stringify(envelope), 'application/json', opts);
     return { ...res, eventId };
   }
 
@@ -382,12 +402,14 @@ export class SlackClientSim {
 
   /** The Events API endpoint check (`url_verification`); the app must echo `challenge`. */
   async urlVerification(challenge: string, opts: SendOptions = {}): Promise<SimResponse> {
+    this.#httpOnly('url_verification');
     const body = JSON.stringify({ token: this.token, challenge, type: 'url_verification' });
     return this.send(body, 'application/json', opts);
   }
 
   /** Slack's periodic certificate check: form `ssl_check=1&token=...`; the app answers 200. */
   async sslCheck(opts: SendOptions = {}): Promise<SimResponse> {
+    this.#httpOnly('ssl_check');
     return this.send(
       `ssl_check=1&token=${encodeURIComponent(this.token)}`,
       'application/x-www-form-urlencoded',
@@ -395,9 +417,36 @@ export class SlackClientSim {
     );
   }
 
-  async #sendPayload(payload: unknown, opts: SendOptions): Promise<SimResponse> {
+  /**
+   * Delivers an envelope over Socket Mode and waits for the ack (the hub resends an Events API
+   * envelope that is not acked in time); `retryNum` becomes `retry_attempt`.
+   */
+  async #socket(
+    type: 'slash_commands' | 'interactive' | 'events_api',
+    payload: Record<string, unknown>,
+    opts: SendOptions = {},
+  ): Promise<SimResponse> {
+    const d = await this.#sandbox!.socketMode!.deliver(type, payload, {
+      retryAttempt: opts.retryNum,
+      retryReason: opts.retryReason,
+    });
+    return {
+      status: d.acked ? 200 : 408,
+      body: d.response ?? '',
+      headers: new Headers(),
+      envelopeId: d.envelopeId,
+    };
+  }
+
+  async #sendPayload(payload: Record<string, unknown>, opts: SendOptions): Promise<SimResponse> {
+    if (this.transport === 'socket') return this.#socket('interactive', payload, opts);
     const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
     return this.send(body, 'application/x-www-form-urlencoded', opts);
+  }
+
+  #httpOnly(what: string): void {
+    if (this.transport === 'socket')
+      throw new Error(`SlackClientSim: Slack sends ${what} over HTTP only, not Socket Mode`);
   }
 
   #actor(userId: string): Actor {

@@ -18,6 +18,13 @@ export {
   startSandbox,
   type TranscriptEntry,
 } from './server.js';
+export type {
+  Delivery,
+  EnvelopeRecord,
+  EnvelopeType,
+  SocketModeHub,
+  SocketModeOptions,
+} from './socket-mode.js';
 export {
   channelNameError,
   type EphemeralMessage,

@@ -9,6 +9,8 @@ import { METHODS } from './methods.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { renderChannel } from './render.js';
 import { EVENT_SCOPES, METHOD_SCOPES, manifestBotScopes } from './scopes.js';
+import type { SocketModeHub, SocketModeOptions } from './socket-mode.js';
+import { addUserGroup, type SandboxUserGroup, USERGROUP_METHODS } from './usergroups.js';
 import { serveWorkspacePage } from './web-page.js';
 import {
   type EphemeralMessage,
@@ -48,6 +50,8 @@ export interface SandboxOptions {
    * (conversations.create: restricted_action) is its own knob on `workspace.knobs`.
    */
   hostile?: boolean;
+  /** Socket Mode (apps.connections.open and its WebSocket endpoint); `false` turns it off. */
+  socketMode?: SocketModeOptions | false;
 }
 
 /**
@@ -140,6 +144,8 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
   readonly #limiter: RateLimiter;
   readonly #faults = new Map<string, Array<Required<Pick<FailSpec, 'status' | 'error'>> & FailSpec>>();
   readonly #logger: Logger | undefined;
+  /** Socket Mode's side (see socket-mode.ts), when the sandbox serves it. */
+  socketMode: SocketModeHub | undefined;
 
   constructor(server: Server, url: string, opts: SandboxOptions) {
     super();
@@ -204,6 +210,13 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     const user = this.workspace.addUser(u);
     this.emit('change');
     return user;
+  }
+
+  /** Adds a user group (`S…`, for usergroups.users.list) of existing users. */
+  addUserGroup(g: { handle: string; users: string[] }): SandboxUserGroup {
+    const group = addUserGroup(this.workspace, g);
+    this.emit('change');
+    return group;
   }
 
   /** Adds a channel (Slack's name rules apply; throws SlackApiError `name_taken` etc.); members join in order; the creator defaults to the first member. */
@@ -380,8 +393,9 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
     return this.#wait(find, opts.timeoutMs, 'ephemeral message');
   }
 
-  /** Stops the server, dropping keep-alive connections. */
+  /** Stops the server, dropping keep-alive connections and Socket Mode connections. */
   async close(): Promise<void> {
+    this.socketMode?.close();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
@@ -519,16 +533,25 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
       this.#record(method, args, status, body);
       sendJson(res, status, body, { ...scopeHeader, ...headers });
     };
-    const handler = METHODS[method];
-    if (!handler) return reply(200, { ok: false, error: 'unknown_method', req_method: method });
-
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ')
       ? auth.slice(7)
       : typeof args.token === 'string'
         ? args.token
         : undefined;
+    // Socket Mode's method takes the app-level token, and only that (socket-mode.ts).
+    if (method === 'apps.connections.open' && this.socketMode) {
+      try {
+        return reply(200, { ok: true, ...this.socketMode.connectionsOpen(token) });
+      } catch (err) {
+        return reply(200, { ok: false, error: (err as Error).message });
+      }
+    }
+    const handler = METHODS[method] ?? USERGROUP_METHODS[method];
+    if (!handler) return reply(200, { ok: false, error: 'unknown_method', req_method: method });
     if (!token) return reply(200, { ok: false, error: 'not_authed' });
+    // An app-level token calls only apps.connections.open (https://docs.slack.dev/authentication/tokens#app-level).
+    if (token.startsWith('xapp-')) return reply(200, { ok: false, error: 'not_allowed_token_type' });
     if (token !== this.botToken) return reply(200, { ok: false, error: 'invalid_auth' });
     scopeHeader = { 'x-oauth-scopes': this.scopes.join(',') };
 
@@ -679,5 +702,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   });
   const { port } = server.address() as AddressInfo;
   sandbox = new Sandbox(server, `http://${host}:${port}`, opts);
+  if (opts.socketMode !== false) {
+    // Loaded on demand: `ws` is a development dependency, absent from a production install.
+    const mod = await import('./socket-mode.js').catch((err: unknown) => {
+      opts.logger?.warn({ err }, 'slack sandbox: Socket Mode unavailable (is the ws package installed?)');
+      return undefined;
+    });
+    if (mod)
+      sandbox.socketMode = new mod.SocketModeHub(
+        server,
+        sandbox.url,
+        sandbox.workspace.appId,
+        opts.socketMode || {},
+      );
+  }
   return sandbox;
 }

@@ -1,6 +1,6 @@
 import type { EntryOf, TimelineEntry } from '../core/timeline.js';
 import type { SlackMessage } from '../flows/deps.js';
-import { escapeText, truncate } from './escape.js';
+import { escapeText, safeHref, slackLink, truncate } from './escape.js';
 import { fitMessage } from './limits.js';
 import { utcTime } from './render.js';
 
@@ -28,12 +28,7 @@ function annotation(annotations: Record<string, string>, ...keys: string[]): str
 /** A link is offered only for http(s) URLs: anything else (`javascript:`, mrkdwn) stays text. */
 function httpUrl(url: string | undefined): string | undefined {
   if (!url || url.length > URL_MAX) return undefined;
-  try {
-    const u = new URL(url);
-    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : undefined;
-  } catch {
-    return undefined;
-  }
+  return safeHref(url);
 }
 
 function labelLines(labels: Record<string, string>): string {
@@ -79,7 +74,10 @@ export function alertFiredMessage(e: EntryOf<'alert_fired'>): SlackMessage {
     });
   if (buttons.length > 0) blocks.push({ type: 'actions', elements: buttons });
   if (source)
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${source}|Alert source>` }] });
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: slackLink(source, 'Alert source')! }],
+    });
   const text = `:rotating_light: Alert firing: ${escapeText(e.name)}${summary ? ` — ${escapeText(summary)}` : ''}${e.joined ? ` (${escapeText(e.joined)})` : ''}`;
   return fitMessage({ text: truncate(text, SECTION_MAX), blocks });
 }

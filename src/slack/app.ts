@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { App, HTTPReceiver, type SlashCommand } from '@slack/bolt';
+import { App, HTTPReceiver, type SlashCommand, SocketModeReceiver } from '@slack/bolt';
 import { dispatch } from '../../commands/index.js';
 import type { CommandReply } from '../../commands/types.js';
 import { DomainError, RecordedButIncomplete } from '../core/errors.js';
@@ -14,7 +14,7 @@ import { boltLogger } from './bolt-logger.js';
 import { wireChecklistActions } from './checklist-actions.js';
 import { wireFollowupActions } from './followup-actions.js';
 import { HOME_DECLARE_ACTION } from './home-render.js';
-import { START_MODAL_ID, startIncidentModal } from './modals.js';
+import { PRIVATE_BLOCK, START_MODAL_ID, startIncidentModal } from './modals.js';
 
 /** Reply when Redis (or the queue) is unreachable: fast, honest, and says what to do. */
 export const DATASTORE_DOWN =
@@ -29,6 +29,9 @@ export function recordedButIncomplete(err: RecordedButIncomplete): string {
   return `:warning: Recorded on ${err.incidentId}'s timeline (#${err.seqs.join(', #')}), so there is no need to repeat it, but incident-bot could not finish what follows (its datastore, Redis, did not answer). The channel post and any follow-up work will be retried automatically within a few minutes.`;
 }
 
+/** Largest Slack request body accepted, bytes (256 KiB); larger ones are answered 413. */
+export const SLACK_BODY_LIMIT = 256 * 1024;
+
 /** Slack's `message_action` callback id for the "Add to incident timeline" shortcut (see manifest.yml). */
 export const ADD_TO_TIMELINE = 'add_to_timeline';
 
@@ -37,26 +40,40 @@ export const ADD_TO_TIMELINE = 'add_to_timeline';
  * `/slack/events`, or Socket Mode when SLACK_APP_TOKEN is set. Handlers ack at once from Redis work
  * only; anything that talks to Slack is queued for the worker.
  */
-export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiver?: HTTPReceiver } {
+export function createSlackApp(
+  deps: Deps,
+  metrics: Metrics,
+): { app: App; receiver?: HTTPReceiver; socket?: SocketModeReceiver } {
   const { config, log } = deps;
   const logger = boltLogger(log);
   let receiver: HTTPReceiver | undefined;
+  let socket: SocketModeReceiver | undefined;
   let app: App;
   if (config.SLACK_APP_TOKEN) {
+    // Bolt's own Socket Mode receiver; its client calls apps.connections.open through
+    // installerOptions.clientOptions, so SLACK_API_URL must be given there too.
+    socket = new SocketModeReceiver({
+      appToken: config.SLACK_APP_TOKEN,
+      logger,
+      installerOptions: { clientOptions: { slackApiUrl: config.SLACK_API_URL } },
+    });
     app = new App({
       token: config.SLACK_BOT_TOKEN,
-      appToken: config.SLACK_APP_TOKEN,
-      socketMode: true,
+      receiver: socket,
       logger,
       clientOptions: { slackApiUrl: config.SLACK_API_URL },
     });
   } else {
+    if (!config.SLACK_SIGNING_SECRET)
+      throw new Error('SLACK_SIGNING_SECRET is required without SLACK_APP_TOKEN');
     receiver = new HTTPReceiver({
       signingSecret: config.SLACK_SIGNING_SECRET,
       endpoints: '/slack/events',
       processBeforeResponse: false,
       logger,
       unhandledRequestTimeoutMillis: 2500,
+      // Slack's requests are a few KiB (a view submission tens); Bolt's default is 4 MB.
+      bodyLimit: SLACK_BODY_LIMIT,
     });
     app = new App({
       token: config.SLACK_BOT_TOKEN,
@@ -97,6 +114,9 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
     const title = v.title?.title?.value?.trim() ?? '';
     const severity = (v.severity?.severity?.selected_option?.value ?? 'SEV3') as Severity;
     const summary = v.summary?.summary?.value?.trim() || undefined;
+    const isPrivate = (v[PRIVATE_BLOCK]?.[PRIVATE_BLOCK]?.selected_options ?? []).some(
+      (o) => o.value === 'private',
+    );
     if (!title) {
       await ack({ response_action: 'errors', errors: { title: 'Give the incident a title.' } });
       return done();
@@ -109,6 +129,7 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
         actor: { type: 'user', id: body.user.id },
         source: 'modal',
         claimKey: `view-${view.id}`,
+        ...(isPrivate ? { private: true } : {}),
       });
       await ack();
     } catch (err) {
@@ -182,7 +203,7 @@ export function createSlackApp(deps: Deps, metrics: Metrics): { app: App; receiv
   app.error(async (err) => {
     log.error({ err }, 'unhandled Slack listener error');
   });
-  return { app, receiver };
+  return { app, receiver, socket };
 }
 
 async function runCommand(deps: Deps, command: SlashCommand): Promise<CommandReply> {

@@ -1,5 +1,8 @@
 import type { View } from '@slack/types';
 
+/** block_id and action_id of the start modal's "Private incident" checkbox. */
+export const PRIVATE_BLOCK = 'private';
+
 /** callback_id of the "Declare an incident" modal. */
 export const START_MODAL_ID = 'start_incident';
 
@@ -37,6 +40,26 @@ export function startIncidentModal(channelId: string): View {
             { text: { type: 'plain_text', text: 'SEV2 — major degradation' }, value: 'SEV2' },
             { text: { type: 'plain_text', text: 'SEV3 — minor impact' }, value: 'SEV3' },
             { text: { type: 'plain_text', text: 'SEV4 — no customer impact' }, value: 'SEV4' },
+          ],
+        },
+      },
+      {
+        type: 'input',
+        block_id: PRIVATE_BLOCK,
+        optional: true,
+        label: { type: 'plain_text', text: 'Visibility' },
+        element: {
+          type: 'checkboxes',
+          action_id: PRIVATE_BLOCK,
+          options: [
+            {
+              text: { type: 'plain_text', text: 'Private incident' },
+              description: {
+                type: 'plain_text',
+                text: 'A private channel; the announce channel only hears that a private incident was declared.',
+              },
+              value: 'private',
+            },
           ],
         },
       },

@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import { type Logger, type WebAPICallResult, WebClient } from '@slack/web-api';
 import { SlackRefused } from '../core/errors.js';
 import type { InviteRefusal, PostMark, SlackMessage, SlackPort } from '../flows/deps.js';
+import { channelTopic } from './escape.js';
 import { isRefusal } from './refusals.js';
 
 /** Slack error codes that mean "already done", safe to treat as success on a retried job. */
@@ -38,9 +39,10 @@ export class SlackNotifier implements SlackPort {
     });
   }
 
-  async createChannel(name: string) {
+  async createChannel(name: string, opts: { isPrivate?: boolean } = {}) {
     try {
-      const res = await this.client.conversations.create({ name, is_private: false });
+      // A private channel needs groups:write (https://docs.slack.dev/reference/methods/conversations.create).
+      const res = await this.client.conversations.create({ name, is_private: opts.isPrivate ?? false });
       return { ok: true as const, id: res.channel!.id!, name: res.channel!.name! };
     } catch (err) {
       if (errorCode(err) === 'name_taken') return { ok: false as const, error: 'name_taken' as const };
@@ -56,7 +58,8 @@ export class SlackNotifier implements SlackPort {
         limit: 1000,
         cursor,
         exclude_archived: true,
-        types: 'public_channel',
+        // Private ones too (groups:read): a private incident's channel is recovered the same way.
+        types: 'public_channel,private_channel',
       });
       // Only a channel the bot created: a person's channel of the same name is a real clash.
       const hit = res.channels?.find((c) => c.name === name && c.creator === this.botUserId);
@@ -150,7 +153,8 @@ export class SlackNotifier implements SlackPort {
   }
 
   async setTopic(channelId: string, topic: string): Promise<void> {
-    await this.client.conversations.setTopic({ channel: channelId, topic: topic.slice(0, 250) });
+    // A topic is shown like message text: a title with `<!channel>` must not ping the channel.
+    await this.client.conversations.setTopic({ channel: channelId, topic: channelTopic(topic) });
   }
 
   async uploadFile(

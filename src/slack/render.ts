@@ -5,7 +5,7 @@ import { attemptsText, jobActivity } from '../core/job-activity.js';
 import type { TimelineEntry } from '../core/timeline.js';
 import { UTCDate } from '../core/utc.js';
 import type { SlackMessage } from '../flows/deps.js';
-import { escapeText, mention, truncate } from './escape.js';
+import { escapeText, mention, slackLink, truncate } from './escape.js';
 import { fitMessage } from './limits.js';
 import { refusalReason } from './refusals.js';
 import { stakeholderUpdateMessage } from './update-render.js';
@@ -63,11 +63,7 @@ export function summaryMessage(inc: Incident, now: Date): SlackMessage {
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(context.join(' · '), 2900) }] });
   if (inc.links.length > 0) {
     // Slack link syntax: the URL must not carry `|` or `>`, and the title is escaped text.
-    const links = inc.links
-      .slice(0, 6)
-      .map(
-        (l) => `<${l.url.replace(/[|>]/g, encodeURIComponent)}|${escapeText(l.title).replace(/[|>]/g, '')}>`,
-      );
+    const links = inc.links.slice(0, 6).flatMap((l) => slackLink(l.url, l.title) ?? []);
     blocks.push({
       type: 'context',
       elements: [{ type: 'mrkdwn', text: truncate(`Links: ${links.join(' · ')}`, 2900) }],
@@ -90,12 +86,6 @@ export function summaryMessage(inc: Incident, now: Date): SlackMessage {
 }
 
 const SERVICE_NAME = { github: 'GitHub', jira: 'Jira', pagerduty: 'PagerDuty' } as const;
-
-/** A Slack link to an http(s) URL with escaped text; the bare text when the URL is not http(s). */
-function slackLink(url: string, text: string): string {
-  if (!/^https?:\/\//i.test(url)) return escapeText(text);
-  return `<${url.replace(/[|>]/g, encodeURIComponent)}|${escapeText(text).replace(/[|>]/g, '')}>`;
-}
 
 /** What people can do once a job failed for good, by job name (run-check and run-diagnostics show theirs on the checklist). */
 const JOB_FAILED_NEXT: Record<string, string> = {
@@ -192,7 +182,7 @@ export function confirmationFor(e: TimelineEntry): SlackMessage | null {
       return say(`:alarm_clock: ${escapeText(e.text)}`);
     case 'followup_issue_created':
       return say(
-        `:link: Follow-up ${e.followupId} is tracked as ${slackLink(e.url, e.key)}${e.found ? ' (found from an earlier try)' : ''}${e.assignee ? `, assigned to ${escapeText(e.assignee)}` : ''}${e.unassigned ? `, unassigned: ${escapeText(e.unassigned)}` : ''}`,
+        `:link: Follow-up ${e.followupId} is tracked as ${slackLink(e.url, e.key) ?? escapeText(e.key)}${e.found ? ' (found from an earlier try)' : ''}${e.assignee ? `, assigned to ${escapeText(e.assignee)}` : ''}${e.unassigned ? `, unassigned: ${escapeText(e.unassigned)}` : ''}`,
       );
     case 'outbound_failed':
       return say(

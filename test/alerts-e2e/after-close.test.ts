@@ -12,11 +12,16 @@ import { fixture, ingested, postAlert, TOKEN } from './support.js';
 let h: Harness;
 let base: string;
 beforeAll(async () => {
-  h = await startHarness('alerts-after-close', {
-    ALERT_WEBHOOK_TOKEN: TOKEN,
-    REMINDER_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
-    ESCALATION_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
-  });
+  h = await startHarness(
+    'alerts-after-close',
+    {
+      ALERT_WEBHOOK_TOKEN: TOKEN,
+      REMINDER_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
+      ESCALATION_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
+    },
+    // Carol closes alert-declared incidents nobody took command of: she is an incident admin.
+    { envFrom: (_, u) => ({ INCIDENT_ADMINS: u.carol }) },
+  );
   base = `http://127.0.0.1:${h.bot.port}`;
 });
 afterAll(async () => {

@@ -23,13 +23,18 @@ import {
 let h: Harness;
 let base: string;
 beforeAll(async () => {
-  h = await startHarness('alerts-formats', {
-    ALERT_WEBHOOK_TOKEN: TOKEN,
-    PAGERDUTY_WEBHOOK_SECRET: PD_SECRET,
-    // No nudges or escalations in this file: its channels should hold only alert traffic.
-    REMINDER_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
-    ESCALATION_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
-  });
+  h = await startHarness(
+    'alerts-formats',
+    {
+      ALERT_WEBHOOK_TOKEN: TOKEN,
+      PAGERDUTY_WEBHOOK_SECRET: PD_SECRET,
+      // No nudges or escalations in this file: its channels should hold only alert traffic.
+      REMINDER_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
+      ESCALATION_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
+    },
+    // Alice clicks Close on an alert-declared incident: she is an incident admin.
+    { envFrom: (_, u) => ({ INCIDENT_ADMINS: u.alice }) },
+  );
   base = `http://127.0.0.1:${h.bot.port}`;
 });
 afterAll(async () => {

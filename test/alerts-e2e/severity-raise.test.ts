@@ -21,15 +21,20 @@ import {
 let h: Harness;
 let base: string;
 beforeAll(async () => {
-  h = await startHarness('alerts-severity', {
-    ALERT_WEBHOOK_TOKEN: TOKEN,
-    PAGERDUTY_WEBHOOK_SECRET: PD_SECRET,
-    // Only alert traffic and severity changes in these channels.
-    REMINDER_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
-    ESCALATION_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
-    // Two incidents in this file: do not space their channel setups 3 s apart.
-    CHANNEL_SETUP_WINDOW_SECONDS: '1',
-  });
+  h = await startHarness(
+    'alerts-severity',
+    {
+      ALERT_WEBHOOK_TOKEN: TOKEN,
+      PAGERDUTY_WEBHOOK_SECRET: PD_SECRET,
+      // Only alert traffic and severity changes in these channels.
+      REMINDER_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
+      ESCALATION_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
+      // Two incidents in this file: do not space their channel setups 3 s apart.
+      CHANNEL_SETUP_WINDOW_SECONDS: '1',
+    },
+    // Carol lowers the severity of an alert-declared incident: she is an incident admin.
+    { envFrom: (_, u) => ({ INCIDENT_ADMINS: u.carol }) },
+  );
   base = `http://127.0.0.1:${h.bot.port}`;
 });
 afterAll(async () => {

@@ -24,6 +24,8 @@ const RATES = [50, 200, 500];
 const SECONDS = Number(process.env.BENCH_ACK_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ACK_ROUNDS ?? 3);
 const CONNECTIONS = 20;
+/** A directory: the web process and the bare app write V8 CPU profiles there (see profile-summary.ts). */
+const PROFILE_DIR = process.env.BENCH_ACK_PROFILE;
 const INCIDENTS = 10;
 
 interface Target {
@@ -119,11 +121,17 @@ export const ackBench: Bench = {
     const children: Child[] = [];
     const redis = new Redis(REDIS_URL);
     try {
-      const web = spawnNode('src/web.ts', { ...env, PORT: String(webPort) });
-      const bare = spawnNode('test/bench/bare-bolt.ts', { ...env, PORT: String(barePort) });
+      // (--cpu-prof is refused in NODE_OPTIONS: it goes on the command line.) One directory per
+      // process: tsx's loader thread writes a profile too; the main thread's is the large one.
+      const prof = (name: string) =>
+        PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}/${name}`] : [];
+      const web = spawnNode('src/web.ts', { ...env, PORT: String(webPort) }, [], prof('web'));
+      const bare = spawnNode('test/bench/bare-bolt.ts', { ...env, PORT: String(barePort) }, [], prof('bare'));
       children.push(web, bare);
-      await waitHttp(`http://127.0.0.1:${webPort}/healthz`, web);
-      await waitHttp(`http://127.0.0.1:${barePort}/`, bare);
+      // A profiled start (tsx compiling under the profiler) is slow on a busy machine.
+      const startMs = PROFILE_DIR ? 120_000 : 30_000;
+      await waitHttp(`http://127.0.0.1:${webPort}/healthz`, web, startMs);
+      await waitHttp(`http://127.0.0.1:${barePort}/`, bare, startMs);
 
       // Incidents with channels for `/incident note`: a worker sets them up, then stops, so the
       // measured web process is not sharing the two cores with channel delivery.

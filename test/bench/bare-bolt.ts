@@ -9,6 +9,7 @@ const receiver = new HTTPReceiver({
   processBeforeResponse: false,
   logLevel: LogLevel.ERROR,
   unhandledRequestTimeoutMillis: 2500,
+  bodyLimit: 256 * 1024,
 });
 const app = new App({
   token: process.env.SLACK_BOT_TOKEN!,

@@ -67,8 +67,13 @@ export interface Child {
 }
 
 /** Starts `node --import tsx <script>` from the repository root with `env` added to this process's. */
-export function spawnNode(script: string, env: NodeJS.ProcessEnv, args: string[] = []): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+export function spawnNode(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): Child {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

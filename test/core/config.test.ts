@@ -35,6 +35,17 @@ describe('configuration from the environment', () => {
     expect(msg).toContain('INCIDENT_RESPONDERS');
   });
 
+  it('needs no signing secret in Socket Mode, but an app-level token there, and one of the two', () => {
+    const socket = { SLACK_BOT_TOKEN: 'xoxb-1-2-3', SLACK_APP_TOKEN: 'xapp-1-A1-1-abc' };
+    expect(loadConfig(socket).SLACK_SIGNING_SECRET).toBeUndefined();
+    expect(() => loadConfig({ ...socket, SLACK_APP_TOKEN: 'xoxb-1-2-3' })).toThrow(
+      'SLACK_APP_TOKEN: must be an app-level token starting with xapp-',
+    );
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1-2-3' })).toThrow(
+      /SLACK_SIGNING_SECRET: is required.*or set SLACK_APP_TOKEN/,
+    );
+  });
+
   it('parses responder lists and per-severity minutes', () => {
     expect(loadConfig({ ...good, INCIDENT_RESPONDERS: 'U01, U02 U03' }).INCIDENT_RESPONDERS).toEqual([
       'U01',

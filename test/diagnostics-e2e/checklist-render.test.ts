@@ -110,6 +110,7 @@ const incident = (over: Partial<Incident> = {}): Incident => ({
   title: 't',
   severity: 'SEV2',
   status: 'investigating',
+  private: false,
   declaredAt: '2026-01-01T00:00:00.000Z',
   lastStatusUpdateAt: '2026-01-01T00:00:00.000Z',
   hypotheses: [],

@@ -142,6 +142,8 @@ class World {
       REDIS_URL: TEST_REDIS_URL,
       REDIS_PREFIX: this.prefix,
       ALERT_WEBHOOK_TOKEN: TOKEN,
+      // Alice closes alert-declared incidents nobody took command of: she is an incident admin.
+      INCIDENT_ADMINS: this.alice,
       POSTMORTEM_DIR: this.pmDir,
       REMINDER_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',
       ESCALATION_MINUTES: 'SEV1=0,SEV2=0,SEV3=0,SEV4=0',

@@ -50,7 +50,7 @@ describe('requests that are not from Slack', () => {
     const before = await rejectedCount(s.webUrl, labels);
     const body = `text=${'x'.repeat(5 * 1024 * 1024)}`;
     const ts = Math.floor(Date.now() / 1000);
-    // Bolt answers 413 as soon as Content-Length exceeds its 4 MB limit and closes the connection,
+    // Bolt answers 413 as soon as Content-Length exceeds its limit (256 KiB here) and closes the connection,
     // so the client may see the answer or a reset while still uploading; the counter is the proof.
     const status = await new Promise<number | 'reset'>((resolve) => {
       const req = request(`${s.webUrl}/slack/events`, {

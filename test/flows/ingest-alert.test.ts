@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import type { AlertBatch } from '../../src/core/alert.js';
 import { closeIncident } from '../../src/flows/change-status.js';
 import { type AlertDelivery, ingestAlert } from '../../src/flows/ingest-alert.js';
@@ -7,6 +8,13 @@ import { Crash, crashOnceAt, type FlowWorld, flowWorld } from './support.js';
 const GROUP = 'am-checkout-errors';
 const STARTS = '2024-05-01T09:58:00.000Z';
 const by = { actor: { type: 'user', id: 'U0123ABCD' }, source: 'slash' } as const;
+// The person closing these alert-declared incidents (nobody took command) is an incident admin.
+const config = loadConfig({
+  SLACK_BOT_TOKEN: 'xoxb-test-token',
+  SLACK_SIGNING_SECRET: 'test-signing-secret',
+  LOG_LEVEL: 'silent',
+  INCIDENT_ADMINS: by.actor.id,
+});
 
 function firing(fingerprint: string, receivedAt: string, startsAt = STARTS): AlertBatch {
   return {
@@ -39,7 +47,7 @@ async function ingest(w: FlowWorld, deliveryId: string, batch: AlertBatch) {
 
 describe('ingestAlert', () => {
   it('opens a new incident, linked to the old one, for a group still bound to a closed incident', async () => {
-    const w = flowWorld({ checkpoint: crashOnceAt('close:recorded') });
+    const w = flowWorld({ config, checkpoint: crashOnceAt('close:recorded') });
     const first = await ingest(w, 'd-1', firing('fp-1', w.deps.now().toISOString()));
     expect(first).toMatchObject({ outcome: 'declared', incidentId: 'INC-1', changes: 1 });
     // The close is recorded, but the process dies before it releases the group.
@@ -62,7 +70,7 @@ describe('ingestAlert', () => {
   });
 
   it('an alert firing after the close, with the same fingerprint and start, opens a new incident', async () => {
-    const w = flowWorld();
+    const w = flowWorld({ config });
     await ingest(w, 'd-1', firing('fp-1', w.deps.now().toISOString()));
     await closeIncident(w.deps, 'INC-1', 'fixed', by);
     expect(await w.store.boundIncident(GROUP)).toBeUndefined();

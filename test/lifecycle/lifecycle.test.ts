@@ -3,17 +3,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually.js';
 import { type Harness, settled as settledFor, startHarness } from '../support/harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness('lifecycle');
-});
-afterAll(async () => {
-  await h?.close();
-});
+// The same lifecycle over both ways Slack reaches an app: signed HTTP requests to /slack/events,
+// and Socket Mode (envelopes over the WebSocket Bolt's SocketModeReceiver opens, no signing secret).
+describe.each([
+  { transport: 'http' as const, path: 'the real Bolt request path (HTTP)' },
+  { transport: 'socket' as const, path: 'Socket Mode (Bolt’s SocketModeReceiver)' },
+])('an incident from /incident start to close, over $path', ({ transport }) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness(`lifecycle-${transport}`, {}, { transport });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
 
-const settled = (id: string) => settledFor(h, id);
+  const settled = (id: string) => settledFor(h, id);
 
-describe('an incident from /incident start to close, through the real Bolt request path', () => {
   it('opens the channel, records every step in order, keeps the pinned summary current, and closes', async () => {
     const { alice, bob, carol } = h.users;
     const general = h.sandbox.addChannel({ name: 'general', members: [alice, bob, carol] }).id;
@@ -53,6 +58,11 @@ describe('an incident from /incident start to close, through the real Bolt reque
       expect(entries.some((e) => e.kind === 'message_recorded')).toBe(true);
     });
 
+    if (transport === 'socket') {
+      // Slack recycles Socket Mode connections: after `refresh_requested` the bot reconnects with a new URL.
+      await h.sandbox.socketMode!.refresh();
+      expect(h.sandbox.transcriptFor('apps.connections.open').filter((e) => e.ok)).toHaveLength(2);
+    }
     await h.client.slashCommand({ text: 'status identified', userId: alice, channelId: channel.id });
     await h.client.slashCommand({ text: `lead <@${bob}|bob>`, userId: alice, channelId: channel.id });
     const closed = await h.client.slashCommand({
@@ -162,5 +172,11 @@ describe('an incident from /incident start to close, through the real Bolt reque
     expect(onDisk).toContain('bob'); // display names, not user ids
     expect(onDisk).not.toContain(bob);
     expect(h.sandbox.transcript.filter((e) => !e.ok && e.status !== 429)).toEqual([]);
+    if (transport === 'socket') {
+      // Every envelope was acked on its first delivery, over the WebSocket.
+      const envelopes = h.sandbox.socketMode!.envelopes;
+      expect(new Set(envelopes.map((e) => e.type))).toEqual(new Set(['slash_commands', 'events_api']));
+      expect(envelopes.every((e) => e.acked && e.attempts === 1)).toBe(true);
+    }
   });
 });

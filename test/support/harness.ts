@@ -36,6 +36,10 @@ export async function startHarness(
     sandbox?: SandboxOptions;
     /** Runs before the bot starts: add users and channels; the settings it returns override `env`. */
     prepare?: (sandbox: Sandbox) => NodeJS.ProcessEnv;
+    /** More settings that need the sandbox's ids (user groups, extra users), made before the bot starts. */
+    envFrom?: (sandbox: Sandbox, users: Harness['users']) => NodeJS.ProcessEnv;
+    /** How Slack reaches the bot: signed HTTP (default) or Socket Mode (SLACK_APP_TOKEN, no signing secret). */
+    transport?: 'http' | 'socket';
   } = {},
 ): Promise<Harness> {
   // TEST_SANDBOX_HOSTILE=1 runs every end-to-end suite against a hostile workspace (empty display names).
@@ -59,7 +63,13 @@ export async function startHarness(
     POSTMORTEM_DIR: mkdtempSync(join(tmpdir(), 'ib-postmortems-')),
     ...env,
     ...opts.prepare?.(sandbox),
+    ...opts.envFrom?.(sandbox, { alice, bob, carol }),
   };
+  if (opts.transport === 'socket') {
+    // Socket Mode needs the app-level token and no signing secret: prove the bot starts without one.
+    fullEnv.SLACK_APP_TOKEN = sandbox.socketMode!.appToken;
+    delete fullEnv.SLACK_SIGNING_SECRET;
+  }
   const bot = await startBot({ env: fullEnv, worker: opts.worker });
   // A cluster run that quietly ran on one Redis would prove nothing.
   if (TEST_REDIS_CLUSTER_NODES && redisMode(bot.rt.config) !== 'cluster') {
@@ -72,6 +82,7 @@ export async function startHarness(
     appUrl: `http://127.0.0.1:${bot.port}/slack/events`,
     signingSecret: SIGNING_SECRET,
     sandbox,
+    transport: opts.transport ?? 'http',
   });
   return {
     sandbox,
