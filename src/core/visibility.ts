@@ -14,15 +14,11 @@ export function incidentMembers(inc: Pick<Incident, 'declaredBy' | 'commander' |
  * incident; a private one only shows to its `members` (user ids). The one rule both views use.
  */
 export function visibleTo(
-  inc: Incident & { private?: boolean },
+  inc: Pick<Incident, 'private'>,
   userId: string,
   members: readonly string[],
 ): boolean {
-  // ── PRIVATE FLAG: read here. ─────────────────────────────────────────────────────────────
-  // Private incidents (`/incident start --private`) fold into `private: boolean` on the incident
-  // (branch i11b); until that field is merged it is read defensively, absent = public.
-  const isPrivate = inc.private === true;
-  // ─────────────────────────────────────────────────────────────────────────────────────────
-  if (!isPrivate) return true;
+  // Private incidents (`/incident start --private`) fold into `private` on the incident.
+  if (!inc.private) return true;
   return members.includes(userId);
 }

@@ -55,6 +55,23 @@ describe('/incident list', () => {
     expect(bad.text).toContain('Usage: `/incident list [--all]`');
   });
 
+  it('keeps a private incident out of the list of anyone not in it, and shows it to its declarer', async () => {
+    const w = flowWorld();
+    const pub = await declare(w, 'Checkout 5xx', 'SEV2');
+    const { id: priv } = await declareIncident(w.deps, {
+      title: 'Payroll export leaked',
+      severity: 'SEV1',
+      private: true,
+      ...who(ALICE),
+    });
+    const bobs = await dispatch(ctx(w, BOB), 'list --all');
+    expect(bobs.text).toContain(`*${pub}*`);
+    expect(bobs.text).not.toContain(priv);
+    expect(bobs.text).not.toContain('Payroll');
+    const alices = await dispatch(ctx(w, ALICE), 'list');
+    expect(alices.text).toContain(`*${priv}* SEV1`);
+  });
+
   it('with no incidents says so instead of an empty list', async () => {
     const w = flowWorld();
     expect((await dispatch(ctx(w), 'list --all')).text).toBe(
