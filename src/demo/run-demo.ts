@@ -288,7 +288,9 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
     const say = async (who: Person, text: string) => {
       const withIds = text.replace(/<@(alice|bob|carol|dave|erin)>/g, (_m, p: Person) => `<@${ids[p]}>`);
-      await slack.slashCommand({ text: withIds, userId: ids[who], channelId });
+      const res = await slack.slashCommand({ text: withIds, userId: ids[who], channelId });
+      // A refused request (401, 5xx) would leave the story silently short of this step.
+      if (res.status !== 200) throw new Error(`demo: /incident ${text} was answered ${res.status}`);
     };
     // 2. The team's story, each step at its time.
     for (const step of seed.steps) {
