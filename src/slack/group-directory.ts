@@ -30,9 +30,8 @@ export class SlackGroupDirectory implements GroupDirectory {
   members(groupId: string): Promise<readonly string[]> {
     const hit = this.#cache.get(groupId);
     if (hit && this.#now() - hit.at < TTL_MS) return hit.users;
-    const users = this.#client.usergroups.users
-      .list({ usergroup: groupId, include_disabled: false })
-      .then((r) => r.users ?? []);
+    const list = this.#client.usergroups.users.list({ usergroup: groupId, include_disabled: false });
+    const users = list.then((r) => r.users ?? []);
     this.#cache.set(groupId, { at: this.#now(), users });
     // A failed read is not cached: the next command asks again.
     users.catch(() => {

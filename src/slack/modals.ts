@@ -56,7 +56,7 @@ export function startIncidentModal(channelId: string): View {
               text: { type: 'plain_text', text: 'Private incident' },
               description: {
                 type: 'plain_text',
-                text: 'A private channel; the announce channel only hears that a private incident was declared.',
+                text: 'A private channel; the announce channel only hears that one was declared.',
               },
               value: 'private',
             },

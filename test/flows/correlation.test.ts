@@ -8,6 +8,16 @@ import { mergeIncident } from '../../src/flows/merge.js';
 import { type FlowWorld, flowWorld } from './support.js';
 
 const by = { actor: { type: 'user', id: 'U0123ABCD' }, source: 'slash' } as const;
+/** A world where `by` is in INCIDENT_ADMINS: alert-opened incidents have no declarer or commander to close them. */
+const adminWorld = () =>
+  flowWorld({
+    config: loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-test-token',
+      SLACK_SIGNING_SECRET: 'test-signing-secret',
+      LOG_LEVEL: 'silent',
+      INCIDENT_ADMINS: 'U0123ABCD',
+    }),
+  });
 
 function batch(
   name: string,
@@ -45,7 +55,7 @@ async function ingest(w: FlowWorld, group: string, b: AlertBatch) {
 }
 
 function worldWith(env: Record<string, string>): FlowWorld {
-  const w = flowWorld();
+  const w = adminWorld();
   w.deps.config = loadConfig({
     SLACK_BOT_TOKEN: 'xoxb-test-token',
     SLACK_SIGNING_SECRET: 'test-signing-secret',
@@ -69,7 +79,7 @@ describe('correlationKey', () => {
 
 describe('alert correlation across groups', () => {
   it('a second group and a Grafana alert for the same service join the first group’s incident and say why', async () => {
-    const w = flowWorld();
+    const w = adminWorld();
     const now = () => w.deps.now().toISOString();
     const a = await ingest(w, 'am-1', batch('HighErrorRate', { service: 'checkout' }, now()));
     w.advance(60_000);
@@ -96,7 +106,7 @@ describe('alert correlation across groups', () => {
   });
 
   it('three groups racing to open an incident for the same service open one', async () => {
-    const w = flowWorld();
+    const w = adminWorld();
     const t = w.deps.now().toISOString();
     const res = await Promise.all(
       ['am-1', 'am-2', 'am-3'].map((g, i) => ingest(w, g, batch(`Alert${i}`, { service: 'checkout' }, t))),
@@ -108,7 +118,7 @@ describe('alert correlation across groups', () => {
   });
 
   it('an alert without the correlation label, another service, or correlation turned off opens its own incident', async () => {
-    const w = flowWorld();
+    const w = adminWorld();
     const t = w.deps.now().toISOString();
     await ingest(w, 'am-1', batch('HighErrorRate', { service: 'checkout' }, t));
     expect(await ingest(w, 'am-2', batch('DiskFull', { instance: 'db1' }, t))).toMatchObject({
@@ -151,7 +161,7 @@ describe('alert correlation across groups', () => {
   });
 
   it('a group firing for the service of a closed incident opens a new one', async () => {
-    const w = flowWorld();
+    const w = adminWorld();
     const now = () => w.deps.now().toISOString();
     await ingest(w, 'am-1', batch('A', { service: 'checkout' }, now()));
     await ingest(w, 'am-2', batch('B', { service: 'checkout' }, now()));
@@ -165,7 +175,7 @@ describe('alert correlation across groups', () => {
   });
 
   it('a retried ingestion of a joining delivery records the join and each alert once', async () => {
-    const w = flowWorld();
+    const w = adminWorld();
     const t = w.deps.now().toISOString();
     await ingest(w, 'am-1', batch('A', { service: 'checkout' }, t));
     const d: AlertDelivery = {
@@ -182,7 +192,7 @@ describe('alert correlation across groups', () => {
   });
 
   it('after /incident merge, the merged incident’s groups and services feed the surviving incident', async () => {
-    const w = flowWorld();
+    const w = adminWorld();
     const t = w.deps.now().toISOString();
     const checkout = batch('HighErrorRate', { service: 'checkout' }, t);
     const search = batch('SearchLatency', { service: 'search' }, t);

@@ -57,8 +57,9 @@ describe('a postmortem draft stored with its incident', () => {
     await h.client.slashCommand({ text: 'start sev2 Checkout latency', userId: alice, channelId: general });
     await settled(h, 'INC-1');
     const channel = (await h.bot.rt.store.current('INC-1'))!.channelId!;
-    await h.client.slashCommand({ text: 'impact 30% of checkouts fail', userId: alice, channelId: channel });
-    await h.client.slashCommand({ text: 'close Weights reset to 1/1/1', userId: bob, channelId: channel });
+    await h.client.slashCommand({ text: 'impact 30% of checkouts fail', userId: bob, channelId: channel });
+    // Closing is for the declarer, the incident commander and INCIDENT_ADMINS (issue 11).
+    await h.client.slashCommand({ text: 'close Weights reset to 1/1/1', userId: alice, channelId: channel });
     await eventually(() => expect(h.sandbox.files(channel)).toHaveLength(1), 45_000);
 
     const stored = await h.bot.rt.store.postmortemDraft('INC-1');

@@ -48,6 +48,12 @@ export const NEWER_METHODS: Readonly<Record<string, MethodSpec>> = {
     scopes: ['files:write'],
     source: 'https://docs.slack.dev/reference/methods/files.completeUploadExternal',
   },
+  // Socket Mode: called with the app-level token (xapp-), no arguments.
+  'apps.connections.open': {
+    args: {},
+    scopes: ['connections:write'],
+    source: 'https://docs.slack.dev/reference/methods/apps.connections.open',
+  },
 };
 
 /**
