@@ -131,7 +131,8 @@ describe('the incident overview commands', () => {
     }, 30_000);
     expect(h.sandbox.transcriptFor('conversations.archive').filter((e) => e.ok)).toHaveLength(3);
     expect(h.sandbox.channel(general)?.is_archived).toBe(false);
-    expect((await h.bot.rt.store.meta('INC-1')).archived).toBeDefined();
+    // The job records the archive after Slack's answer: wait for that too, not only for the channel.
+    await eventually(async () => expect((await h.bot.rt.store.meta('INC-1')).archived).toBeDefined(), 10_000);
 
     const all = await say('list --all', general);
     expect(all).toContain('*Open incidents* (0)');
