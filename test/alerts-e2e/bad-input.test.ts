@@ -85,9 +85,13 @@ async function recorded(): Promise<string[]> {
   return [
     ...found.filter(
       (key) =>
-        /:(delivery|alert-group|alert-group-last|alert-states|incident-seq|open|all|claim|declare-claim):|:\{INC-/.test(
-          key,
-        ) || /:(incident-seq|open|all|closing|declaring)$/.test(key),
+        // The sweeper's own once-per-prefix backfill claim (issue 13's closed index) is housekeeping
+        // that runs whenever the first sweep does, not something a request recorded.
+        (!key.endsWith(':claim:closed-index-backfill-v1') &&
+          /:(delivery|alert-group|alert-group-last|alert-states|incident-seq|open|all|claim|declare-claim):|:\{INC-/.test(
+            key,
+          )) ||
+        /:(incident-seq|open|all|closing|declaring)$/.test(key),
     ),
     ...jobs,
   ].sort();
