@@ -49,6 +49,16 @@ const line = (o: {
 }) =>
   `${o.client ?? '10.0.0.1:40000'} [${o.date ?? '12/Mar/2024:10:00:00.000'}] ${o.fe ?? 'fe'} ${o.bs ?? 'app/web1'} ${o.timers ?? '0/0/1/2/3'} ${o.status ?? '200'} ${o.rest ?? '512 - - ---- 1/1/0/0/0 0/0'} "${o.req ?? 'GET /x HTTP/1.1'}"`;
 
+/** Lines with a captured request cookie (`%CC`): counted per cookie for requests a server answered. */
+const COOKIE_LINES = [
+  line({ rest: '512 session=bot-1 - --NI 1/1/0/0/0 0/0' }),
+  line({ client: '10.0.0.5:1', rest: '512 session=bot-1 - --NI 1/1/0/0/0 0/0' }),
+  line({ bs: 'app/web2', rest: '512 session=bot-1 - --NI 1/1/0/0/0 0/0' }),
+  line({ bs: 'app/web2', rest: '512 session=u-2 SRV=web2 --VN 1/1/0/0/0 0/0' }),
+  line({ bs: 'api/<NOSRV>', status: '503', rest: '0 session=u-3 - SC-- 1/1/0/0/0 0/0' }),
+  line({ bs: 'stats/<STATS>', fe: 'stats', rest: '0 session=u-4 - LR-- 1/1/0/0/0 0/0' }),
+];
+
 /** A small log with every shape the scanner treats differently, in and around a 10:00:00-10:01:00 window. */
 const EDGE_LINES = [
   SYSLOG + line({}),
@@ -89,6 +99,8 @@ const EDGE_LINES = [
   `x [1] y ${line({ client: '10.0.0.3:1' })}`,
   line({ fe: 'f\u00e9', bs: 'b\u00e4ck/w\u00ebb' }),
   line({ client: '10.0.0.1', bs: 'app/' }),
+  // captured request cookies (`capture cookie session= len 32`): one sticks to web1, one moves, noise ignored
+  ...COOKIE_LINES,
 ];
 const EDGE = `${EDGE_LINES.join('\n')}\n${line({ bs: 'app/web1' }).slice(0, 60)}`;
 const WINDOW = { from: new Date('2024-03-12T10:00:00Z'), to: new Date('2024-03-12T10:01:00Z') };
@@ -119,6 +131,16 @@ describe('the HAProxy log byte scanner', () => {
     expect(ref.problems.unparsable).toBeGreaterThan(5);
     expect(ref.problems.binary).toBe(1);
     expect(ref.previousWindow).toBeGreaterThan(0);
+    // the captured cookies of answered requests only, each with the server of its first request
+    expect(ref.topCookies).toEqual([
+      { cookie: 'session=bot-1', requests: 3, backend: 'app', server: 'web1', onServer: 2 },
+      { cookie: 'session=u-2', requests: 1, backend: 'app', server: 'web2', onServer: 1 },
+    ]);
+    expect(ref.distinctCookies).toBe(2);
+    // past the cap no per-cookie counts, in both readers
+    const capped = await reference(path, { ...WINDOW, maxClients: 1 });
+    expect(capped).toMatchObject({ topCookies: [], distinctCookies: 1, cookiesCapped: true });
+    expect(await summarizeHaproxyHttpLog(path, { ...WINDOW, maxClients: 1 })).toEqual(capped);
     expect(await summarizeHaproxyHttpLog(path, WINDOW)).toEqual(ref);
     expect(await summarizeHaproxyHttpLog(path, ALL)).toEqual(await reference(path, ALL));
   });
@@ -354,6 +376,8 @@ describe('the HAProxy log scan split across threads', () => {
       line({ client: '10.1.1.2:1', bs: 'app/web2' }),
       line({ client: '10.1.1.3:1', bs: 'api/<NOSRV>', status: '503', req: 'GET /z' }),
       line({ client: '10.1.1.4:1', date: '12/Mar/2024:09:59:30.000' }),
+      ...COOKIE_LINES,
+      line({ bs: 'app/web3', rest: '512 session=u-5 - --NI 1/1/0/0/0 0/0' }),
     ];
     await fc.assert(
       fc.asyncProperty(

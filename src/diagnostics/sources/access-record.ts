@@ -24,4 +24,9 @@ export interface AccessRecord {
   failedUpstreams?: string[];
   /** nginx: what the server that answered said (the last `$upstream_status`), when the log has it; its 5xx count against it. */
   serverStatus?: number;
+  /**
+   * The request's session cookie as `name=value`, when the log carries one: HAProxy's captured request cookie
+   * (`capture cookie <name> len <n>`, the `%CC` field), nginx's first non-empty `$cookie_<name>` variable.
+   */
+  cookie?: string;
 }

@@ -6,7 +6,15 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { haproxyNoise } from './client-noise.js';
 import { isHaproxyEventLine, parseHaproxyHttpLogLine } from './haproxy-log.js';
 import { looksBinary } from './lines.js';
-import type { LogWindowSummary, NoServerTally, ServerTally, SummarizeOptions } from './log-window.js';
+import {
+  type CookieCount,
+  cookieSummary,
+  countCookie,
+  type LogWindowSummary,
+  type NoServerTally,
+  type ServerTally,
+  type SummarizeOptions,
+} from './log-window.js';
 
 /** Options for {@link summarizeHaproxyHttpLog}: those of `summarizeAccessLog` plus HAProxy's clock zone and read sizes. */
 export interface HaproxyLogScanOptions extends SummarizeOptions {
@@ -227,6 +235,9 @@ export interface RangeTally {
   servers: ServerTally[];
   noServer: { tally: NoServerTally; statuses: [number, number][] }[];
   noise: [string, number][];
+  /** Session cookies in first-seen order (at most `maxClients`); `cookiesCapped`: one more could not be counted. */
+  cookies: CookieCount[];
+  cookiesCapped: boolean;
 }
 
 interface NoServerEntry {
@@ -273,6 +284,16 @@ class Scan {
   readonly noServer: NoServerEntry[] = [];
   /** Client noise per reason (see haproxyNoise), in first-seen order. */
   readonly noise = new Map<string, number>();
+  /**
+   * Captured request cookies (`%CC`): per id its requests, the server id of its first one and its requests there,
+   * and (rare: the cookie moved) `[server id, requests]` pairs for the others, in first-seen order.
+   */
+  readonly cookieKeys = new ByteKeys();
+  readonly cookieCounts: number[] = [];
+  readonly cookieServer: number[] = [];
+  readonly cookieOnServer: number[] = [];
+  readonly cookieMoves = new Map<number, number[]>();
+  cookiesCapped = false;
   /** The first '[' at or after the current line's start, when a search has already run past it; else -1. */
   private nextBracket = -1;
   /** The last `dd/Mon/yyyy:HH:M` seen (bytes 1..16 after '[' as four words, then byte 17) and its epoch ms. */
@@ -461,9 +482,13 @@ class Scan {
     }
     if (i === stS || i - stS > 9 || b[i] !== 32) return false;
     if (neg) status = -status;
-    // bytes_read (non-empty), then the two captured cookies (may be empty): three tokens
+    // bytes_read (non-empty), then the two captured cookies (may be empty): three tokens; the request cookie's
+    // bounds are kept
     const byS = ++i;
+    let ckS = 0;
+    let ckE = 0;
     for (let k = 0; k < 3; k++) {
+      if (k === 1) ckS = i;
       do {
         const w = dv.getInt32(i, true);
         z = (w - 0x21212121) & ~w & 0x80808080;
@@ -471,6 +496,7 @@ class Scan {
       } while (z === 0);
       i += ((31 - Math.clz32(z & -z)) >> 3) - 4;
       if (b[i] !== 32 || i === byS) return false;
+      if (k === 1) ckE = i;
       i++;
     }
     // termination state: four characters
@@ -496,7 +522,7 @@ class Scan {
       i++;
     }
     if (!this.counts(time)) return true;
-    this.record(status, term, b, dv, cs, ce, lb + 27, feE, bsS, slash, bsE, Math.min(i, e), e, -2);
+    this.record(status, term, b, dv, cs, ce, lb + 27, feE, bsS, slash, bsE, Math.min(i, e), e, -2, ckS, ckE);
     return true;
   }
 
@@ -545,15 +571,18 @@ class Scan {
       return;
     }
     if (!this.counts(r.time)) return;
-    // The fields laid out as bytes, so they are keyed exactly like the fast path's: client fe backend/server path
+    // The fields laid out as bytes, so they are keyed exactly like the fast path's:
+    // client fe backend/server cookie path
+    const cookie = r.cookie ?? '-';
     const k = Buffer.from(
-      `${r.client} ${r.frontend} ${r.backend}/${r.serverField} ${r.path ?? ''}`,
+      `${r.client} ${r.frontend} ${r.backend}/${r.serverField} ${cookie} ${r.path ?? ''}`,
       'latin1',
     );
     const ce = r.client.length;
     const feE = ce + 1 + r.frontend.length;
     const slash = feE + 1 + r.backend.length;
     const bsE = slash + 1 + r.serverField.length;
+    const ckE = bsE + 1 + cookie.length;
     const kdv = new DataView(k.buffer, k.byteOffset, k.length);
     this.record(
       r.status,
@@ -569,14 +598,17 @@ class Scan {
       bsE,
       k.length,
       k.length,
-      r.path ? bsE + 1 : -1,
+      r.path ? ckE + 1 : -1,
+      bsE + 1,
+      ckE,
     );
   }
 
   /**
    * Tallies one request in the window, as summarizeAccessLog does: client `b[cs..ce)`, frontend `b[feS..feE)`,
    * `backend/server` at `b[bsS..bsE)` split at `slash`. For `<NOSRV>`, the path is the second word of the quoted
-   * request at `b[afterQueues..e)` when `pathStart` is -2, else `b[pathStart..e)` (-1: none).
+   * request at `b[afterQueues..e)` when `pathStart` is -2, else `b[pathStart..e)` (-1: none). The captured request
+   * cookie is `b[ckS..ckE)` (`-` or empty: none).
    */
   private record(
     status: number,
@@ -593,6 +625,8 @@ class Scan {
     afterQueues: number,
     e: number,
     pathStart: number,
+    ckS: number,
+    ckE: number,
   ): void {
     this.inWindow++;
     const is5xx = status >= 500 && status <= 599;
@@ -634,6 +668,30 @@ class Scan {
     if (is5xx) st.errors5xx++;
     // 'S' 'C': the server refused or did not answer the connection, as the load balancer saw it.
     if (term === SC) st.connectFailures!++;
+    if (ckE - ckS > 1 || (ckE - ckS === 1 && b[ckS] !== 45)) this.cookie(b, dv, ckS, ckE, si);
+  }
+
+  /** Counts a captured request cookie `b[s..e)` of a request server `si` answered. */
+  private cookie(b: Uint8Array, dv: DataView, s: number, e: number, si: number): void {
+    const h = keyHash(b, dv, s, e);
+    const id = this.cookieKeys.find(b, dv, s, e, h);
+    if (id !== -1) {
+      this.cookieCounts[id]!++;
+      if (this.cookieServer[id] === si) this.cookieOnServer[id]!++;
+      else {
+        const moves = this.cookieMoves.get(id) ?? [];
+        let k = 0;
+        while (k < moves.length && moves[k] !== si) k += 2;
+        if (k < moves.length) moves[k + 1]!++;
+        else moves.push(si, 1);
+        this.cookieMoves.set(id, moves);
+      }
+    } else if (this.cookieKeys.size < this.maxClients) {
+      this.cookieKeys.add(b, s, e, h);
+      this.cookieCounts.push(1);
+      this.cookieServer.push(si);
+      this.cookieOnServer.push(1);
+    } else this.cookiesCapped = true;
   }
 
   /**
@@ -751,7 +809,29 @@ class Scan {
       servers: this.servers,
       noServer: this.noServer.map(({ tally, statuses }) => ({ tally, statuses: [...statuses] })),
       noise: [...this.noise],
+      cookies: this.cookieTallies(),
+      cookiesCapped: this.cookiesCapped,
     };
+  }
+
+  private cookieTallies(): CookieCount[] {
+    if (this.cookieKeys.size === 0) return [];
+    const list = this.cookieKeys.export();
+    const text = Buffer.from(list.bytes.buffer, list.bytes.byteOffset, list.bytes.length);
+    const out: CookieCount[] = [];
+    const at = (si: number, n: number): [string, string, number] => {
+      const st = this.servers[si]!;
+      return [st.backend, st.server, n];
+    };
+    let o = 0;
+    for (let id = 0; id < list.lens.length; id++) {
+      const on = [at(this.cookieServer[id]!, this.cookieOnServer[id]!)];
+      const moves = this.cookieMoves.get(id) ?? [];
+      for (let k = 0; k < moves.length; k += 2) on.push(at(moves[k]!, moves[k + 1]!));
+      out.push({ cookie: text.toString('latin1', o, o + list.lens[id]!), requests: this.cookieCounts[id]!, on });
+      o += list.lens[id]!;
+    }
+    return out;
   }
 }
 
@@ -787,8 +867,15 @@ export function mergeTallies(
   const servers = new Map<string, ServerTally>();
   const noServer = new Map<string, { tally: NoServerTally; statuses: Map<number, number> }>();
   const noise: Record<string, number> = {};
+  // Cookies in file order, up to maxClients; past that only the cap is reported (see cookieSummary).
+  const cookies = new Map<string, CookieCount>();
+  let cookiesCapped = false;
   for (const t of tallies) {
     for (const [reason, n] of t.noise) noise[reason] = (noise[reason] ?? 0) + n;
+    if (t.cookiesCapped) cookiesCapped = true;
+    for (const c of t.cookies)
+      for (const [backend, server, n] of c.on)
+        if (!countCookie(cookies, c.cookie, backend, server, maxClients, n)) cookiesCapped = true;
     for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += t[k];
     firstTime = Math.min(firstTime, t.firstTime);
     lastTime = Math.max(lastTime, t.lastTime);
@@ -863,6 +950,7 @@ export function mergeTallies(
     topClients: top.map((id) => ({ client: keys(id), requests: counts[id]! })),
     distinctClients: distinct,
     clientsCapped,
+    ...cookieSummary(cookies, cookiesCapped),
     problems: {
       unparsable: sum.unparsable,
       binary: sum.binary,

@@ -189,7 +189,7 @@ export function parseHaproxyHttpLogLine(line: string, utcOffsetMinutes = 0): Hap
   const timersTok = next();
   const statusTok = next();
   const bytesTok = next();
-  next(); // captured request cookie
+  const cookieTok = next(); // captured request cookie (`capture cookie`), `-` when none
   next(); // captured response cookie
   const termination = next();
   const conns = next();
@@ -249,6 +249,7 @@ export function parseHaproxyHttpLogLine(line: string, utcOffsetMinutes = 0): Hap
     bytesRead: intOr(bytesTok, 0),
     termination,
     ...(noise !== undefined ? { noise } : {}),
+    ...(cookieTok && cookieTok !== '-' ? { cookie: cookieTok } : {}),
     retries: intOr(c[4]!, 0),
     srvQueue: intOr(q[0]!, 0),
     backendQueue: intOr(q[1]!, 0),

@@ -16,6 +16,7 @@ export function toLineParser(parse: (line: string) => AccessRecord | undefined):
     out.noise = rec.noise;
     out.failedUpstreams = rec.failedUpstreams;
     out.serverStatus = rec.serverStatus;
+    out.cookie = rec.cookie;
     return true;
   };
 }
@@ -43,6 +44,47 @@ export interface NoServerTally {
   samplePaths: string[];
 }
 
+/**
+ * One session cookie's requests in the window that reached a server (see `AccessRecord.cookie`): where its first
+ * one went and how many of them went there (a cookie that sticks to its server has `onServer === requests`).
+ */
+export interface CookieTally {
+  cookie: string;
+  requests: number;
+  backend: string;
+  server: string;
+  onServer: number;
+}
+
+/** A cookie's requests while counting: `on` holds `[backend, server, requests]` per server, in first-seen order. */
+export interface CookieCount {
+  cookie: string;
+  requests: number;
+  on: [string, string, number][];
+}
+
+/** Counts one request of cookie `c` (an entry of `cookies`, or a new one) answered by `backend`/`server`. */
+export function countCookie(
+  cookies: Map<string, CookieCount>,
+  cookie: string,
+  backend: string,
+  server: string,
+  max: number,
+  n = 1,
+): boolean {
+  let c = cookies.get(cookie);
+  if (!c) {
+    if (cookies.size >= max) return false;
+    c = { cookie, requests: 0, on: [] };
+    cookies.set(cookie, c);
+  }
+  c.requests += n;
+  const at = c.on.find((o) => o[0] === backend && o[1] === server);
+  if (at) at[2] += n;
+  else c.on.push([backend, server, n]);
+  return true;
+}
+
 /** A one-pass summary of an access log over `[from, to)` and the equally long window before it (epoch ms). */
 export interface LogWindowSummary {
   from: number;
@@ -64,10 +106,16 @@ export interface LogWindowSummary {
   distinctClients: number;
   /** True when more distinct clients were seen than tracked (counts for the rest are lost). */
   clientsCapped: boolean;
+  /** Busiest session cookies in the window, most requests first (at most 10; none past the cap); absent when the log carries none. */
+  topCookies?: CookieTally[];
+  /** Distinct session cookies in the window (tracked up to `maxClients`); absent when the log carries none. */
+  distinctCookies?: number;
+  /** True when more distinct cookies were seen than tracked. */
+  cookiesCapped?: boolean;
   problems: LineProblems;
 }
 
-/** Options for {@link summarizeAccessLog}: the incident window, a cap on tracked client addresses (default 100 000), abort signal. */
+/** Options for {@link summarizeAccessLog}: the incident window, a cap on tracked client addresses and on tracked session cookies (each default 100 000), abort signal. */
 export interface SummarizeOptions {
   from: Date;
   to: Date;
@@ -95,6 +143,8 @@ export async function summarizeAccessLog(
   const noise: Record<string, number> = {};
   const clients = new Map<string, number>();
   let clientsCapped = false;
+  const cookies = new Map<string, CookieCount>();
+  let cookiesCapped = false;
   const problems: LineProblems = { unparsable: 0, binary: 0, truncated: 0, events: 0 };
   let inWindow = 0;
   let previousWindow = 0;
@@ -164,6 +214,8 @@ export async function summarizeAccessLog(
         const s = rec.serverStatus ?? rec.status;
         if (s >= 500 && s <= 599) st.errors5xx++;
         if (rec.termination?.startsWith('SC')) st.connectFailures = (st.connectFailures ?? 0) + 1;
+        if (rec.cookie !== undefined && !countCookie(cookies, rec.cookie, backend, rec.server, maxClients))
+          cookiesCapped = true;
       }
     },
     { signal: opts.signal },
@@ -188,8 +240,33 @@ export async function summarizeAccessLog(
     topClients,
     distinctClients: clients.size,
     clientsCapped,
+    ...cookieSummary(cookies, cookiesCapped),
     problems,
   };
+}
+
+/**
+ * The summary's cookie fields from the tallies in first-seen order (ties keep it); none when no cookie was seen.
+ * Past the cap (more than `maxClients` distinct cookies) no per-cookie counts are given: which ones were tracked
+ * depends on how the file was read, and so many sessions leave none an obvious share.
+ */
+export function cookieSummary(
+  cookies: Map<string, CookieCount>,
+  capped: boolean,
+): Pick<LogWindowSummary, 'topCookies' | 'distinctCookies' | 'cookiesCapped'> {
+  if (cookies.size === 0) return {};
+  if (capped) return { topCookies: [], distinctCookies: cookies.size, cookiesCapped: true };
+  const topCookies = [...cookies.values()]
+    .sort((a, b) => b.requests - a.requests)
+    .slice(0, 10)
+    .map(({ cookie, requests, on }) => ({
+      cookie,
+      requests,
+      backend: on[0]![0],
+      server: on[0]![1],
+      onServer: on[0]![2],
+    }));
+  return { topCookies, distinctCookies: cookies.size, cookiesCapped: capped };
 }
 
 /** Renders line problems as notes ("skipped 12 unparsable lines"); empty when there were none. */

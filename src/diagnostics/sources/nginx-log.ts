@@ -170,6 +170,13 @@ function parseTime(vars: Record<string, string>): number {
   return Number.NaN;
 }
 
+/** The first `$cookie_<name>` the format logs with a value (nginx logs `-` or nothing when absent), as `name=value`. */
+function sessionCookie(vars: Record<string, string>): string | undefined {
+  for (const [k, v] of Object.entries(vars))
+    if (k.startsWith('cookie_') && v !== '' && v !== '-') return `${k.slice(7)}=${v}`;
+  return undefined;
+}
+
 function toRecord(vars: Record<string, string>): NginxLogRecord | undefined {
   const time = parseTime(vars);
   if (Number.isNaN(time)) return undefined;
@@ -200,7 +207,9 @@ function toRecord(vars: Record<string, string>): NginxLogRecord | undefined {
     .filter((_, i) => statuses[i] === undefined || /^(502|504|-)$/.test(statuses[i]!));
   const answered =
     statuses.length === upstreamAddrs.length ? Number(statuses[statuses.length - 1]) : Number.NaN;
+  const cookie = sessionCookie(vars);
   return {
+    ...(cookie !== undefined ? { cookie } : {}),
     ...(Number.isInteger(answered) ? { serverStatus: answered } : {}),
     ...(noise !== undefined ? { noise } : {}),
     ...(failedUpstreams.length > 0 ? { failedUpstreams } : {}),
