@@ -828,7 +828,11 @@ class Scan {
       const on = [at(this.cookieServer[id]!, this.cookieOnServer[id]!)];
       const moves = this.cookieMoves.get(id) ?? [];
       for (let k = 0; k < moves.length; k += 2) on.push(at(moves[k]!, moves[k + 1]!));
-      out.push({ cookie: text.toString('latin1', o, o + list.lens[id]!), requests: this.cookieCounts[id]!, on });
+      out.push({
+        cookie: text.toString('latin1', o, o + list.lens[id]!),
+        requests: this.cookieCounts[id]!,
+        on,
+      });
       o += list.lens[id]!;
     }
     return out;
