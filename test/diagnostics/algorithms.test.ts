@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkTrafficDistribution,
+  keyCookieName,
   type ObservedCount,
   promisesWeights,
 } from '../../src/diagnostics/checks/traffic-distribution.js';
@@ -104,6 +105,119 @@ describe('traffic-distribution knows the balancing algorithm', () => {
     });
     expect(r.verdict).toBe('warn');
     expect(r.summary).toContain('add the access log to see whether a few client addresses explain it');
+  });
+
+  it('knows which persistence and hashing key on a client cookie, and that an inserted server cookie does not', () => {
+    expect(keyCookieName({ algo: 'roundrobin', persistence: 'stick on req.cook(session)' })).toBe('session');
+    expect(keyCookieName({ algo: 'roundrobin', persistence: 'stick match cook(JSESSIONID)' })).toBe(
+      'JSESSIONID',
+    );
+    expect(keyCookieName({ algo: 'roundrobin', persistence: 'cookie JSESSIONID prefix nocache' })).toBe(
+      'JSESSIONID',
+    );
+    expect(keyCookieName({ algo: 'hash $cookie_session consistent' })).toBe('session');
+    expect(
+      keyCookieName({ algo: 'roundrobin', persistence: 'cookie SRV insert indirect nocache' }),
+    ).toBeUndefined();
+    expect(keyCookieName({ algo: 'hash $request_uri consistent' })).toBeUndefined();
+    expect(keyCookieName({ algo: 'source' })).toBeUndefined();
+  });
+
+  describe('a concentration under cookie keying, judged by the session cookies in the log', () => {
+    const stick = () =>
+      pool(
+        'roundrobin',
+        ['web1', 'web2', 'web3'].map((n) => server(n)),
+        { persistence: 'stick on req.cook(session)' },
+      );
+    const base = {
+      target: 'lb',
+      observed: counts({ web1: 20, web2: 260, web3: 20 }),
+      source: 'the access log',
+      // many client addresses: the addresses do not explain it
+      distinctClients: 40,
+      topClients: [{ client: '10.0.0.5', requests: 12 }],
+    };
+
+    it('fails when one cookie sent most of the requests to the busy server, naming it', () => {
+      const r = checkTrafficDistribution({
+        ...base,
+        pools: [stick()],
+        topCookies: [
+          { cookie: 'session=loadtest-1', requests: 240, backend: 'app', server: 'web2', onServer: 240 },
+          { cookie: 'session=u-1', requests: 3, backend: 'app', server: 'web1', onServer: 3 },
+        ],
+        distinctCookies: 30,
+      });
+      expect(r.verdict).toBe('fail');
+      expect(r.summary).toBe(
+        'app/web2 takes 87% of requests: "stick on req.cook(session)" keeps each session on one server, and one cookie (session=loadtest-1) sent 80% of them (a load test, a bot or a shared session?)',
+      );
+      expect(r.evidence.join('\n')).toContain('session=loadtest-1 sent 240 of 300 requests, all to web2');
+    });
+
+    it('passes when many sessions share the busy server and none sent half of the requests', () => {
+      const r = checkTrafficDistribution({
+        ...base,
+        pools: [stick()],
+        topCookies: [{ cookie: 'session=u-7', requests: 40, backend: 'app', server: 'web2', onServer: 40 }],
+        distinctCookies: 60,
+      });
+      expect(r.verdict).toBe('pass');
+      expect(r.evidence.join('\n')).toContain('60 distinct session cookies in the window');
+      expect(r.notes.join('\n')).toContain('the key diversity does not explain it');
+    });
+
+    it('does not count a cookie of another name, and warns that the key cookie is not logged', () => {
+      const r = checkTrafficDistribution({
+        ...base,
+        pools: [stick()],
+        topCookies: [{ cookie: 'SRV=web2', requests: 260, backend: 'app', server: 'web2', onServer: 260 }],
+        distinctCookies: 1,
+      });
+      expect(r.verdict).toBe('warn');
+      expect(r.summary).toContain(
+        'keys on the cookie "session": log it (HAProxy `capture cookie session= len 64`',
+      );
+    });
+
+    it('ignores an inserted server cookie: its value names the server, not a client', () => {
+      const r = checkTrafficDistribution({
+        ...base,
+        pools: [{ ...stick(), persistence: 'cookie SRV insert indirect nocache' }],
+        topCookies: [{ cookie: 'SRV=web2', requests: 260, backend: 'app', server: 'web2', onServer: 260 }],
+        distinctCookies: 1,
+      });
+      expect(r.verdict).toBe('pass');
+    });
+
+    it('says it cannot count past the cap, and judges by the addresses', () => {
+      const r = checkTrafficDistribution({
+        ...base,
+        pools: [stick()],
+        topCookies: [],
+        distinctCookies: 100_000,
+        cookiesCapped: true,
+      });
+      expect(r.verdict).toBe('pass');
+      expect(r.notes.join('\n')).toContain('more than 100000 distinct session cookies');
+    });
+
+    it('fails nginx hash $cookie_session the same way', () => {
+      const r = checkTrafficDistribution({
+        ...base,
+        pools: [
+          pool(
+            'hash $cookie_session consistent',
+            ['web1', 'web2', 'web3'].map((n) => server(n)),
+          ),
+        ],
+        topCookies: [{ cookie: 'session=bot', requests: 250, backend: 'app', server: 'web2', onServer: 250 }],
+        distinctCookies: 5,
+      });
+      expect(r.verdict).toBe('fail');
+      expect(r.summary).toContain('"hash $cookie_session consistent" keeps each session on one server');
+    });
   });
 
   it('passes balance uri concentrating on a few hot paths when many clients send them', () => {

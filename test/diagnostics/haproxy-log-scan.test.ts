@@ -51,6 +51,7 @@ const line = (o: {
 
 /** Lines with a captured request cookie (`%CC`): counted per cookie for requests a server answered. */
 const COOKIE_LINES = [
+  line({ bs: 'api/api1', rest: '512 session=bot-1 - --NI 1/1/0/0/0 0/0' }),
   line({ rest: '512 session=bot-1 - --NI 1/1/0/0/0 0/0' }),
   line({ client: '10.0.0.5:1', rest: '512 session=bot-1 - --NI 1/1/0/0/0 0/0' }),
   line({ bs: 'app/web2', rest: '512 session=bot-1 - --NI 1/1/0/0/0 0/0' }),
@@ -131,9 +132,10 @@ describe('the HAProxy log byte scanner', () => {
     expect(ref.problems.unparsable).toBeGreaterThan(5);
     expect(ref.problems.binary).toBe(1);
     expect(ref.previousWindow).toBeGreaterThan(0);
-    // the captured cookies of answered requests only, each with the server of its first request
+    // the captured cookies of answered requests only, per backend, each with the server of its first request
     expect(ref.topCookies).toEqual([
       { cookie: 'session=bot-1', requests: 3, backend: 'app', server: 'web1', onServer: 2 },
+      { cookie: 'session=bot-1', requests: 1, backend: 'api', server: 'api1', onServer: 1 },
       { cookie: 'session=u-2', requests: 1, backend: 'app', server: 'web2', onServer: 1 },
     ]);
     expect(ref.distinctCookies).toBe(2);

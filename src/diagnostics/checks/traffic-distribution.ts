@@ -1,7 +1,7 @@
 import { type LbSources, skippedOn } from '../lb-sources.js';
 import { type Pool, type PoolServer, pct, sharingServers } from '../model.js';
 import type { HaproxyConfig, HaproxyRule } from '../sources/haproxy-config.js';
-import { problemNotes } from '../sources/log-window.js';
+import { type CookieTally, problemNotes } from '../sources/log-window.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../thresholds.js';
 import {
   type CheckResult,
@@ -32,6 +32,11 @@ export interface TrafficDistributionInput {
   distinctClients?: number;
   /** The busiest clients in the window (explains `balance source` / `ip_hash` / cookie concentration). */
   topClients?: { client: string; requests: number }[];
+  /** The busiest session cookies in the window (explain concentration under cookie-keyed persistence or hashing). */
+  topCookies?: CookieTally[];
+  /** Distinct session cookies in the window; `cookiesCapped`: more than were tracked. */
+  distinctCookies?: number;
+  cookiesCapped?: boolean;
   /** False when there is no stats source or config, only a log: pools are built from what the log saw. */
   weightsKnown?: boolean;
   thresholds?: Thresholds;
@@ -40,6 +45,22 @@ export interface TrafficDistributionInput {
 const HASHING = /^(source|uri|url_param|hdr|rdp-cookie|hash|ip_hash|random)/;
 /** Algorithms keyed on the client: few client addresses (a proxy in front) concentrate them by design. */
 const CLIENT_KEYED = /^(source|ip_hash|hash \$remote_addr|hash \$binary_remote_addr)/;
+
+/**
+ * The cookie a pool's requests are keyed on, when its persistence or hashing follows a client's own cookie:
+ * HAProxy `stick on|match req.cook(<name>)` (or `cook(<name>)`), `cookie <name> prefix` (the value keeps the
+ * application's session after the server's prefix), nginx `hash $cookie_<name>`. Not `cookie <name> insert` /
+ * `rewrite`: there the value names the server, so its diversity says nothing about the clients.
+ * https://docs.haproxy.org/2.6/configuration.html#4.2-cookie, https://nginx.org/en/docs/http/ngx_http_upstream_module.html#hash
+ */
+export function keyCookieName(pool: Pick<Pool, 'algo' | 'persistence'>): string | undefined {
+  const p = pool.persistence ?? '';
+  const stick = /^stick\s+(?:on|match)\s+(?:req\.)?cook(?:ie)?\(([^)]+)\)/.exec(p);
+  if (stick) return stick[1]!.trim();
+  const prefixed = /^cookie\s+(\S+)\s+.*\bprefix\b/.exec(p);
+  if (prefixed) return prefixed[1];
+  return /^hash\s+\$cookie_(\w+)/.exec(pool.algo ?? '')?.[1];
+}
 
 /**
  * Whether a pool's algorithm promises shares by weight: HAProxy `roundrobin` / `static-rr` and nginx's default
@@ -296,8 +317,17 @@ function judgeWithoutWeights(
     );
     return 'warn';
   }
-  const clientKeyed = CLIENT_KEYED.test(pool.algo ?? '') || pool.persistence !== undefined;
+  const cookieName = keyCookieName(pool);
+  const clientKeyed =
+    CLIENT_KEYED.test(pool.algo ?? '') || pool.persistence !== undefined || cookieName !== undefined;
+  const keyedOn = pool.persistence
+    ? `"${pool.persistence}"`
+    : `"${/^hash /.test(pool.algo ?? '') ? '' : 'balance '}${pool.algo}"`;
   const busiest = input.topClients?.[0];
+  if (cookieName !== undefined) {
+    const v = judgeByCookie(name, top.name, n, total, ratio, cookieName, keyedOn, input, out);
+    if (v !== undefined) return v;
+  }
   const clientsExplain =
     clientKeyed &&
     ((input.distinctClients !== undefined && input.distinctClients <= sharing.length) ||
@@ -328,6 +358,60 @@ function judgeWithoutWeights(
     `${name}/${top.name} takes ${pct(n / total)} of requests (${how}); the key diversity does not explain it as a misconfiguration, so it is not flagged`,
   );
   return 'pass';
+}
+
+/**
+ * A concentration under cookie keying, judged by the session cookies the log carries: `fail` when one cookie sent
+ * at least half of the pool's requests to the busy server (one session: a load test, a bot, a shared token),
+ * `warn` when the log carries no such cookie, `undefined` (go on with the client addresses) when the cookies are
+ * too many to count or none explains it.
+ */
+function judgeByCookie(
+  name: string,
+  server: string,
+  n: number,
+  total: number,
+  ratio: number,
+  cookieName: string,
+  keyedOn: string,
+  input: TrafficDistributionInput,
+  out: { evidence: string[]; notes: string[]; headlines: string[] },
+): Verdict | undefined {
+  const ours = (input.topCookies ?? []).filter((c) => c.cookie.split('=')[0] === cookieName);
+  if (input.distinctCookies === undefined || (ours.length === 0 && !input.cookiesCapped)) {
+    out.headlines.push(
+      `${name}/${server} takes ${pct(n / total)} of requests, ${ratio.toFixed(1)}x an even split, and ${keyedOn} keys on the cookie "${cookieName}": ${input.distinctClients === undefined ? 'add the access log, with the cookie in it' : 'log it'} (HAProxy \`capture cookie ${cookieName}= len 64\`, nginx \`$cookie_${cookieName}\` in log_format) to see whether one session explains it`,
+    );
+    return 'warn';
+  }
+  if (input.cookiesCapped) {
+    out.notes.push(
+      `${name}: more than ${input.distinctCookies} distinct session cookies in the window, too many to count one by one`,
+    );
+    return undefined;
+  }
+  const mine = ours.filter((c) => c.backend === name && c.server === server);
+  const busiest = mine.reduce<CookieTally | undefined>(
+    (a, c) => (!a || c.onServer > a.onServer ? c : a),
+    undefined,
+  );
+  const seen = `${input.distinctCookies} distinct session cookie${input.distinctCookies === 1 ? '' : 's'} in the window`;
+  if (busiest === undefined || busiest.onServer < total * 0.5) {
+    out.evidence.push(
+      `${name}: ${seen}` +
+        (busiest
+          ? `; the busiest on ${server}, ${busiest.cookie}, sent ${pct(busiest.onServer / total)} of the requests`
+          : ''),
+    );
+    return undefined;
+  }
+  out.headlines.push(
+    `${name}/${server} takes ${pct(n / total)} of requests: ${keyedOn} keeps each session on one server, and one cookie (${busiest.cookie}) sent ${pct(busiest.onServer / total)} of them (a load test, a bot or a shared session?)`,
+  );
+  out.evidence.push(
+    `${name}: ${seen}; ${busiest.cookie} sent ${busiest.onServer} of ${total} requests, ${busiest.onServer === busiest.requests ? 'all' : `${busiest.onServer} of its ${busiest.requests}`} to ${server}`,
+  );
+  return 'fail';
 }
 
 function rulesByBackend(cfg: HaproxyConfig | undefined): Record<string, HaproxyRule[]> {
@@ -379,6 +463,9 @@ export async function runTrafficDistribution(ctx: LbSources): Promise<CheckResul
     rules: rulesByBackend(cfg?.haproxy),
     distinctClients: log?.distinctClients,
     topClients: log?.topClients,
+    topCookies: log?.topCookies,
+    distinctCookies: log?.distinctCookies,
+    cookiesCapped: log?.cookiesCapped,
     weightsKnown: !!pools,
     thresholds: ctx.config.thresholds,
   });

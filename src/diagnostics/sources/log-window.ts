@@ -45,8 +45,8 @@ export interface NoServerTally {
 }
 
 /**
- * One session cookie's requests in the window that reached a server (see `AccessRecord.cookie`): where its first
- * one went and how many of them went there (a cookie that sticks to its server has `onServer === requests`).
+ * One session cookie's requests to one backend in the window that reached a server (see `AccessRecord.cookie`):
+ * where its first one went and how many of them went there (a cookie that sticks has `onServer === requests`).
  */
 export interface CookieTally {
   cookie: string;
@@ -106,7 +106,10 @@ export interface LogWindowSummary {
   distinctClients: number;
   /** True when more distinct clients were seen than tracked (counts for the rest are lost). */
   clientsCapped: boolean;
-  /** Busiest session cookies in the window, most requests first (at most 10; none past the cap); absent when the log carries none. */
+  /**
+   * Busiest session cookies in the window per backend (at most 10 each; none past the cap), most requests first;
+   * absent when the log carries none.
+   */
   topCookies?: CookieTally[];
   /** Distinct session cookies in the window (tracked up to `maxClients`); absent when the log carries none. */
   distinctCookies?: number;
@@ -256,16 +259,23 @@ export function cookieSummary(
 ): Pick<LogWindowSummary, 'topCookies' | 'distinctCookies' | 'cookiesCapped'> {
   if (cookies.size === 0) return {};
   if (capped) return { topCookies: [], distinctCookies: cookies.size, cookiesCapped: true };
-  const topCookies = [...cookies.values()]
-    .sort((a, b) => b.requests - a.requests)
-    .slice(0, 10)
-    .map(({ cookie, requests, on }) => ({
-      cookie,
-      requests,
-      backend: on[0]![0],
-      server: on[0]![1],
-      onServer: on[0]![2],
-    }));
+  const perBackend = new Map<string, CookieTally[]>();
+  for (const { cookie, on } of cookies.values()) {
+    const mine = new Map<string, CookieTally>();
+    for (const [backend, server, n] of on) {
+      const t = mine.get(backend);
+      if (t) t.requests += n;
+      else mine.set(backend, { cookie, requests: n, backend, server, onServer: n });
+    }
+    for (const t of mine.values()) {
+      const list = perBackend.get(t.backend) ?? [];
+      list.push(t);
+      perBackend.set(t.backend, list);
+    }
+  }
+  const topCookies = [...perBackend.values()]
+    .flatMap((list) => list.sort((a, b) => b.requests - a.requests).slice(0, 10))
+    .sort((a, b) => b.requests - a.requests);
   return { topCookies, distinctCookies: cookies.size, cookiesCapped: capped };
 }
 
