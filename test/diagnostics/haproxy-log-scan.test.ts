@@ -132,7 +132,7 @@ describe('the HAProxy log byte scanner', () => {
     expect(ref.problems.unparsable).toBeGreaterThan(5);
     expect(ref.problems.binary).toBe(1);
     expect(ref.previousWindow).toBeGreaterThan(0);
-    // the captured cookies of answered requests only, per backend, each with the server of its first request
+    // the captured cookies of answered requests only, per backend, each with the server that took most of them
     expect(ref.topCookies).toEqual([
       { cookie: 'session=bot-1', requests: 3, backend: 'app', server: 'web1', onServer: 2 },
       { cookie: 'session=bot-1', requests: 1, backend: 'api', server: 'api1', onServer: 1 },

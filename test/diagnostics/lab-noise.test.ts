@@ -34,6 +34,22 @@ describe('a real load balancer with client noise', () => {
     expect(by('backend-connect').bears).toEqual([{ hypothesis: 'network', effect: 'rules-out' }]);
   });
 
+  it('HAProxy: one session cookie stuck to one server is named as the cause; 40 sessions are not', async () => {
+    const one = await diagnose(startHaproxyLab, 'one-session');
+    const td = one.by('traffic-distribution');
+    expect(td.verdict).toBe('fail');
+    expect(td.summary).toMatch(
+      /^app\/web\d takes \d+% of requests: "stick on req.cook\(session\)" keeps each session on one server, and one cookie \(session=loadtest-7f3a\) sent \d+% of them/,
+    );
+    expect(one.results.filter((r) => r.verdict === 'fail').map((r) => r.checkId)).toEqual([
+      'traffic-distribution',
+    ]);
+    await lab!.stop();
+    lab = undefined;
+    const many = await diagnose(startHaproxyLab, 'many-sessions');
+    expect(many.by('traffic-distribution').verdict).toBe('pass');
+  });
+
   it('nginx: a dead server behind max_fails is found by the load balancer log, and the bot agrees it is unreachable', async () => {
     const { by } = await diagnose(startNginxLab, 'max-fails');
     const dead = lab!.refused[0]!;

@@ -30,12 +30,24 @@ export type NoisyScenario =
   | 'slowstart'
   | 'drain'
   | 'max-fails'
-  | 'hash-consistent';
+  | 'hash-consistent'
+  | 'one-session'
+  | 'many-sessions';
 
 /** The noisy scenarios each load balancer has. */
 export const NOISY_SCENARIOS: Record<'haproxy' | 'nginx', NoisyScenario[]> = {
-  haproxy: ['noisy-even', 'leastconn-slow', 'balance-uri', 'cookie', 'backup', 'slowstart', 'drain'],
-  nginx: ['noisy-even', 'leastconn-slow', 'max-fails', 'hash-consistent'],
+  haproxy: [
+    'noisy-even',
+    'leastconn-slow',
+    'balance-uri',
+    'cookie',
+    'backup',
+    'slowstart',
+    'drain',
+    'one-session',
+    'many-sessions',
+  ],
+  nginx: ['noisy-even', 'leastconn-slow', 'max-fails', 'hash-consistent', 'one-session', 'many-sessions'],
 };
 
 const isNoisy = (s: LabScenario): s is NoisyScenario =>
@@ -147,15 +159,14 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Sends `count` requests from 8 client addresses (127.0.0.1-8, round robin), `cookieEvery`-th one with `cookie`,
- * 8 at a time; resolves when all were answered.
+ * Sends `count` requests from 8 client addresses (127.0.0.1-8, round robin), the `i`-th with the Cookie header
+ * `cookie(i)` when it gives one, 8 at a time; resolves when all were answered.
  */
 async function sendFromClients(
   base: string,
   count: number,
   paths: string[],
-  cookie?: string,
-  cookieEvery = 5,
+  cookie: (i: number) => string | undefined = () => undefined,
 ): Promise<void> {
   let next = 0;
   const worker = async () => {
@@ -163,7 +174,7 @@ async function sendFromClients(
       const i = next++;
       await request(`${base}${paths[i % paths.length]}`, {
         localAddress: `127.0.0.${(i % 8) + 1}`,
-        cookie: cookie && i % cookieEvery === 0 ? cookie : undefined,
+        cookie: cookie(i),
       });
     }
   };
@@ -285,12 +296,17 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
     ...(noisy
       ? ['  http-request return status 200 content-type text/plain string ok if { path /healthz }']
       : []),
+    // The session cookie in the log (%CC), as a site that keys on it would log it.
+    ...(SESSION_SCENARIOS.includes(scenario) ? ['  capture cookie session= len 32'] : []),
     '  acl is_api path_beg /api',
     '  use_backend api if is_api',
     '  default_backend app',
     'backend app',
     `  balance ${balance}`,
     ...(scenario === 'cookie' ? ['  cookie SRV insert indirect nocache'] : []),
+    ...(SESSION_SCENARIOS.includes(scenario)
+      ? ['  stick-table type string len 32 size 10k expire 30m', '  stick on req.cook(session)']
+      : []),
     ...servers,
     'backend api',
     `  server api1 127.0.0.1:${scenario === 'empty-pool-route' ? closedPort : backs[0]!.port} ${chk}`,
@@ -379,7 +395,7 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
         frontendUrl,
         count,
         realisticPaths(scenario),
-        scenario === 'cookie' ? 'SRV=web2' : undefined,
+        realisticCookie(scenario),
       );
       return before + count + (await sendNoise(fePort, 'haproxy'));
     },
@@ -395,6 +411,20 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
     },
   };
 }
+
+/**
+ * The Cookie header of a scenario's `i`-th request: `cookie` sends SRV=web2 (a returning client) one time in five;
+ * `one-session` sends one session from every address four times in five (a load test or a scraper reusing one
+ * login) and a session of its own otherwise; `many-sessions` 40 users' sessions spread over the addresses.
+ */
+function realisticCookie(scenario: LabScenario): (i: number) => string | undefined {
+  if (scenario === 'cookie') return (i) => (i % 5 === 0 ? 'SRV=web2' : undefined);
+  if (scenario === 'one-session') return (i) => `session=${i % 5 === 4 ? `u-${i}` : 'loadtest-7f3a'}`;
+  if (scenario === 'many-sessions') return (i) => `session=u-${(i * 7) % 40}`;
+  return () => undefined;
+}
+
+const SESSION_SCENARIOS: LabScenario[] = ['one-session', 'many-sessions'];
 
 /** The paths a scenario's realistic traffic asks for: pages, the API, and one health probe in ten. */
 function realisticPaths(scenario: LabScenario): string[] {
@@ -447,7 +477,9 @@ export async function startNginxLab(scenario: LabScenario): Promise<Lab> {
         ? ['    least_conn;']
         : scenario === 'hash-consistent'
           ? ['    hash $request_uri consistent;']
-          : [];
+          : SESSION_SCENARIOS.includes(scenario)
+            ? ['    hash $cookie_session consistent;']
+            : [];
   const apiServers =
     scenario === 'empty-pool-route'
       ? [
@@ -458,13 +490,15 @@ export async function startNginxLab(scenario: LabScenario): Promise<Lab> {
         ]
       : [`    server 127.0.0.1:${backs[3]!.port};`];
   const logPath = join(dir, 'access.log');
+  // A site that hashes on its session cookie logs it too.
+  const format = SESSION_SCENARIOS.includes(scenario) ? `${LAB_NGINX_FORMAT} $cookie_session` : LAB_NGINX_FORMAT;
   const conf = [
     'worker_processes 1;',
     `pid ${dir}/nginx.pid;`,
     `error_log ${dir}/error.log warn;`,
     'events { worker_connections 256; }',
     'http {',
-    `  log_format lab '${LAB_NGINX_FORMAT}';`,
+    `  log_format lab '${format}';`,
     `  access_log ${logPath} lab;`,
     `  client_body_temp_path ${dir}/body;`,
     `  proxy_temp_path ${dir}/proxy;`,
@@ -508,7 +542,7 @@ export async function startNginxLab(scenario: LabScenario): Promise<Lab> {
       '  - name: web',
       '    kind: nginx',
       `    accessLog: ${logPath}`,
-      `    logFormat: '${LAB_NGINX_FORMAT}'`,
+      `    logFormat: '${format}'`,
       `    config: ${configPath}`,
       '',
     ].join('\n'),
@@ -525,7 +559,7 @@ export async function startNginxLab(scenario: LabScenario): Promise<Lab> {
     send: (count, paths = ['/']) => sendAll(frontendUrl, count, paths),
     sendRealistic: async (count) => {
       const before = countLines(logPath);
-      await sendFromClients(frontendUrl, count, realisticPaths(scenario));
+      await sendFromClients(frontendUrl, count, realisticPaths(scenario), realisticCookie(scenario));
       return before + count + (await sendNoise(port, 'nginx'));
     },
     refused: ['one-down', 'empty-pool-route', 'max-fails'].includes(scenario)

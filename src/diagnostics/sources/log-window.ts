@@ -46,7 +46,8 @@ export interface NoServerTally {
 
 /**
  * One session cookie's requests to one backend in the window that reached a server (see `AccessRecord.cookie`):
- * where its first one went and how many of them went there (a cookie that sticks has `onServer === requests`).
+ * the server that took most of them (the first such, on a tie) and how many it took (a cookie that sticks has
+ * `onServer === requests`; the first requests of a new session can race to several servers before it sticks).
  */
 export interface CookieTally {
   cookie: string;
@@ -264,8 +265,14 @@ export function cookieSummary(
     const mine = new Map<string, CookieTally>();
     for (const [backend, server, n] of on) {
       const t = mine.get(backend);
-      if (t) t.requests += n;
-      else mine.set(backend, { cookie, requests: n, backend, server, onServer: n });
+      if (!t) mine.set(backend, { cookie, requests: n, backend, server, onServer: n });
+      else {
+        t.requests += n;
+        if (n > t.onServer) {
+          t.server = server;
+          t.onServer = n;
+        }
+      }
     }
     for (const t of mine.values()) {
       const list = perBackend.get(t.backend) ?? [];
