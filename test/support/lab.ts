@@ -391,12 +391,7 @@ export async function startHaproxyLab(scenario: LabScenario): Promise<Lab> {
     sendRealistic: async (count) => {
       // Lines already there (stats fetches, health check results) count towards what waitForLog waits for.
       const before = countLines(logPath);
-      await sendFromClients(
-        frontendUrl,
-        count,
-        realisticPaths(scenario),
-        realisticCookie(scenario),
-      );
+      await sendFromClients(frontendUrl, count, realisticPaths(scenario), realisticCookie(scenario));
       return before + count + (await sendNoise(fePort, 'haproxy'));
     },
     refused: [
@@ -491,7 +486,9 @@ export async function startNginxLab(scenario: LabScenario): Promise<Lab> {
       : [`    server 127.0.0.1:${backs[3]!.port};`];
   const logPath = join(dir, 'access.log');
   // A site that hashes on its session cookie logs it too.
-  const format = SESSION_SCENARIOS.includes(scenario) ? `${LAB_NGINX_FORMAT} $cookie_session` : LAB_NGINX_FORMAT;
+  const format = SESSION_SCENARIOS.includes(scenario)
+    ? `${LAB_NGINX_FORMAT} $cookie_session`
+    : LAB_NGINX_FORMAT;
   const conf = [
     'worker_processes 1;',
     `pid ${dir}/nginx.pid;`,
