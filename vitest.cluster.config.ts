@@ -26,7 +26,7 @@ export default defineConfig({
     // http-edge.test.ts cuts Redis behind a TCP proxy (like bad-input above) and tests the web
     // server's limits, which do not depend on the Redis mode.
     exclude: ['test/lifecycle/http-edge.test.ts', '**/node_modules/**'],
-    globalSetup: ['test/support/cluster-global-setup.ts'],
+    globalSetup: ['test/support/tmp-global-setup.ts', 'test/support/cluster-global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // As vitest.config.ts: files run in parallel, each under its own prefix; two cores is all we have.

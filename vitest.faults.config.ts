@@ -10,5 +10,7 @@ export default defineConfig({
     // Each file spawns web/worker processes; two cores is all we have.
     maxWorkers: 2,
     pool: 'forks',
+    // One temporary directory per run, removed at its end (see the file).
+    globalSetup: ['test/support/tmp-global-setup.ts'],
   },
 });

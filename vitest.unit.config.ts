@@ -19,5 +19,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     maxWorkers: 2,
     pool: 'forks',
+    // One temporary directory per run, removed at its end (see the file).
+    globalSetup: ['test/support/tmp-global-setup.ts'],
   },
 });
