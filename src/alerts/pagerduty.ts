@@ -98,12 +98,23 @@ export const PagerDutyWebhook = z.object({ event: PagerDutyEvent }).transform((b
 export type PagerDutyWebhook = z.output<typeof PagerDutyWebhook>;
 
 /**
+ * The incident id when a PagerDuty incident was opened by incident-bot's own page (src/flows/page.ts sends
+ * `dedup_key` = the incident id, which PagerDuty keeps as `incident_key`, and summary `INC-7 SEV2: <title>`,
+ * which becomes the incident's title); else undefined. Such an incident coming back through the webhook is
+ * the page itself, not a new alert.
+ */
+export function ownPage(incidentKey: string | null | undefined, title: string): string | undefined {
+  if (!incidentKey || !/^INC-\d+$/.test(incidentKey)) return undefined;
+  return new RegExp(`^${incidentKey} SEV[1-4]: `).test(title) ? incidentKey : undefined;
+}
+
+/**
  * PagerDuty v3 webhook → AlertBatch with one alert per incident: group key and fingerprint = the
  * incident id; startsAt = `reopened_at` when reopened, else `created_at` (so a reopen fires again);
  * severity from the priority name (`P1`…, or the account's own priority names through the
  * mapping), else urgency (`high`/`low`). `incident.priority_updated` → a firing `severityOnly`
  * batch (it can only raise the open incident's severity). Other event types (notes, responders,
- * services, ...) → ignored.
+ * services, ...) → ignored, and so is an incident opened by incident-bot's own page ({@link ownPage}).
  */
 export function toAlertBatch(
   parsed: PagerDutyWebhook,
@@ -113,6 +124,12 @@ export function toAlertBatch(
     return { ignored: `PagerDuty event ${parsed.eventType} does not change alert state` };
   }
   const { incident } = parsed;
+  const own = ownPage(incident.incident_key, incident.title);
+  if (own) {
+    return {
+      ignored: `PagerDuty incident ${incident.id} comes from incident-bot's own page of ${own} (dedup_key ${own}): not a new alert`,
+    };
+  }
   const status: AlertStatus =
     parsed.kind === 'severity' ? 'firing' : PAGERDUTY_STATE_EVENTS[parsed.eventType];
   const startsAt = toUtcIso(incident.reopened_at ?? incident.created_at);

@@ -81,6 +81,29 @@ describe('the PagerDuty v3 webhook', () => {
     });
   });
 
+  it("ignores the PagerDuty incident incident-bot's own page opened, in every state, and nothing else", () => {
+    for (const eventType of ['incident.triggered', 'incident.acknowledged', 'incident.resolved']) {
+      const data = fixture('v3-data-incident.json');
+      data.incident_key = 'INC-7';
+      data.title = 'INC-7 SEV2: Checkout 5xx';
+      expect(deliver('pagerduty', envelope(eventType, data))).toEqual({
+        status: 200,
+        body: {
+          ignored:
+            "PagerDuty incident PGR0VU2 comes from incident-bot's own page of INC-7 (dedup_key INC-7): not a new alert",
+        },
+      });
+    }
+    // another tool's key that looks like ours, or our key with a title we did not write: a real alert
+    const data = fixture('v3-data-incident.json');
+    data.incident_key = 'INC-7';
+    data.title = 'Disk full on db-1';
+    expect(accepted(deliver('pagerduty', envelope('incident.triggered', data))).groupKey).toBe('PGR0VU2');
+    data.incident_key = 'INC-7x';
+    data.title = 'INC-7x SEV2: Checkout 5xx';
+    expect(accepted(deliver('pagerduty', envelope('incident.triggered', data))).groupKey).toBe('PGR0VU2');
+  });
+
   it('starts a reopened incident at its reopen time, so it fires again', () => {
     const batch = accepted(
       deliver('pagerduty', envelope('incident.reopened', fixture('v3-data-incident.json'))),
