@@ -286,6 +286,9 @@ export function applyEntry(inc: Incident, e: TimelineEntry): void {
     case 'incident_merged':
       if (!inc.merged.includes(e.mergedId)) inc.merged.push(e.mergedId);
       for (const g of e.alertGroupIds) if (!inc.alertGroupIds.includes(g)) inc.alertGroupIds.push(g);
+      for (const a of e.alerts ?? [])
+        if (!inc.alerts.some((x) => x.alertGroupId === a.alertGroupId && x.fingerprint === a.fingerprint))
+          inc.alerts.push({ ...a, labels: { ...a.labels } });
       break;
     default: {
       const never: never = e;

@@ -226,6 +226,23 @@ export const TimelineEntry = z.discriminatedUnion('kind', [
     mergedId: IncidentId,
     alertGroupIds: z.array(z.string()),
     mergedChannelId: z.string().optional(),
+    /**
+     * The merged incident's alerts as they stood (their groups now point here), so their later resolves fold
+     * onto known alerts and "every alert resolved" counts them. Absent on entries written before it existed.
+     */
+    alerts: z
+      .array(
+        z.object({
+          alertGroupId: z.string(),
+          fingerprint: z.string(),
+          name: z.string(),
+          status: z.enum(['firing', 'resolved']),
+          startsAt: z.string(),
+          endsAt: z.string().optional(),
+          labels: Labels,
+        }),
+      )
+      .optional(),
   }),
   /**
    * Slack refused something the bot tried for the incident (an invite, the announcement, the channel

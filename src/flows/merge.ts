@@ -43,7 +43,7 @@ export interface Merged {
 
 /**
  * `/incident merge`: merges `otherId` into `survivorId`. Records `incident_merged` on the survivor
- * (once per pair), moves the other's alert groups (bindings and recorded alert states) and the
+ * (once per pair, with the other's alerts as they stood), moves the other's alert groups (bindings and recorded alert states) and the
  * correlation keys it held here, and closes the other as merged into the survivor (no postmortem
  * of its own; its channel is told where to go). Refuses the same incident, an unknown one, and a
  * closed one (BAD_INPUT, INCIDENT_NOT_FOUND, INCIDENT_CLOSED), saying why. Safe to retry.
@@ -90,6 +90,7 @@ export async function mergeIncident(
         source: o.source,
         mergedId: otherId,
         alertGroupIds: groups,
+        alerts: other.alerts.filter((a) => groups.includes(a.alertGroupId)),
         ...(other.channelId ? { mergedChannelId: other.channelId } : {}),
       },
     ],

@@ -230,4 +230,34 @@ describe('alert correlation across groups', () => {
     expect(es.filter((e) => e.kind === 'alert_group_joined').map((e) => e.alertGroupId)).toEqual(['am-3']);
     expect(es.filter((e) => e.kind === 'incident_merged')).toHaveLength(1);
   });
+
+  it('after /incident merge, the survivor knows the moved alerts: their resolve lands on a known alert and all resolved is noticed', async () => {
+    const w = adminWorld();
+    const t = w.deps.now().toISOString();
+    await ingest(w, 'am-1', batch('HighErrorRate', { service: 'checkout' }, t));
+    const search = batch('SearchLatency', { service: 'search' }, t);
+    await ingest(w, 'am-2', search);
+    await mergeIncident(w.deps, 'INC-1', 'INC-2', by);
+    const survivor = await w.store.current('INC-1');
+    expect(survivor?.alerts.map((a) => [a.alertGroupId, a.name, a.status])).toEqual([
+      ['am-1', 'HighErrorRate', 'firing'],
+      ['am-2', 'SearchLatency', 'firing'],
+    ]);
+    w.advance(60_000);
+    const end = w.deps.now().toISOString();
+    const resolved: AlertBatch = {
+      ...search,
+      status: 'resolved',
+      alerts: search.alerts.map((a) => ({ ...a, status: 'resolved', endsAt: end })),
+    };
+    expect(await ingest(w, 'am-2', resolved)).toMatchObject({ outcome: 'recorded', incidentId: 'INC-1' });
+    const after = await w.store.current('INC-1');
+    expect(after?.alerts.find((a) => a.alertGroupId === 'am-2')).toMatchObject({
+      status: 'resolved',
+      endsAt: end,
+    });
+    expect(w.jobs.jobs('alert-notice').map((j) => j.payload)).toEqual([
+      expect.objectContaining({ incidentId: 'INC-1', alertGroupId: 'am-2' }),
+    ]);
+  });
 });
