@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,6 +10,8 @@ import { join } from 'node:path';
 /** Creates the run's temporary directory, points TMPDIR at it, and returns the teardown that removes it. */
 export default function setup(): () => void {
   const dir = mkdtempSync(join(tmpdir(), 'ib-test-run-'));
+  // Traversable by others, as /tmp is: a test runs scripts as `nobody` from a folder in here.
+  chmodSync(dir, 0o755);
   const before = process.env.TMPDIR;
   process.env.TMPDIR = dir;
   return () => {
