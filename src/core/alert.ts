@@ -147,8 +147,9 @@ export function parseSeverityMapping(
 export function mapSeverityWord(word: string | undefined, mapping: SeverityMapping): Severity | undefined {
   if (word === undefined) return undefined;
   const key = word.trim().toLowerCase();
-  const literal = Severity.safeParse(key.toUpperCase());
-  if (literal.success) return literal.data;
+  // A literal SEV1-SEV4; checked by hand: a failing zod parse builds an error object per label (alert storms).
+  const upper = key.toUpperCase();
+  if ((Severity.options as readonly string[]).includes(upper)) return upper as Severity;
   return Object.hasOwn(mapping.values, key) ? mapping.values[key] : undefined;
 }
 
