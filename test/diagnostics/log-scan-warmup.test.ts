@@ -6,6 +6,11 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseHaproxyHttpLogLine } from '../../src/diagnostics/sources/haproxy-log.js';
 import {
+  type HaproxyLogScanOptions,
+  reserveScanMemory,
+  summarizeHaproxyHttpLog,
+} from '../../src/diagnostics/sources/haproxy-log-scan.js';
+import {
   startLogScanWarmup,
   warmLogScanner,
   warmupLog,
@@ -105,5 +110,36 @@ describe('log scanner warm-up (worker start-up)', () => {
     await w.stop();
     expect(readdirSync(dir)).toEqual([]);
     expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+  });
+});
+
+describe('memory the scanner keeps between scans', () => {
+  it('leaves no trace in the next scan: each summary is the full parser one, whatever scan came before', async () => {
+    const dir = freshDir();
+    const big = join(dir, 'big.log');
+    writeFileSync(big, warmupLog(12_000));
+    const small = join(dir, 'small.log');
+    writeFileSync(small, warmupLog(700));
+    const window = { from: new Date('2024-02-27T10:00:00Z'), to: new Date('2024-02-27T11:00:00Z') };
+    // Kept table and buffers bigger than a scan needs, a scan that fills the table past its kept size, one with
+    // tiny reads (lines split across them) in the big kept buffers, and scans after those.
+    reserveScanMemory({ maxClients: 3_000 });
+    const runs: [string, Partial<HaproxyLogScanOptions>][] = [
+      [small, {}],
+      [big, { maxClients: 8_000 }],
+      [small, { chunkBytes: 1_000, maxLineBytes: 400 }],
+      [big, {}],
+      [small, { maxClients: 50 }],
+      [small, {}],
+    ];
+    for (const [path, opts] of runs) {
+      const got = await summarizeHaproxyHttpLog(path, { ...window, ...opts });
+      const want = await summarizeAccessLog(
+        path,
+        toLineParser((l) => parseHaproxyHttpLogLine(l, 0)),
+        { ...window, maxClients: opts.maxClients },
+      );
+      expect(got).toEqual(want);
+    }
   });
 });
