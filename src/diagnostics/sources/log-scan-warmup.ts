@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../logger.js';
-import { summarizeHaproxyHttpLog } from './haproxy-log-scan.js';
+import { reserveScanMemory, summarizeHaproxyHttpLog } from './haproxy-log-scan.js';
 import type { LogWindowSummary } from './log-window.js';
 
 /** Base time of the synthetic log (UTC) and the spacing of its lines: a new minute every 1,200 lines. */
@@ -108,7 +108,9 @@ export interface LogScanWarmup {
  *
  * The client cap is 4,000 rather than the diagnostics' 100,000 so that the capped-client branch runs too
  * (otherwise a real log's 100,001st client would meet code without type feedback and deoptimize the scanner),
- * and reads are 256 KiB, not 4 MiB, so that no synchronous stretch of it holds the event loop for long.
+ * and reads are 256 KiB, not 4 MiB, so that no synchronous stretch of it holds the event loop for long. Then it
+ * has the scanner allocate the client table and read buffers it keeps between scans ({@link reserveScanMemory},
+ * ~13 MiB), which a first diagnosis would otherwise allocate and fault in page by page (~40 ms on 1M lines).
  */
 export async function warmLogScanner(
   opts: { lines?: number; passes?: number; dir?: string; signal?: AbortSignal } = {},
@@ -136,6 +138,7 @@ export async function warmLogScanner(
         chunkBytes: 256 * 1024,
       });
     }
+    reserveScanMemory();
     return { lines, passes, summary: summary!, ms: performance.now() - t0 };
   } finally {
     await rm(tmp, { recursive: true, force: true });
