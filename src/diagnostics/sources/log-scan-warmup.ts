@@ -1,4 +1,4 @@
-/** Worker start-up warm-up of the HAProxy log scanner: a ~2 MiB synthetic log (temp dir, removed) scanned 4 times; times in ms, memory in MiB; errors reject warmLogScanner, startLogScanWarmup only logs them. */
+/** Worker start-up warm-up of the HAProxy log scanner: ~13 MiB of scanner memory reserved, then a ~2 MiB synthetic log (temp dir, removed) scanned 4 times; times in ms, memory in MiB; errors reject warmLogScanner, startLogScanWarmup only logs them. */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,9 +108,9 @@ export interface LogScanWarmup {
  *
  * The client cap is 4,000 rather than the diagnostics' 100,000 so that the capped-client branch runs too
  * (otherwise a real log's 100,001st client would meet code without type feedback and deoptimize the scanner),
- * and reads are 256 KiB, not 4 MiB, so that no synchronous stretch of it holds the event loop for long. Then it
+ * and reads are 256 KiB, not 4 MiB, so that no synchronous stretch of it holds the event loop for long. First it
  * has the scanner allocate the client table and read buffers it keeps between scans ({@link reserveScanMemory},
- * ~13 MiB), which a first diagnosis would otherwise allocate and fault in page by page (~40 ms on 1M lines).
+ * ~13 MiB), which a first diagnosis would otherwise allocate and fault in page by page (~30-40 ms on 1M lines).
  */
 export async function warmLogScanner(
   opts: { lines?: number; passes?: number; dir?: string; signal?: AbortSignal } = {},
@@ -125,6 +125,9 @@ export async function warmLogScanner(
     // The window leaves a minute out on either side, so the previous-window and after-window branches run.
     const from = new Date(BASE + 60_000);
     const to = new Date(BASE + Math.max(lines * STEP_MS - 60_000, 120_000));
+    // First, so that the passes run on the memory the scanner keeps, as a diagnosis will (the client table grows
+    // inside its reserved arrays).
+    reserveScanMemory();
     let summary: LogWindowSummary | undefined;
     for (let k = 0; k < passes; k++) {
       // A pause lets V8's background compiler finish what the last pass marked, so the next one runs it.
@@ -138,7 +141,6 @@ export async function warmLogScanner(
         chunkBytes: 256 * 1024,
       });
     }
-    reserveScanMemory();
     return { lines, passes, summary: summary!, ms: performance.now() - t0 };
   } finally {
     await rm(tmp, { recursive: true, force: true });
