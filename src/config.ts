@@ -270,6 +270,12 @@ export const Config = z.object({
   INCIDENT_PRIVATE_ANNOUNCE: z
     .enum(['minimal', 'none'], { error: 'must be minimal (say a private incident was declared) or none' })
     .default('minimal'),
+  // Added for issue 12: a worker whose diagnostics read an HAProxy log runs the log scanner once over a small
+  // synthetic log after start-up, so V8 has optimized it before the first diagnosis (0 = do not).
+  LOG_SCAN_WARMUP: z
+    .enum(['0', '1'], { error: 'must be 1 (warm the HAProxy log scanner at worker start-up) or 0' })
+    .default('1')
+    .transform((v) => v === '1'),
 });
 export type Config = z.infer<typeof Config>;
 

@@ -4,6 +4,7 @@ import type { IncidentId } from './core/incident-model.js';
 import type { PostmortemView } from './core/postmortem/index.js';
 import { postmortemView } from './core/postmortem/index.js';
 import { diagnosticsSetup } from './diagnostics/setup.js';
+import { startLogScanWarmup } from './diagnostics/sources/log-scan-warmup.js';
 import { type ClosedFigures, closedIncidentFigures } from './flows/incident-figures.js';
 import { startWorkers } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
@@ -52,7 +53,7 @@ export async function startBot(
   rt.deps.renderPostmortem = checkedPostmortemRenderer(rt.config.TEMPLATES_DIR);
   // The targets file is read once, now, so its problems are in the start-up log of every process;
   // a broken file never stops start-up (the checks that can run, run).
-  await diagnosticsSetup(rt.deps);
+  const setup = await diagnosticsSetup(rt.deps);
   const figuresCache = new Map<IncidentId, ClosedFigures | null>();
   const metrics = createMetrics(
     () => rt.store.openCount(),
@@ -110,6 +111,15 @@ export async function startBot(
     await rt.jobs
       .every('sweep', 'sweep', rt.config.SWEEP_SECONDS * 1000, {})
       .catch((err) => rt.log.warn({ err: (err as Error).message }, 'could not schedule the sweeper yet'));
+    // Issue 12: V8 optimizes the HAProxy log scanner here, a second after the worker is ready, rather than in
+    // the first diagnosis an incident waits for; a failure is only logged.
+    if (
+      rt.config.LOG_SCAN_WARMUP !== false &&
+      setup.config?.loadBalancers.some((lb) => lb.kind === 'haproxy' && lb.log)
+    ) {
+      const warmup = startLogScanWarmup(rt.log);
+      closers.push({ name: 'log-scan-warmup', close: warmup.stop });
+    }
   }
   closers.push({ name: 'queues', close: () => rt.jobs.close() });
   closers.push({ name: 'redis', close: () => closeAllConnections() });

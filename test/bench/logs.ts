@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { type Bench, printTable, timed } from './common.js';
 
 const SIZES = (process.env.BENCH_LOG_LINES ?? '1000000,10000000').split(',').map(Number);
+/** Cold, warm and halog runs per size, interleaved (each round one of each). */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_LOG_ROUNDS ?? 1));
 const HALOG = ['/usr/bin/halog', '/usr/sbin/halog'].find((p) => existsSync(p));
 const START = Date.UTC(2024, 1, 27, 10, 0, 0);
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -66,6 +68,7 @@ export const logsBench: Bench = {
   async run() {
     const dir = mkdtempSync(join(tmpdir(), 'ib-bench-logs-'));
     const rows: Record<string, unknown>[] = [];
+    const warmRows: Record<string, unknown>[] = [];
     try {
       for (const n of SIZES) {
         const file = join(dir, `haproxy-${n}.log`);
@@ -76,62 +79,126 @@ export const logsBench: Bench = {
         const from = new Date(START).toISOString();
         const to = new Date(START + n + 1000).toISOString();
         // The file was just written, so both readers see it in the page cache (24 GiB machines).
-        const ours = await timed(process.execPath, [
-          '--import',
-          'tsx',
-          'test/bench/log-check.ts',
-          file,
-          from,
-          to,
-        ]);
-        const mine = JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as {
-          ms: number;
-          lines: number;
-          inWindow: number;
-          servers: Record<string, number>;
-          problems: { unparsable: number; binary: number; truncated: number };
-        };
-        let halog: Awaited<ReturnType<typeof timed>> | undefined;
-        let halogServers: Record<string, number> = {};
-        if (HALOG) {
-          halog = await timed(HALOG, ['-srv', '-q'], { stdinFile: file });
-          halogServers = parseHalogSrv(halog.stdout);
+        for (let round = 1; round <= ROUNDS; round++) {
+          const cold = await ours(file, from, to, false);
+          const warm = await ours(file, from, to, true);
+          let halog: Awaited<ReturnType<typeof timed>> | undefined;
+          let halogServers: Record<string, number> = {};
+          if (HALOG) {
+            halog = await timed(HALOG, ['-srv', '-q'], { stdinFile: file });
+            halogServers = parseHalogSrv(halog.stdout);
+          }
+          const halogMs = halog ? halog.wallMs : Number.NaN;
+          const agree = (mine: OursResult) =>
+            HALOG
+              ? JSON.stringify(sortKeys(webOnly(mine.servers))) ===
+                JSON.stringify(sortKeys(webOnly(halogServers)))
+              : 'no halog';
+          for (const r of [cold, warm])
+            if (agree(r) === false)
+              console.error('per-server counts differ', { ours: r.servers, halog: halogServers });
+          rows.push({
+            lines: n,
+            round,
+            MiB: bytes / 2 ** 20,
+            generateS: genMs / 1000,
+            oursWallS: cold.wallMs / 1000,
+            oursScanS: cold.ms / 1000,
+            oursLinesPerS: n / (cold.wallMs / 1000),
+            oursScanLinesPerS: n / (cold.ms / 1000),
+            oursPeakRssMiB: cold.maxRssKiB / 1024,
+            halogWallS: halogMs / 1000,
+            halogLinesPerS: n / (halogMs / 1000),
+            halogPeakRssMiB: halog ? halog.maxRssKiB / 1024 : Number.NaN,
+            wallRatio: cold.wallMs / halogMs,
+            scanRatio: cold.ms / halogMs,
+            countsAgree: agree(cold),
+            unparsed: cold.problems.unparsable + cold.problems.binary + cold.problems.truncated,
+          });
+          const w = warm.warmup!;
+          warmRows.push({
+            lines: n,
+            round,
+            warmScanS: warm.ms / 1000,
+            warmScanLinesPerS: n / (warm.ms / 1000),
+            secondScanS: (warm.ms2 ?? Number.NaN) / 1000,
+            coldScanS: cold.ms / 1000,
+            halogWallS: halogMs / 1000,
+            warmScanRatio: warm.ms / halogMs,
+            coldScanRatio: cold.ms / halogMs,
+            secondScanRatio: (warm.ms2 ?? Number.NaN) / halogMs,
+            warmupS: w.ms / 1000,
+            warmupCpuS: w.cpuMs / 1000,
+            warmupLines: w.lines,
+            rssBeforeMiB: w.rssBeforeMiB,
+            rssAfterMiB: w.rssAfterMiB,
+            rssAfterGcMiB: w.rssAfterGcMiB,
+            heapBeforeMiB: w.heapBeforeMiB,
+            heapAfterMiB: w.heapAfterMiB,
+            heapAfterGcMiB: w.heapAfterGcMiB,
+            peakRssToWarmMiB: w.peakRssMiB,
+            peakRssMiB: warm.maxRssKiB / 1024,
+            countsAgree: agree(warm),
+          });
         }
-        const webOnly = (s: Record<string, number>) =>
-          Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith('web/')));
-        const agree =
-          JSON.stringify(sortKeys(webOnly(mine.servers))) === JSON.stringify(sortKeys(webOnly(halogServers)));
-        rows.push({
-          lines: n,
-          MiB: bytes / 2 ** 20,
-          generateS: genMs / 1000,
-          oursWallS: ours.wallMs / 1000,
-          oursScanS: mine.ms / 1000,
-          oursLinesPerS: n / (ours.wallMs / 1000),
-          oursScanLinesPerS: n / (mine.ms / 1000),
-          oursPeakRssMiB: ours.maxRssKiB / 1024,
-          halogWallS: halog ? halog.wallMs / 1000 : Number.NaN,
-          halogLinesPerS: halog ? n / (halog.wallMs / 1000) : Number.NaN,
-          halogPeakRssMiB: halog ? halog.maxRssKiB / 1024 : Number.NaN,
-          wallRatio: halog ? ours.wallMs / halog.wallMs : Number.NaN,
-          scanRatio: halog ? mine.ms / halog.wallMs : Number.NaN,
-          countsAgree: HALOG ? agree : 'no halog',
-          unparsed: mine.problems.unparsable + mine.problems.binary + mine.problems.truncated,
-        });
-        if (HALOG && !agree)
-          console.error('per-server counts differ', { ours: mine.servers, halog: halogServers });
         rmSync(file);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     printTable(
-      `HAProxy log analysis vs ${HALOG ?? 'halog (not installed)'} -srv (ratio = ours / halog)`,
+      `HAProxy log analysis vs ${HALOG ?? 'halog (not installed)'} -srv (ratio = ours / halog), cold: a fresh process`,
       rows,
     );
-    return { halog: HALOG ?? null, rows };
+    printTable(
+      'Warm: the same scan in a process that first ran the worker start-up warm-up (log-scan-warmup.ts); its time, CPU and memory',
+      warmRows,
+    );
+    return { halog: HALOG ?? null, rows, warmRows };
   },
 };
+
+interface OursResult {
+  ms: number;
+  ms2?: number;
+  wallMs: number;
+  maxRssKiB: number;
+  lines: number;
+  inWindow: number;
+  servers: Record<string, number>;
+  problems: { unparsable: number; binary: number; truncated: number };
+  warmup?: {
+    ms: number;
+    cpuMs: number;
+    lines: number;
+    rssBeforeMiB: number;
+    rssAfterMiB: number;
+    rssAfterGcMiB: number;
+    heapBeforeMiB: number;
+    heapAfterMiB: number;
+    heapAfterGcMiB: number;
+    peakRssMiB: number;
+  };
+}
+
+/** One child process of log-check.ts (`warm`: after the worker's warm-up). */
+async function ours(file: string, from: string, to: string, warm: boolean): Promise<OursResult> {
+  const run = await timed(process.execPath, [
+    ...(warm ? ['--expose-gc'] : []),
+    '--import',
+    'tsx',
+    'test/bench/log-check.ts',
+    file,
+    from,
+    to,
+    ...(warm ? ['--warm'] : []),
+  ]);
+  const r = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as OursResult;
+  return { ...r, wallMs: run.wallMs, maxRssKiB: run.maxRssKiB };
+}
+
+const webOnly = (s: Record<string, number>) =>
+  Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith('web/')));
 
 function sortKeys(o: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));

@@ -46,6 +46,13 @@ describe('configuration from the environment', () => {
     );
   });
 
+  it('warms the HAProxy log scanner unless LOG_SCAN_WARMUP=0, and refuses other values', () => {
+    expect(loadConfig(good).LOG_SCAN_WARMUP).toBe(true);
+    expect(loadConfig({ ...good, LOG_SCAN_WARMUP: '0' }).LOG_SCAN_WARMUP).toBe(false);
+    expect(loadConfig({ ...good, LOG_SCAN_WARMUP: '1' }).LOG_SCAN_WARMUP).toBe(true);
+    expect(() => loadConfig({ ...good, LOG_SCAN_WARMUP: 'off' })).toThrow(/LOG_SCAN_WARMUP: must be 1/);
+  });
+
   it('parses responder lists and per-severity minutes', () => {
     expect(loadConfig({ ...good, INCIDENT_RESPONDERS: 'U01, U02 U03' }).INCIDENT_RESPONDERS).toEqual([
       'U01',
