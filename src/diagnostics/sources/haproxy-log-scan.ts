@@ -816,10 +816,10 @@ class Scan {
     e: number,
     pathStart: number,
   ): void {
-    const text = Buffer.from(b.buffer, b.byteOffset, b.length);
     const h = keyHash(b, dv, bsS, slash);
     let ni = this.noServerKeys.find(b, dv, bsS, slash, h);
     if (ni === -1) {
+      const text = Buffer.from(b.buffer, b.byteOffset, b.length);
       ni = this.noServerKeys.add(b, bsS, slash, h);
       this.noServer.push({
         tally: {
@@ -864,7 +864,7 @@ class Scan {
     }
     // a copy: the read buffer is reused
     ns.sampleBytes.push(Uint8Array.prototype.slice.call(b, ps, pe));
-    ns.tally.samplePaths.push(text.toString('latin1', ps, pe));
+    ns.tally.samplePaths.push(Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1', ps, pe));
   }
 
   tally(): RangeTally {
