@@ -14,7 +14,7 @@ export interface CommandReply {
   text: string;
   responseType?: 'ephemeral' | 'in_channel';
   openModal?: 'start-incident';
-  /** True when the request was a retry of one already recorded: answer nothing new. */
+  /** True when the request was a resend of one already carried out: nothing new was recorded (see commandReplyText). */
   duplicate?: boolean;
   incidentId?: IncidentId;
 }

@@ -103,8 +103,7 @@ export function createSlackApp(
       });
       return;
     }
-    if (reply.duplicate) await ack();
-    else await ack({ response_type: reply.responseType ?? 'ephemeral', text: reply.text });
+    await ack({ response_type: reply.responseType ?? 'ephemeral', text: commandReplyText(reply) });
     done();
   });
 
@@ -204,6 +203,16 @@ export function createSlackApp(
     log.error({ err }, 'unhandled Slack listener error');
   });
   return { app, receiver, socket };
+}
+
+/**
+ * The text a slash command answers. Slack never retries a slash command, so a duplicate here is
+ * the bot's own resend (the Redis client resends a command whose connection dropped before the
+ * answer came back) finding its first attempt already applied: the person still gets an answer.
+ */
+export function commandReplyText(reply: CommandReply): string {
+  if (!reply.duplicate || reply.text) return reply.text;
+  return `:information_source: Already done: this request reached incident-bot more than once and was carried out once${reply.incidentId ? ` (${reply.incidentId})` : ''}. Nothing was repeated.`;
 }
 
 async function runCommand(deps: Deps, command: SlashCommand): Promise<CommandReply> {

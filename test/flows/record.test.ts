@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { dispatch } from '../../commands/index.js';
 import { DomainError, RecordedButIncomplete } from '../../src/core/errors.js';
 import type { IncidentId } from '../../src/core/incident-model.js';
 import type { NewEntry } from '../../src/core/timeline.js';
 import { declareIncident } from '../../src/flows/declare.js';
 import type { Deps } from '../../src/flows/deps.js';
 import { mutate } from '../../src/flows/record.js';
+import { commandReplyText } from '../../src/slack/app.js';
 import { type FlowWorld, flowWorld } from './support.js';
 
 const by = { actor: { type: 'user', id: 'U0123ABCD' }, source: 'slash' } as const;
@@ -84,5 +86,31 @@ describe('mutate', () => {
       'from elsewhere',
       'after 2',
     ]);
+  });
+});
+
+describe('a slash command carried out once but received twice', () => {
+  // The Redis client resends a command whose connection dropped before the answer: the resend finds
+  // the first attempt applied. The person who typed the command must still get an answer.
+  it('answers the note it recorded, and a repeated start with what was done, never with nothing', async () => {
+    const w = flowWorld();
+    const id = await openIncident(w);
+    await w.store.indexChannel('C0INC0001', id);
+    const ctx = { deps: w.deps, userId: 'U0123ABCD', channelId: 'C0INC0001', claimKey: 'slash-1.2.abc' };
+    const first = await dispatch(ctx, 'note LB pool b drained');
+    const again = await dispatch(ctx, 'note LB pool b drained');
+    expect(first.duplicate).toBe(false);
+    expect(again.duplicate).toBe(true);
+    expect(commandReplyText(again)).toBe(`Noted on ${id}'s timeline.`);
+    expect((await w.store.entries(id)).filter((e) => e.kind === 'note')).toHaveLength(1);
+
+    const startCtx = { ...ctx, channelId: 'C0GENERAL', claimKey: 'slash-3.4.def' };
+    const declared = await dispatch(startCtx, 'start sev2 Checkout 502s');
+    const repeated = await dispatch(startCtx, 'start sev2 Checkout 502s');
+    expect(repeated).toMatchObject({ duplicate: true, incidentId: declared.incidentId });
+    expect(commandReplyText(repeated)).toBe(
+      `:information_source: Already done: this request reached incident-bot more than once and was carried out once (${declared.incidentId}). Nothing was repeated.`,
+    );
+    expect(commandReplyText(declared)).toBe(declared.text);
   });
 });
