@@ -27,7 +27,18 @@ export interface SimResponse {
   body: unknown;
   headers: Headers;
   envelopeId?: string;
+  /** Milliseconds from sending the request to the app's full answer. */
+  elapsedMs?: number;
+  /**
+   * True when the app answered after Slack's 3 seconds: Slack has already shown the user a timeout
+   * (`operation_timeout`) and drops the answer.
+   * https://docs.slack.dev/interactivity/implementing-slash-commands#responding_to_commands
+   */
+  late?: boolean;
 }
+
+/** Slack's deadline for acknowledging a slash command or an interaction, ms. */
+export const SLACK_ACK_DEADLINE_MS = 3000;
 
 /** A slash command's answer plus the response_url / trigger_id it carried. */
 export interface SlashCommandResponse extends SimResponse {
@@ -98,8 +109,10 @@ export class SlackClientSim {
       headers['x-slack-retry-num'] = String(opts.retryNum);
       headers['x-slack-retry-reason'] = opts.retryReason ?? 'http_timeout';
     }
+    const t0 = performance.now();
     const res = await fetch(this.appUrl, { method: 'POST', headers, body });
     const text = await res.text();
+    const elapsedMs = performance.now() - t0;
     let parsed: unknown = text;
     if ((res.headers.get('content-type') ?? '').includes('json') && text) {
       try {
@@ -108,7 +121,13 @@ export class SlackClientSim {
         parsed = text;
       }
     }
-    return { status: res.status, body: parsed, headers: res.headers };
+    return {
+      status: res.status,
+      body: parsed,
+      headers: res.headers,
+      elapsedMs,
+      late: elapsedMs > SLACK_ACK_DEADLINE_MS,
+    };
   }
 
   /**

@@ -29,6 +29,34 @@ export function recordedButIncomplete(err: RecordedButIncomplete): string {
   return `:warning: Recorded on ${err.incidentId}'s timeline (#${err.seqs.join(', #')}), so there is no need to repeat it, but incident-bot could not finish what follows (its datastore, Redis, did not answer). The channel post and any follow-up work will be retried automatically within a few minutes.`;
 }
 
+/** Ack sent when a slash command's work outlasts {@link COMMAND_ACK_BUDGET_MS}; its answer follows through the response_url. */
+export const STILL_WORKING =
+  ':hourglass_flowing_sand: Working on it: incident-bot’s datastore (Redis) is slow to answer. The result will follow here in a moment; there is no need to repeat the command.';
+
+/** Late answer to a bare `/incident start` whose trigger (valid 3 s) expired before the form could open. */
+const START_FORM_TOO_SLOW =
+  'The start form could not open in time (incident-bot’s datastore was slow). Run `/incident start <title>` to declare with a title, or try the form again.';
+
+/**
+ * How long a slash command's work may run before it is acknowledged without its answer, ms. Slack
+ * waits 3,000 ms for the ack (https://docs.slack.dev/interactivity/implementing-slash-commands#responding_to_commands);
+ * the rest is left for the network and Bolt's own 2,500 ms unhandled-request timer.
+ */
+export const COMMAND_ACK_BUDGET_MS = 2000;
+
+/** The work's result if it settles within `ms` milliseconds, else undefined (the work goes on). */
+async function withinAckBudget<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Largest Slack request body accepted, bytes (256 KiB); larger ones are answered 413. */
 export const SLACK_BODY_LIMIT = 256 * 1024;
 
@@ -91,9 +119,29 @@ export function createSlackApp(
     };
   };
 
-  app.command('/incident', async ({ command, ack, client }) => {
+  app.command('/incident', async ({ command, ack, client, respond }) => {
     const done = timed('command');
-    const reply = await runCommand(deps, command);
+    const work = runCommand(deps, command);
+    const reply = await withinAckBudget(work, COMMAND_ACK_BUDGET_MS);
+    if (!reply) {
+      // Slack shows the user a timeout after 3 s and drops a later ack: acknowledge now, answer
+      // through the response_url (valid 30 minutes) when the work is done.
+      await ack({ response_type: 'ephemeral', text: STILL_WORKING });
+      done();
+      const late = await work;
+      try {
+        await respond({
+          response_type: late.responseType ?? 'ephemeral',
+          text: late.openModal ? START_FORM_TOO_SLOW : commandReplyText(late),
+        });
+      } catch (err) {
+        log.error(
+          { err, command: command.text },
+          'could not send a slow command’s answer to its response_url',
+        );
+      }
+      return;
+    }
     if (reply.openModal) {
       await ack();
       done();

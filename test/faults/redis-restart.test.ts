@@ -1,5 +1,6 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATASTORE_DOWN, DATASTORE_UNSURE } from '../../src/slack/app.js';
+import { DATASTORE_DOWN, DATASTORE_UNSURE, STILL_WORKING } from '../../src/slack/app.js';
 import { declare, type OwnRedis, type Stack, startOwnRedis, startStack, timeline, until } from './support.js';
 
 let redis: OwnRedis;
@@ -74,5 +75,66 @@ describe('Redis (AOF on) restarted under traffic', () => {
       200,
     );
     expect(posted).toEqual(notes);
+  });
+});
+
+describe('Redis too slow for Slack’s 3-second deadline (CLIENT PAUSE, 4 s)', () => {
+  it('acknowledges the command in time, then answers through the response_url, and records the note once', async () => {
+    const inc = await declare(s, 'Redis slow');
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 0 });
+    admin.on('error', () => {});
+    try {
+      await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
+      const res = await s.client.slashCommand({
+        text: 'note pool b drained while Redis was paused',
+        userId: s.users.alice,
+        channelId: inc.channel,
+      });
+      // Before: the answer came after Bolt's 2.5 s timer (a 404) or after Slack's 3 s (dropped).
+      expect(res.status).toBe(200);
+      expect(res.late).toBe(false);
+      expect((res.body as { text?: string }).text).toBe(STILL_WORKING);
+      // Redis's commands timed out at 2.5 s: the note may or may not be recorded, and the answer says so.
+      const answer = await until(
+        'the answer through the response_url',
+        () =>
+          s.sandbox
+            .ephemeral(inc.channel)
+            .find((m) => m.source === 'response_url' && m.user === s.users.alice && m.text !== STILL_WORKING),
+        30_000,
+      );
+      expect(answer.text).toBe(DATASTORE_UNSURE);
+      // Blocked behind the pause like every client: answers once Redis wakes.
+      await admin.ping();
+    } finally {
+      admin.disconnect();
+    }
+    // As the answer advises: check the timeline, and repeat the note only if it is not there.
+    const text = 'pool b drained while Redis was paused';
+    const before = (await timeline(s, inc.id)).filter((e) => e.kind === 'note' && e.text === text);
+    expect(before.length).toBeLessThanOrEqual(1);
+    if (before.length === 0) {
+      const again = await s.client.slashCommand({
+        text: `note ${text}`,
+        userId: s.users.alice,
+        channelId: inc.channel,
+      });
+      expect((again.body as { text?: string }).text).toBe(`Noted on ${inc.id}'s timeline.`);
+    }
+    const notes = (await timeline(s, inc.id)).filter((e) => e.kind === 'note').map((e) => e.text);
+    expect(notes.filter((n) => n === text)).toHaveLength(1);
+    await until(
+      'the note posted to the channel',
+      () => s.sandbox.messages(inc.channel).some((m) => (m.text ?? '').endsWith(text)),
+      60_000,
+    );
+
+    // With Redis answering again, a command answers at once, as before.
+    const fast = await s.client.slashCommand({
+      text: 'note Redis is back',
+      userId: s.users.alice,
+      channelId: inc.channel,
+    });
+    expect((fast.body as { text?: string }).text).toBe(`Noted on ${inc.id}'s timeline.`);
   });
 });
