@@ -254,9 +254,9 @@ export function createSlackApp(
 }
 
 /**
- * The text a slash command answers. Slack never retries a slash command, so a duplicate here is
- * the bot's own resend (the Redis client resends a command whose connection dropped before the
- * answer came back) finding its first attempt already applied: the person still gets an answer.
+ * The text a slash command answers. A duplicate (a redelivery, or the Redis client's resend of a
+ * command whose connection dropped before its answer) found its first attempt already carried
+ * out; Slack did not take an answer to that attempt, so this one still answers the person.
  */
 export function commandReplyText(reply: CommandReply): string {
   if (!reply.duplicate || reply.text) return reply.text;
