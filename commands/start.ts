@@ -44,9 +44,14 @@ export const start: Command = {
     });
     if (!res.created) return { text: '', duplicate: true, incidentId: res.id };
     return {
-      text: `:rotating_light: ${res.id} (${args.severity}) declared${args.private ? ' as a private incident' : ''}. Its ${args.private ? 'private ' : ''}channel is being created and you will be invited.`,
+      text: declaredReply(res.id, args.severity, args.private),
       responseType: 'ephemeral',
       incidentId: res.id,
     };
   },
 };
+
+/** What the person who declared an incident is told: its id, severity, and that its channel is coming. */
+export function declaredReply(id: string, severity: string, isPrivate: boolean): string {
+  return `:rotating_light: ${id} (${severity}) declared${isPrivate ? ' as a private incident' : ''}. Its ${isPrivate ? 'private ' : ''}channel is being created and you will be invited.`;
+}

@@ -354,7 +354,10 @@ export class SlackClientSim {
       is_enterprise_install: false,
       enterprise: null,
     };
-    return this.#sendPayload(payload, opts);
+    const res = await this.#sendPayload(payload, opts);
+    if (this.#sandbox && opened && res.status === 200)
+      this.#sandbox.applyViewSubmissionAnswer(opened.id, res.body, res.late);
+    return res;
   }
 
   /**

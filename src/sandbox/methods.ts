@@ -495,7 +495,8 @@ const ViewArg = z.object({
   external_id: z.string().optional(),
 });
 
-function viewArg(v: unknown): z.infer<typeof ViewArg> {
+/** Validates a view argument as Slack does (views.open/update/publish, a `response_action` view); throws SlackApiError `invalid_arguments`. */
+export function viewArg(v: unknown): z.infer<typeof ViewArg> {
   const view = jsonArg(v, 'invalid_arguments');
   const r = ViewArg.safeParse(view);
   if (!r.success) {
@@ -529,7 +530,8 @@ function viewArg(v: unknown): z.infer<typeof ViewArg> {
   return r.data;
 }
 
-function storeView(
+/** Stores a view for `user` (replacing `existing`, keeping its id and root) with a new hash. */
+export function storeView(
   ws: Workspace,
   user: string,
   v: z.infer<typeof ViewArg>,
@@ -590,7 +592,8 @@ const viewsUpdate: MethodHandler = ({ ws, args }) => {
   const existing = a.view_id
     ? ws.views.get(a.view_id)
     : [...ws.views.values()].find((v) => a.external_id && v.external_id === a.external_id);
-  if (!existing) throw new SlackApiError('not_found');
+  // A modal the user's client has closed can no longer be updated.
+  if (!existing || existing.closed) throw new SlackApiError('not_found');
   if (a.hash && a.hash !== existing.hash) throw new SlackApiError('hash_conflict');
   return { view: viewToWire(storeView(ws, existing.user, viewArg(a.view), existing)) };
 };

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { sendJson } from '../server.js';
 import { validateBlocks } from './blocks.js';
-import { METHODS } from './methods.js';
+import { METHODS, storeView, viewArg } from './methods.js';
 import { type RateLimit, RateLimiter } from './rate-limiter.js';
 import { renderChannel } from './render.js';
 import { EVENT_SCOPES, METHOD_SCOPES, manifestBotScopes } from './scopes.js';
@@ -304,6 +304,35 @@ export class Sandbox extends EventEmitter<SandboxEvents> {
 
   views(): SandboxView[] {
     return [...this.workspace.views.values()];
+  }
+
+  /**
+   * What the user's client does with an app's answer to a view_submission
+   * (https://docs.slack.dev/surfaces/modals#responding_to_view_submissions): no `response_action`
+   * closes the modal, `clear` closes the whole stack, `update` replaces the view (same id),
+   * `push` opens a new one on top, `errors` keeps it open. A late answer is dropped by Slack: pass
+   * `late` and the view stays as it was.
+   */
+  applyViewSubmissionAnswer(viewId: string, body: unknown, late = false): void {
+    const view = this.workspace.views.get(viewId);
+    if (!view || late) return;
+    const a = (body && typeof body === 'object' ? body : {}) as { response_action?: string; view?: unknown };
+    switch (a.response_action) {
+      case 'errors':
+        return;
+      case 'update':
+        storeView(this.workspace, view.user, viewArg(a.view), view);
+        return;
+      case 'push':
+        storeView(this.workspace, view.user, viewArg(a.view));
+        return;
+      case 'clear':
+        for (const v of this.workspace.views.values())
+          if (v.root_view_id === view.root_view_id) v.closed = true;
+        return;
+      default:
+        view.closed = true;
+    }
   }
 
   transcriptFor(method: string): TranscriptEntry[] {

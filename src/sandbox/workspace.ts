@@ -126,6 +126,8 @@ export interface SandboxView {
   previous_view_id: string | null;
   app_id: string;
   bot_id: string;
+  /** Set when the user's client closed the modal (a submission acked without `response_action`, or `clear`). */
+  closed?: boolean;
 }
 
 /** A `response_url` the sandbox issued: who it answers, where, and how often it was used. */

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { App, HTTPReceiver, type SlashCommand, SocketModeReceiver } from '@slack/bolt';
 import { dispatch } from '../../commands/index.js';
+import { declaredReply } from '../../commands/start.js';
 import type { CommandReply } from '../../commands/types.js';
 import { DomainError, RecordedButIncomplete } from '../core/errors.js';
 import type { Severity } from '../core/incident-model.js';
@@ -14,7 +15,7 @@ import { boltLogger } from './bolt-logger.js';
 import { wireChecklistActions } from './checklist-actions.js';
 import { wireFollowupActions } from './followup-actions.js';
 import { HOME_DECLARE_ACTION } from './home-render.js';
-import { PRIVATE_BLOCK, START_MODAL_ID, startIncidentModal } from './modals.js';
+import { PRIVATE_BLOCK, START_MODAL_ID, startIncidentModal, startNoticeView } from './modals.js';
 
 /** Reply when Redis (or the queue) is unreachable: fast, honest, and says what to do. */
 export const DATASTORE_DOWN =
@@ -155,7 +156,7 @@ export function createSlackApp(
     done();
   });
 
-  app.view(START_MODAL_ID, async ({ ack, view, body }) => {
+  app.view(START_MODAL_ID, async ({ ack, view, body, client }) => {
     const done = timed('view_submission');
     const v = view.state.values;
     const title = v.title?.title?.value?.trim() ?? '';
@@ -168,21 +169,36 @@ export function createSlackApp(
       await ack({ response_action: 'errors', errors: { title: 'Give the incident a title.' } });
       return done();
     }
-    try {
-      await declareIncident(deps, {
-        title: title.slice(0, 150),
-        severity,
-        summary,
-        actor: { type: 'user', id: body.user.id },
-        source: 'modal',
-        claimKey: `view-${view.id}`,
-        ...(isPrivate ? { private: true } : {}),
-      });
-      await ack();
-    } catch (err) {
-      log.error({ err }, 'declaring from the modal failed');
-      await ack({ response_action: 'errors', errors: { title: DATASTORE_DOWN.slice(0, 150) } });
+    const work = declareIncident(deps, {
+      title: title.slice(0, 150),
+      severity,
+      summary,
+      actor: { type: 'user', id: body.user.id },
+      source: 'modal',
+      claimKey: `view-${view.id}`,
+      ...(isPrivate ? { private: true } : {}),
+    }).then(
+      (res) => ({ ok: true as const, id: res.id }),
+      (err: unknown) => ({ ok: false as const, err }),
+    );
+    const outcome = await withinAckBudget(work, COMMAND_ACK_BUDGET_MS);
+    if (!outcome) {
+      // Slack drops an answer after 3 s: keep the form's place with a notice, update it when done.
+      await ack({ response_action: 'update', view: startNoticeView(STILL_WORKING) });
+      done();
+      const late = await work;
+      const text = late.ok ? declaredReply(late.id, severity, isPrivate) : userFacing(late.err, log);
+      try {
+        await client.views.update({ view_id: view.id, view: startNoticeView(text) });
+      } catch (err) {
+        // The person closed the notice; a failed declaration is still in the logs.
+        log.warn({ err, declared: late.ok }, 'could not show the start form’s late outcome');
+      }
+      return;
     }
+    if (outcome.ok) await ack();
+    else
+      await ack({ response_action: 'errors', errors: { title: userFacing(outcome.err, log).slice(0, 150) } });
     done();
   });
 

@@ -73,3 +73,17 @@ export function startIncidentModal(channelId: string): View {
     ],
   };
 }
+
+/**
+ * A closable notice shown in place of the start form (a `response_action: update` view, then
+ * views.update): `text` is mrkdwn, at most 3,000 characters (https://docs.slack.dev/reference/block-kit/blocks/section-block).
+ */
+export function startNoticeView(text: string): View {
+  return {
+    type: 'modal',
+    callback_id: `${START_MODAL_ID}_notice`,
+    title: { type: 'plain_text', text: 'Declare an incident' },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: text.slice(0, 3000) } }],
+  };
+}

@@ -138,3 +138,46 @@ describe('Redis too slow for Slack’s 3-second deadline (CLIENT PAUSE, 4 s)', (
     expect((fast.body as { text?: string }).text).toBe(`Noted on ${inc.id}'s timeline.`);
   });
 });
+
+describe('the start form submitted while Redis is too slow for Slack’s 3 seconds (CLIENT PAUSE, 4 s)', () => {
+  it('keeps the form’s place with a notice in time, then shows the outcome in it', async () => {
+    await s.client.slashCommand({ text: 'start', userId: s.users.bob, channelId: s.general });
+    const form = await until(
+      'the start form opened',
+      () => s.sandbox.views().find((v) => v.callback_id === 'start_incident' && v.user === s.users.bob),
+      30_000,
+    );
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 0 });
+    admin.on('error', () => {});
+    try {
+      await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
+      const sub = await s.client.viewSubmission({
+        viewId: form.id,
+        callbackId: 'start_incident',
+        userId: s.users.bob,
+        stateValues: {
+          title: { title: { type: 'plain_text_input', value: 'Declared while Redis was paused' } },
+          severity: {
+            severity: {
+              type: 'static_select',
+              selected_option: { value: 'SEV2', text: { type: 'plain_text', text: 'SEV2' } },
+            },
+          },
+          summary: { summary: { type: 'plain_text_input', value: null } },
+        },
+      });
+      // Before: Bolt answered 404 at 2.5 s and Slack showed the form's own connection error.
+      expect(sub.status).toBe(200);
+      expect(sub.late).toBe(false);
+      expect(sub.body).toMatchObject({ response_action: 'update' });
+      const shown = () => JSON.stringify(s.sandbox.views().find((v) => v.id === form.id)?.blocks ?? []);
+      expect(shown()).toContain('Working on it');
+      // Redis's commands timed out at 2.5 s: the notice says whether it is known what happened.
+      await until('the outcome shown in the form', () => !shown().includes('Working on it'), 30_000);
+      expect(shown()).toContain('could not confirm that was recorded');
+      await admin.ping();
+    } finally {
+      admin.disconnect();
+    }
+  });
+});

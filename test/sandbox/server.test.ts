@@ -589,4 +589,40 @@ describe('response_url and trigger_id', () => {
       'hash_conflict',
     );
   });
+
+  it('does with a view_submission answer what a Slack client does: errors keep, update replaces, none closes', async () => {
+    const user = sandbox.addUser({ name: 'carol' }).id;
+    const client = webClient(sandbox);
+    const view = {
+      type: 'modal' as const,
+      callback_id: 'declare',
+      title: { type: 'plain_text' as const, text: 'Declare incident' },
+      blocks: [section('What is broken?')],
+    };
+    const id = (await client.views.open({ trigger_id: sandbox.issueTrigger(user), view })).view!.id!;
+    const stored = () => sandbox.views().find((v) => v.id === id)!;
+    sandbox.applyViewSubmissionAnswer(id, { response_action: 'errors', errors: { title: 'Give a title' } });
+    expect(stored().closed).toBeUndefined();
+    sandbox.applyViewSubmissionAnswer(id, {
+      response_action: 'update',
+      view: { ...view, blocks: [section('Working on it')] },
+    });
+    expect(JSON.stringify(stored().blocks)).toContain('Working on it');
+    // Answered after Slack's 3 s: dropped, the form stays as it was.
+    sandbox.applyViewSubmissionAnswer(id, '', true);
+    expect(stored().closed).toBeUndefined();
+    expect((await client.views.update({ view_id: id, view })).ok).toBe(true);
+    // Acked with no response_action: the modal closes, and can no longer be updated.
+    sandbox.applyViewSubmissionAnswer(id, '');
+    expect(stored().closed).toBe(true);
+    expect(await slackError(client.views.update({ view_id: id, view }))).toBe('not_found');
+    // An invalid update view is refused as views.update would refuse it.
+    const other = (await client.views.open({ trigger_id: sandbox.issueTrigger(user), view })).view!.id!;
+    expect(() =>
+      sandbox.applyViewSubmissionAnswer(other, {
+        response_action: 'update',
+        view: { type: 'modal', blocks: [] },
+      }),
+    ).toThrow(/invalid_arguments/);
+  });
 });
