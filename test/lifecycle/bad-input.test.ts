@@ -3,6 +3,7 @@ import { startBot } from '../../src/process.js';
 import { SlackClientSim } from '../../src/sandbox/index.js';
 import { eventually } from '../support/eventually.js';
 import { type Harness, settled, startHarness } from '../support/harness.js';
+import { startFormState } from '../support/start-form.js';
 
 let h: Harness;
 let general: string;
@@ -224,17 +225,8 @@ describe('commands a person gets wrong', () => {
       viewId: view.id,
       callbackId: 'start_incident',
       userId: h.users.bob,
-      stateValues: {
-        title: { title: { type: 'plain_text_input', value: 'Payments failing' } },
-        severity: {
-          severity: {
-            type: 'static_select',
-            selected_option: { value: 'SEV1', text: { type: 'plain_text', text: 'SEV1' } },
-          },
-        },
-        summary: { summary: { type: 'plain_text_input', value: 'card auths 502' } },
-      },
-    } as never);
+      stateValues: startFormState({ title: 'Payments failing', severity: 'SEV1', summary: 'card auths 502' }),
+    });
     expect(sub.status).toBe(200);
     const loaded = await eventually(async () => {
       const l = await h.bot.rt.store.load('INC-2');

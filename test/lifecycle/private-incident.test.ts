@@ -3,6 +3,7 @@ import type { IncidentId } from '../../src/core/incident-model.js';
 import { announcementOf } from '../../src/flows/setup-channel.js';
 import { eventually } from '../support/eventually.js';
 import { type Harness, settled, startHarness } from '../support/harness.js';
+import { startFormState } from '../support/start-form.js';
 
 // Private incidents: `/incident start --private …` and the form's checkbox open a private channel;
 // the announce channel hears only that a private incident was declared; escalation stays in the
@@ -87,22 +88,7 @@ describe('a private incident', () => {
       viewId: view.id,
       callbackId: 'start_incident',
       userId: bob,
-      stateValues: {
-        title: { title: { type: 'plain_text_input', value: 'Access review finding' } },
-        severity: {
-          severity: {
-            type: 'static_select',
-            selected_option: { value: 'SEV3', text: { type: 'plain_text', text: 'SEV3' } },
-          },
-        },
-        private: {
-          private: {
-            type: 'checkboxes',
-            selected_options: [{ value: 'private', text: { type: 'plain_text', text: 'Private incident' } }],
-          },
-        },
-        summary: { summary: { type: 'plain_text_input', value: null } },
-      },
+      stateValues: startFormState({ title: 'Access review finding', severity: 'SEV3', private: true }),
     });
     expect(sub.status).toBe(200);
     const created = await h.sandbox.waitFor(
