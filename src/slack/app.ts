@@ -30,7 +30,7 @@ export function recordedButIncomplete(err: RecordedButIncomplete): string {
   return `:warning: Recorded on ${err.incidentId}'s timeline (#${err.seqs.join(', #')}), so there is no need to repeat it, but incident-bot could not finish what follows (its datastore, Redis, did not answer). The channel post and any follow-up work will be retried automatically within a few minutes.`;
 }
 
-/** Ack sent when a slash command's work outlasts {@link COMMAND_ACK_BUDGET_MS}; its answer follows through the response_url. */
+/** Ack sent when a slash command's (or the start form's) work outlasts {@link COMMAND_ACK_BUDGET_MS}; the answer follows through the response_url (or views.update). */
 export const STILL_WORKING =
   ':hourglass_flowing_sand: Working on it: incident-bot’s datastore (Redis) is slow to answer. The result will follow here in a moment; there is no need to repeat the command.';
 
@@ -39,8 +39,8 @@ const START_FORM_TOO_SLOW =
   'The start form could not open in time (incident-bot’s datastore was slow). Run `/incident start <title>` to declare with a title, or try the form again.';
 
 /**
- * How long a slash command's work may run before it is acknowledged without its answer, ms. Slack
- * waits 3,000 ms for the ack (https://docs.slack.dev/interactivity/implementing-slash-commands#responding_to_commands);
+ * How long a slash command's or view submission's work may run before it is acknowledged without
+ * its answer, ms. Slack waits 3,000 ms for the ack (https://docs.slack.dev/interactivity/implementing-slash-commands#responding_to_commands);
  * the rest is left for the network and Bolt's own 2,500 ms unhandled-request timer.
  */
 export const COMMAND_ACK_BUDGET_MS = 2000;
