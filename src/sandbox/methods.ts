@@ -592,7 +592,9 @@ const viewsUpdate: MethodHandler = ({ ws, args }) => {
   const existing = a.view_id
     ? ws.views.get(a.view_id)
     : [...ws.views.values()].find((v) => a.external_id && v.external_id === a.external_id);
-  // A modal the user's client has closed can no longer be updated.
+  // A modal the user's client has closed can no longer be updated. `not_found` is in the method's
+  // error list (https://docs.slack.dev/reference/methods/views.update); that a closed modal answers it
+  // is our reading, not stated there. The bot only logs whatever views.update refuses.
   if (!existing || existing.closed) throw new SlackApiError('not_found');
   if (a.hash && a.hash !== existing.hash) throw new SlackApiError('hash_conflict');
   return { view: viewToWire(storeView(ws, existing.user, viewArg(a.view), existing)) };
